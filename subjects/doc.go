@@ -13,6 +13,11 @@
 // "ipc.all.post.created"; "notification:trigger" sent to "exprsn-herald"
 // travels on "ipc.exprsn-herald.notification.trigger".
 //
+// A request travels on the same subject under [RequestPrefix]:
+// "_rpc.ipc.exprsn-auth.profile.get". Keeping requests out of the
+// namespace's subjects keeps them out of the JetStream stream that stores
+// its events.
+//
 // # Patterns
 //
 // A listener names events with a pattern: a segment "*" matches exactly one
@@ -24,7 +29,8 @@
 // Namespaces, service names and event segments use a safe alphabet: ASCII
 // letters, digits, '-' and '_'. Nothing else (no '.', '*', '>', ':',
 // whitespace or empty segments) can reach the wire. Service names "all" and
-// "any" and every name starting with '_' are reserved for the mesh itself.
+// "any", and every service name or namespace starting with '_', are
+// reserved for the mesh itself.
 // Every refusal is a [*NameError] that names the bad part and matches
 // [ErrInvalidName] (and [ErrReserved] for reserved names) with errors.Is.
 package subjects

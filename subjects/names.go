@@ -81,13 +81,18 @@ func checkToken(s string) string {
 	return ""
 }
 
-// ValidateNamespace returns a *NameError if ns cannot be used as a namespace.
+// ValidateNamespace returns a *NameError if ns cannot be used as a
+// namespace. Namespaces starting with '_' are reserved (requests travel
+// under RequestPrefix).
 func ValidateNamespace(ns string) error {
 	if len(ns) > MaxNameLen {
 		return &NameError{Kind: KindNamespace, Name: ns, Reason: "longer than " + strconv.Itoa(MaxNameLen) + " bytes"}
 	}
 	if r := checkToken(ns); r != "" {
 		return &NameError{Kind: KindNamespace, Name: ns, Reason: r}
+	}
+	if strings.HasPrefix(ns, "_") {
+		return &NameError{Kind: KindNamespace, Name: ns, Reason: "reserved for the mesh (names starting with '_')", reserved: true}
 	}
 	return nil
 }

@@ -70,9 +70,11 @@ func join(ns, target, event string) string {
 
 // Parse returns the address of a mesh subject: the first token is the
 // namespace, the second the target, and the remaining tokens the event's
-// segments. It is the inverse of Subject and refuses subjects that Subject
-// would not produce (wildcards included).
+// segments. It is the inverse of Subject and RequestSubject (whose
+// RequestPrefix it drops; see IsRequest) and refuses subjects they would not
+// produce (wildcards included).
 func Parse(subject string) (Address, error) {
+	subject = strings.TrimPrefix(subject, RequestPrefix+".")
 	ns, rest, ok := strings.Cut(subject, ".")
 	if !ok {
 		return Address{}, &NameError{Kind: KindSubject, Name: subject, Reason: "want <namespace>.<target>.<event>"}
@@ -92,6 +94,44 @@ func Parse(subject string) (Address, error) {
 		return Address{}, err
 	}
 	return a, nil
+}
+
+// RequestPrefix is the first token of request subjects. Requests travel
+// outside the namespace's own subjects so that a JetStream stream keeping
+// the namespace's events neither stores requests nor answers them with its
+// publish acknowledgement.
+const RequestPrefix = "_rpc"
+
+// RequestSubject returns the subject on which a request for event travels
+// to service in namespace ns: "_rpc.<ns>.<service>.<event tokens>". Each
+// name is validated as for Subject; the target cannot be Broadcast.
+func RequestSubject(ns, service, event string) (string, error) {
+	if err := ValidateService(service); err != nil {
+		return "", err
+	}
+	s, err := Subject(ns, service, event)
+	if err != nil {
+		return "", err
+	}
+	return RequestPrefix + "." + s, nil
+}
+
+// RequestFilter returns the subject filter on which service receives the
+// requests matching pattern in namespace ns.
+func RequestFilter(ns, service, pattern string) (string, error) {
+	if err := ValidateService(service); err != nil {
+		return "", err
+	}
+	s, err := Filter(ns, service, pattern)
+	if err != nil {
+		return "", err
+	}
+	return RequestPrefix + "." + s, nil
+}
+
+// IsRequest reports whether subject is a request subject.
+func IsRequest(subject string) bool {
+	return strings.HasPrefix(subject, RequestPrefix+".")
 }
 
 // QueueGroup returns the NATS queue group through which the instances of

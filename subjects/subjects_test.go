@@ -163,3 +163,27 @@ func BenchmarkSubject(b *testing.B) {
 		}
 	}
 }
+
+func TestRequestSubject(t *testing.T) {
+	got, err := subjects.RequestSubject("ipc", "exprsn-auth", "profile:get")
+	if err != nil || got != "_rpc.ipc.exprsn-auth.profile.get" {
+		t.Fatalf("RequestSubject = %q, %v", got, err)
+	}
+	if !subjects.IsRequest(got) || subjects.IsRequest("ipc.all.x") {
+		t.Fatal("IsRequest does not tell requests from events")
+	}
+	a, err := subjects.Parse(got)
+	if err != nil || a != (subjects.Address{Namespace: "ipc", Target: "exprsn-auth", Event: "profile:get"}) {
+		t.Fatalf("Parse(%q) = %+v, %v", got, a, err)
+	}
+	if _, err := subjects.RequestSubject("ipc", "all", "x"); !errors.Is(err, subjects.ErrReserved) {
+		t.Fatalf("a request to all: error %v, want ErrReserved", err)
+	}
+	f, err := subjects.RequestFilter("ipc", "exprsn-auth", "profile:*")
+	if err != nil || f != "_rpc.ipc.exprsn-auth.profile.*" {
+		t.Fatalf("RequestFilter = %q, %v", f, err)
+	}
+	if _, err := subjects.Subject("_rpc", "all", "x"); !errors.Is(err, subjects.ErrReserved) {
+		t.Fatalf("namespace _rpc: error %v, want ErrReserved", err)
+	}
+}

@@ -1,16 +1,11 @@
 package testutil
 
 import (
-	"net"
 	"testing"
-	"time"
 
+	"github.com/exprsn/ipcmesh/internal/embedded"
 	"github.com/nats-io/nats-server/v2/server"
 )
-
-// readyTimeout bounds how long StartServer waits for the embedded server to
-// accept connections. It is generous because CI machines are loaded.
-const readyTimeout = 20 * time.Second
 
 // Server is an embedded nats-server with JetStream, listening on a random
 // loopback port. It is shut down by the test's Cleanup.
@@ -38,18 +33,11 @@ func WithMaxPayload(n int32) ServerOption {
 // within 20 seconds.
 func StartServer(t testing.TB, opts ...ServerOption) *Server {
 	t.Helper()
-	o := server.Options{
-		Host:      "127.0.0.1",
-		Port:      server.RANDOM_PORT,
-		JetStream: true,
-		StoreDir:  t.TempDir(),
-		NoLog:     true,
-		NoSigs:    true,
-	}
+	o := embedded.Options(t.TempDir())
 	for _, opt := range opts {
-		opt(&o)
+		opt(o)
 	}
-	s := &Server{opts: o, StoreDir: o.StoreDir}
+	s := &Server{opts: *o, StoreDir: o.StoreDir}
 	s.start(t)
 	t.Cleanup(s.Shutdown)
 	return s
@@ -58,18 +46,13 @@ func StartServer(t testing.TB, opts ...ServerOption) *Server {
 func (s *Server) start(t testing.TB) {
 	t.Helper()
 	opts := s.opts
-	ns, err := server.NewServer(&opts)
+	ns, err := embedded.Start(&opts)
 	if err != nil {
-		t.Fatalf("testutil: create embedded nats-server: %v", err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(readyTimeout) {
-		ns.Shutdown()
-		t.Fatalf("testutil: embedded nats-server not ready within %s", readyTimeout)
+		t.Fatalf("testutil: %v", err)
 	}
 	s.NATS = ns
 	// Pin the port so that a restart listens where clients reconnect to.
-	s.opts.Port = ns.Addr().(*net.TCPAddr).Port
+	s.opts.Port = embedded.Port(ns)
 }
 
 // URL is the client URL of the server, e.g. nats://127.0.0.1:41234.

@@ -1,0 +1,42 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+GO          ?= go
+FUZZTIME    ?= 10s
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: all build test demo bench fuzz lint tidy
+
+all: build test
+
+## build: compile every package, examples and commands included
+build:
+	$(GO) build ./...
+
+## test: build everything, then run all tests with the race detector
+test: build
+	$(GO) test -race -count=1 -timeout 8m ./...
+
+## demo: run the example services in one process on an embedded server
+demo:
+	$(GO) run ./examples/demo
+
+## bench: micro-benchmarks of the codec, subjects and dispatch path
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./codec ./subjects ./mesh
+
+## fuzz: run every fuzz target for FUZZTIME each (default 10s)
+fuzz:
+	@set -e; for pkg in ./subjects ./codec; do \
+		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "fuzz $$pkg $$target"; \
+			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
+
+## lint: go vet and staticcheck (installed on first use)
+lint:
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+## tidy: tidy go.mod and go.sum
+tidy:
+	$(GO) mod tidy

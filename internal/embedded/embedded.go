@@ -1,0 +1,47 @@
+// Package embedded runs a nats-server with JetStream inside the process, for
+// the demo, tests and the bridge.
+package embedded
+
+import (
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// ReadyTimeout bounds how long Start waits for the server to accept
+// connections. It is generous because CI machines are loaded.
+const ReadyTimeout = 20 * time.Second
+
+// Options returns the options of a JetStream server listening on a random
+// loopback port, storing in dir, without logging or signal handling.
+func Options(dir string) *server.Options {
+	return &server.Options{
+		Host:      "127.0.0.1",
+		Port:      server.RANDOM_PORT,
+		JetStream: true,
+		StoreDir:  dir,
+		NoLog:     true,
+		NoSigs:    true,
+	}
+}
+
+// Start starts a server with opts and waits until it accepts connections.
+func Start(opts *server.Options) (*server.Server, error) {
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("embedded nats-server: %w", err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(ReadyTimeout) {
+		ns.Shutdown()
+		return nil, fmt.Errorf("embedded nats-server: not ready within %s", ReadyTimeout)
+	}
+	return ns, nil
+}
+
+// Port returns the client port a started server listens on.
+func Port(ns *server.Server) int {
+	return ns.Addr().(*net.TCPAddr).Port
+}

@@ -1,0 +1,133 @@
+package mesh
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/exprsn/ipcmesh/codec"
+	"github.com/exprsn/ipcmesh/subjects"
+	"github.com/nats-io/nats.go"
+)
+
+// Defaults used for zero Config fields.
+const (
+	// DefaultMaxConcurrent bounds the handlers running at once in a worker.
+	DefaultMaxConcurrent = 256
+	// DefaultConnectTimeout bounds Connect when its context has no sooner
+	// deadline.
+	DefaultConnectTimeout = 5 * time.Second
+	// DefaultRequestTimeout bounds a Request whose context has no deadline.
+	DefaultRequestTimeout = 5 * time.Second
+	// DefaultReconnectWait is the pause between reconnect attempts.
+	DefaultReconnectWait = 250 * time.Millisecond
+)
+
+// Config configures a Worker. The zero value of every field but Service
+// means its default.
+type Config struct {
+	// Service is this service's name, e.g. "exprsn-timeline". Required. It
+	// is the CloudEvents source of every event emitted, the target name
+	// other services use to reach it, and the NATS connection name.
+	Service string
+
+	// Namespace separates meshes sharing one NATS system.
+	// Default: "ipc" (subjects.DefaultNamespace).
+	Namespace string
+
+	// Servers are the NATS server URLs; give several for a cluster.
+	// Default: nats://127.0.0.1:4222.
+	Servers []string
+
+	// NATSOptions are passed to nats.Connect after the worker's own, for
+	// credentials (nats.UserCredentials, nats.UserInfo, nats.Token,
+	// nats.Nkey), TLS (nats.RootCAs, nats.ClientCert, nats.Secure) and
+	// anything else. An option setting a connection event handler replaces
+	// the worker's own, which feeds the hooks below.
+	NATSOptions []nats.Option
+
+	// Logger receives the worker's logs, with the attribute service.
+	// Default: slog.Default().
+	Logger *slog.Logger
+
+	// MaxConcurrent bounds the number of handlers running at once across the
+	// worker. When all are busy, further events wait in the NATS client's
+	// pending buffer (64 MiB or 512Ki messages per subscription); past that
+	// the client drops them and reports a slow consumer through OnError.
+	// Default: DefaultMaxConcurrent.
+	MaxConcurrent int
+
+	// ConnectTimeout bounds Connect when ctx has no sooner deadline.
+	// Default: DefaultConnectTimeout.
+	ConnectTimeout time.Duration
+
+	// RequestTimeout bounds a Request whose context has no deadline.
+	// Default: DefaultRequestTimeout.
+	RequestTimeout time.Duration
+
+	// Encoding is the CloudEvents mode of emitted events. Default:
+	// codec.Structured (the whole event as JSON in the body, no headers),
+	// the fastest; codec.Binary puts attributes in ce-* headers. Workers
+	// decode both whatever this says.
+	Encoding codec.Mode
+
+	// Middleware wraps every handler registered with On and OnRequest, the
+	// first element outermost.
+	Middleware []Middleware
+
+	// OnError is called with every error the worker reports but cannot
+	// return: handler failures (*HandlerError), invalid messages
+	// (ErrInvalidMessage), slow consumers and other asynchronous NATS
+	// errors. It must not block. Default: none (errors are still logged).
+	OnError func(error)
+
+	// OnDisconnect is called when the connection to the server is lost;
+	// err may be nil. The worker reconnects by itself. Default: none.
+	OnDisconnect func(err error)
+
+	// OnReconnect is called when the worker has reconnected, with the URL of
+	// the server it is connected to. Default: none.
+	OnReconnect func(url string)
+}
+
+func (c Config) withDefaults() Config {
+	if c.Namespace == "" {
+		c.Namespace = subjects.DefaultNamespace
+	}
+	if len(c.Servers) == 0 {
+		c.Servers = []string{nats.DefaultURL}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.MaxConcurrent == 0 {
+		c.MaxConcurrent = DefaultMaxConcurrent
+	}
+	if c.ConnectTimeout == 0 {
+		c.ConnectTimeout = DefaultConnectTimeout
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = DefaultRequestTimeout
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	if c.Service == "" {
+		return errors.New("mesh: Config.Service is required: name the service, e.g. \"exprsn-timeline\"")
+	}
+	if err := subjects.ValidateService(c.Service); err != nil {
+		return fmt.Errorf("mesh: Config.Service: %w", err)
+	}
+	if err := subjects.ValidateNamespace(c.Namespace); err != nil {
+		return fmt.Errorf("mesh: Config.Namespace: %w", err)
+	}
+	if c.MaxConcurrent < 0 {
+		return fmt.Errorf("mesh: Config.MaxConcurrent is %d; want a positive number (0 means %d)", c.MaxConcurrent, DefaultMaxConcurrent)
+	}
+	if c.Encoding != codec.Structured && c.Encoding != codec.Binary {
+		return fmt.Errorf("mesh: Config.Encoding %d is neither codec.Structured nor codec.Binary", c.Encoding)
+	}
+	return nil
+}

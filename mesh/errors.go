@@ -1,0 +1,98 @@
+package mesh
+
+import (
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strconv"
+)
+
+// Sentinel errors, matched with errors.Is.
+var (
+	// ErrClosed is returned by calls made after Close.
+	ErrClosed = errors.New("mesh: worker is closed")
+	// ErrNoResponders is returned by Request at once when no instance of the
+	// target service answers the event.
+	ErrNoResponders = errors.New("mesh: no responders")
+	// ErrTooLarge is returned by Emit and Request when the encoded event is
+	// larger than the server's max_payload. Nothing is sent.
+	ErrTooLarge = errors.New("mesh: event larger than the server's max_payload")
+	// ErrInvalidMessage is reported (error hook, logs, Stats.Invalid) for a
+	// message on a mesh subject that is not a valid CloudEvent; it never
+	// reaches a handler. The wrapped error is a *codec.Error saying why.
+	ErrInvalidMessage = errors.New("mesh: invalid message")
+	// ErrRemote matches every *RemoteError.
+	ErrRemote = errors.New("mesh: remote error")
+)
+
+// RemoteError is the error a responder returned, as the requester sees it.
+// A responder may return a *RemoteError itself to choose the code; any other
+// error travels with code 500 and its Error text as the message.
+//
+// On the wire it is the NATS micro convention: a reply with the headers
+// Nats-Service-Error (the message) and Nats-Service-Error-Code (the code).
+type RemoteError struct {
+	// Service is the responding service, filled in on the requester's side.
+	Service string
+	// Event is the request's event name, filled in on the requester's side.
+	Event string
+	// Code is an HTTP-like status code: 400 for bad requests, 404 for
+	// missing things, 500 for failures (the default).
+	Code int
+	// Message is the responder's description of the error.
+	Message string
+}
+
+// NewRemoteError returns an error for a responder to return, with a code the
+// requester can inspect.
+func NewRemoteError(code int, message string) *RemoteError {
+	return &RemoteError{Code: code, Message: message}
+}
+
+func (e *RemoteError) Error() string {
+	s := "mesh: "
+	if e.Service != "" {
+		s += strconv.Quote(e.Service) + " answered "
+		if e.Event != "" {
+			s += strconv.Quote(e.Event) + " "
+		}
+		s += "with "
+	}
+	return s + "error " + strconv.Itoa(e.Code) + ": " + e.Message
+}
+
+// Is makes every RemoteError match ErrRemote.
+func (e *RemoteError) Is(target error) bool { return target == ErrRemote }
+
+// HandlerError reports a handler that returned an error or panicked. It goes
+// to the error hook and the logs; the worker keeps running.
+type HandlerError struct {
+	// Service is the handling service.
+	Service string
+	// Pattern is the pattern the handler was registered with.
+	Pattern string
+	// Event is the type of the event being handled.
+	Event string
+	// ID is the CloudEvents id of the event being handled.
+	ID string
+	// Err is what the handler returned, or a *PanicError.
+	Err error
+}
+
+func (e *HandlerError) Error() string {
+	return fmt.Sprintf("mesh: %s handler for %q failed on event %q (id %s): %v", e.Service, e.Pattern, e.Event, e.ID, e.Err)
+}
+
+func (e *HandlerError) Unwrap() error { return e.Err }
+
+// PanicError is the error of a handler that panicked.
+type PanicError struct {
+	// Value is what the handler panicked with.
+	Value any
+	// Stack is the stack trace of the panic.
+	Stack []byte
+}
+
+func newPanicError(v any) *PanicError { return &PanicError{Value: v, Stack: debug.Stack()} }
+
+func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }

@@ -1,0 +1,61 @@
+package mesh
+
+import (
+	"context"
+	"time"
+)
+
+// Handler handles events. HandleEvent may be called concurrently, for
+// different events, up to Config.MaxConcurrent at once; ctx is cancelled
+// when the handler's Timeout passes or when Close gives up waiting. An error
+// or a panic is reported (Config.OnError, logs, Stats) and never stops the
+// worker.
+type Handler interface {
+	HandleEvent(ctx context.Context, ev *Event) error
+}
+
+// HandlerFunc adapts a function to a Handler.
+type HandlerFunc func(ctx context.Context, ev *Event) error
+
+// HandleEvent calls f(ctx, ev).
+func (f HandlerFunc) HandleEvent(ctx context.Context, ev *Event) error { return f(ctx, ev) }
+
+// Typed adapts a function taking the event's JSON data decoded into T. An
+// event whose data does not decode into T fails with the decode error and
+// fn is not called.
+func Typed[T any](fn func(ctx context.Context, ev *Event, data T) error) Handler {
+	return HandlerFunc(func(ctx context.Context, ev *Event) error {
+		var data T
+		if err := ev.Decode(&data); err != nil {
+			return err
+		}
+		return fn(ctx, ev, data)
+	})
+}
+
+// Middleware wraps a Handler, for cross-cutting work around every event.
+type Middleware func(Handler) Handler
+
+// HandlerOption changes how a handler registered with On or OnRequest
+// receives events.
+type HandlerOption func(*handlerOptions)
+
+type handlerOptions struct {
+	oncePerService bool
+	timeout        time.Duration
+	respond        bool // the handler answers requests (OnRequest)
+}
+
+// OncePerService makes a broadcast reach one instance of this service
+// instead of every instance (the default). Use it when the handler's effect
+// is per service (writing to the service's database), not per instance
+// (updating an in-memory cache). Events targeted at the service reach one
+// instance either way.
+func OncePerService() HandlerOption {
+	return func(o *handlerOptions) { o.oncePerService = true }
+}
+
+// Timeout cancels the handler's context after d. Default: no timeout.
+func Timeout(d time.Duration) HandlerOption {
+	return func(o *handlerOptions) { o.timeout = d }
+}

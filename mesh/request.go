@@ -1,0 +1,177 @@
+package mesh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/exprsn/ipcmesh/codec"
+	"github.com/exprsn/ipcmesh/subjects"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nuid"
+)
+
+// Header names of an error reply, the NATS micro convention.
+const (
+	HeaderServiceError     = "Nats-Service-Error"
+	HeaderServiceErrorCode = "Nats-Service-Error-Code"
+)
+
+// Responder answers requests. Respond may be called concurrently; what it
+// returns is the reply's data, marshalled as Emit marshals data. An error
+// travels back to the requester as a *RemoteError (code 500 unless the error
+// is a *RemoteError with its own code). A panic is answered with code 500.
+type Responder interface {
+	Respond(ctx context.Context, ev *Event) (any, error)
+}
+
+// ResponderFunc adapts a function to a Responder.
+type ResponderFunc func(ctx context.Context, ev *Event) (any, error)
+
+// Respond calls f(ctx, ev).
+func (f ResponderFunc) Respond(ctx context.Context, ev *Event) (any, error) { return f(ctx, ev) }
+
+// TypedResponder adapts a function taking the request's JSON data decoded
+// into Req. A request whose data does not decode is answered with code 400.
+func TypedResponder[Req, Resp any](fn func(ctx context.Context, ev *Event, req Req) (Resp, error)) Responder {
+	return ResponderFunc(func(ctx context.Context, ev *Event) (any, error) {
+		var req Req
+		if err := ev.Decode(&req); err != nil {
+			return nil, &RemoteError{Code: 400, Message: err.Error()}
+		}
+		return fn(ctx, ev, req)
+	})
+}
+
+// OnRequest registers r to answer the requests for events matching pattern
+// sent to this service; each request reaches one instance. Register one
+// responder per event: with several, the requester takes the first answer.
+// Requests travel on their own subjects (see subjects.RequestSubject), so
+// handlers registered with On never see them, and r never sees emitted
+// events.
+func (w *Worker) OnRequest(pattern string, r Responder, opts ...HandlerOption) (*Subscription, error) {
+	if r == nil {
+		return nil, fmt.Errorf("mesh: OnRequest(%q): nil responder", pattern)
+	}
+	var o handlerOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	o.respond = true
+	h := HandlerFunc(func(ctx context.Context, ev *Event) error {
+		data, err := r.Respond(ctx, ev)
+		if err != nil {
+			return err
+		}
+		if ev.reply != "" {
+			w.reply(ctx, ev, data)
+		}
+		return nil
+	})
+	filter, err := subjects.RequestFilter(w.cfg.Namespace, w.cfg.Service, pattern)
+	if err != nil {
+		return nil, fmt.Errorf("mesh: OnRequest: %w", err)
+	}
+	return w.register(pattern, h, o, []routeKey{{filter: filter, queue: subjects.QueueGroup(w.cfg.Service, pattern)}})
+}
+
+// reply sends a responder's successful answer.
+func (w *Worker) reply(ctx context.Context, req *Event, data any) {
+	ev := codec.Event{ID: nuid.Next(), Source: w.cfg.Service, Type: req.Type, Time: time.Now().UTC()}
+	if err := setData(&ev, data); err != nil {
+		w.replyError(req.reply, &RemoteError{Code: 500, Message: "reply " + err.Error()})
+		return
+	}
+	msg := &nats.Msg{Subject: req.reply}
+	if w.cfg.Encoding == codec.Binary {
+		msg.Header = nats.Header{}
+		if err := codec.SetBinaryHeaders(msg.Header, &ev); err != nil {
+			w.replyError(req.reply, &RemoteError{Code: 500, Message: err.Error()})
+			return
+		}
+		msg.Data = ev.Data
+	} else {
+		buf := w.getBuf()
+		defer w.putBuf(buf)
+		var err error
+		if *buf, err = codec.AppendStructured((*buf)[:0], &ev); err != nil {
+			w.replyError(req.reply, &RemoteError{Code: 500, Message: err.Error()})
+			return
+		}
+		msg.Data = *buf
+	}
+	if err := w.publish(msg); err != nil {
+		w.report(fmt.Errorf("mesh: reply to %q (id %s): %w", req.Type, req.ID, err))
+	}
+}
+
+// replyError answers a request with an error.
+func (w *Worker) replyError(reply string, rerr *RemoteError) {
+	msg := &nats.Msg{Subject: reply, Header: nats.Header{}}
+	msg.Header.Set(HeaderServiceError, rerr.Message)
+	msg.Header.Set(HeaderServiceErrorCode, strconv.Itoa(rerr.Code))
+	if err := w.nc.PublishMsg(msg); err != nil {
+		w.report(fmt.Errorf("mesh: send error reply: %w", err))
+	}
+}
+
+// asRemoteError turns a responder's error into what travels back.
+func asRemoteError(err error) *RemoteError {
+	var re *RemoteError
+	if errors.As(err, &re) {
+		return &RemoteError{Code: re.Code, Message: re.Message}
+	}
+	var pe *PanicError
+	if errors.As(err, &pe) {
+		return &RemoteError{Code: 500, Message: "responder panicked"}
+	}
+	return &RemoteError{Code: 500, Message: err.Error()}
+}
+
+// Request sends event with data to one instance of service and waits for its
+// reply. It returns the reply event; or a *RemoteError (matching ErrRemote)
+// with the responder's error; or ErrNoResponders at once when no instance
+// answers the event; or ctx's error when ctx ends first. A ctx without a
+// deadline is bounded by Config.RequestTimeout. Data and options are as for
+// Emit (To, ToSelf and Broadcast are ignored: the target is service).
+func (w *Worker) Request(ctx context.Context, service, event string, data any, opts ...EmitOption) (*Event, error) {
+	if w.state.Load() == stateClosed {
+		return nil, fmt.Errorf("mesh: request %q from %q: %w", event, service, ErrClosed)
+	}
+	if service == subjects.Broadcast {
+		return nil, fmt.Errorf("mesh: request %q: a request goes to one service, not %q", event, service)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, w.cfg.RequestTimeout)
+		defer cancel()
+	}
+	opts = append(opts, To(service))
+	msg, buf, _, err := w.encode(event, data, opts, true)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := w.nc.RequestMsgWithContext(ctx, msg)
+	w.putBuf(buf)
+	w.stats.requests.Add(1)
+	switch {
+	case errors.Is(err, nats.ErrNoResponders):
+		return nil, fmt.Errorf("%w: no instance of %q answers %q (is it running, with OnRequest(%q)?)", ErrNoResponders, service, event, event)
+	case err != nil:
+		return nil, fmt.Errorf("mesh: request %q from %q: %w", event, service, err)
+	}
+	if msg := resp.Header.Get(HeaderServiceError); msg != "" || resp.Header.Get(HeaderServiceErrorCode) != "" {
+		code, _ := strconv.Atoi(resp.Header.Get(HeaderServiceErrorCode))
+		if code == 0 {
+			code = 500
+		}
+		return nil, &RemoteError{Service: service, Event: event, Code: code, Message: msg}
+	}
+	rev := &Event{NATSSubject: resp.Subject, Target: w.cfg.Service}
+	if err := codec.DecodeMsg(resp, &rev.Event); err != nil {
+		return nil, fmt.Errorf("mesh: request %q from %q: %w: %w", event, service, ErrInvalidMessage, err)
+	}
+	return rev, nil
+}

@@ -1,0 +1,107 @@
+package mesh
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Stats is a snapshot of a worker's counters since it connected. Counts of
+// handler calls (Handled, Failed) count each handler once per event, so an
+// event with two handlers counts twice; Received counts it once.
+type Stats struct {
+	Service   string    `json:"service"`
+	Namespace string    `json:"namespace"`
+	Since     time.Time `json:"since"`
+	// Emitted counts events sent with Emit (requests are counted in
+	// Requests).
+	Emitted uint64 `json:"emitted"`
+	// Received counts valid events delivered to the worker.
+	Received uint64 `json:"received"`
+	// Handled counts handler calls that returned nil.
+	Handled uint64 `json:"handled"`
+	// Failed counts handler calls that returned an error or panicked.
+	Failed uint64 `json:"failed"`
+	// Panics counts handler calls that panicked (also counted in Failed).
+	Panics uint64 `json:"panics"`
+	// Invalid counts messages on mesh subjects that were not valid
+	// CloudEvents and reached no handler.
+	Invalid uint64 `json:"invalid"`
+	// Dropped counts events the NATS client dropped because handlers fell
+	// behind (slow consumer), as last reported by the client.
+	Dropped uint64 `json:"dropped"`
+	// Requests counts requests sent.
+	Requests uint64 `json:"requests"`
+	// InFlight is the number of handler calls running now.
+	InFlight int64 `json:"in_flight"`
+	// Events breaks the counts down by event name.
+	Events map[string]EventStats `json:"events"`
+}
+
+// EventStats are the counts for one event name.
+type EventStats struct {
+	Emitted  uint64 `json:"emitted"`
+	Received uint64 `json:"received"`
+	Handled  uint64 `json:"handled"`
+	Failed   uint64 `json:"failed"`
+}
+
+type eventCounters struct {
+	emitted, received, handled, failed atomic.Uint64
+}
+
+type stats struct {
+	since                                               time.Time
+	emits, receives, handles, failures, panics, invalid atomic.Uint64
+	dropped, requests                                   atomic.Uint64
+	inFlight                                            atomic.Int64
+	byEvent                                             sync.Map // string -> *eventCounters
+}
+
+func (s *stats) init() { s.since = time.Now().UTC() }
+
+func (s *stats) event(name string) *eventCounters {
+	if c, ok := s.byEvent.Load(name); ok {
+		return c.(*eventCounters)
+	}
+	c, _ := s.byEvent.LoadOrStore(strings.Clone(name), &eventCounters{})
+	return c.(*eventCounters)
+}
+
+func (s *stats) emitted(name string)  { s.emits.Add(1); s.event(name).emitted.Add(1) }
+func (s *stats) received(name string) { s.receives.Add(1); s.event(name).received.Add(1) }
+func (s *stats) handled(name string)  { s.handles.Add(1); s.event(name).handled.Add(1) }
+func (s *stats) failed(name string)   { s.failures.Add(1); s.event(name).failed.Add(1) }
+
+// Stats returns a snapshot of the worker's counters. It is cheap enough to
+// serve on every scrape.
+func (w *Worker) Stats() Stats {
+	s := &w.stats
+	out := Stats{
+		Service:   w.cfg.Service,
+		Namespace: w.cfg.Namespace,
+		Since:     s.since,
+		Emitted:   s.emits.Load(),
+		Received:  s.receives.Load(),
+		Handled:   s.handles.Load(),
+		Failed:    s.failures.Load(),
+		Panics:    s.panics.Load(),
+		Invalid:   s.invalid.Load(),
+		Dropped:   s.dropped.Load(),
+		Requests:  s.requests.Load(),
+		InFlight:  s.inFlight.Load(),
+		Events:    map[string]EventStats{},
+	}
+	s.byEvent.Range(func(k, v any) bool {
+		c := v.(*eventCounters)
+		out.Events[k.(string)] = EventStats{
+			Emitted:  c.emitted.Load(),
+			Received: c.received.Load(),
+			Handled:  c.handled.Load(),
+			Failed:   c.failed.Load(),
+		}
+		return true
+	})
+	return out
+}

@@ -1,0 +1,238 @@
+package mesh
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/exprsn/ipcmesh/codec"
+	"github.com/exprsn/ipcmesh/subjects"
+	"github.com/nats-io/nats.go"
+)
+
+// A route is one NATS subscription of the worker and the handlers it feeds.
+// Handlers registered for the same pattern and delivery share a route, so a
+// delivery reaches each of them once.
+type route struct {
+	key      routeKey
+	sub      *nats.Subscription
+	handlers atomic.Pointer[[]*binding] // copy on write, under Worker.mu
+}
+
+type routeKey struct {
+	filter string // NATS subject filter
+	queue  string // queue group, "" for every instance
+}
+
+// binding is one handler as registered: what Off removes.
+type binding struct {
+	pattern string
+	handler Handler
+	opts    handlerOptions
+}
+
+// Subscription is a registered handler; Off removes it.
+type Subscription struct {
+	w       *Worker
+	b       *binding
+	routes  []*route
+	offOnce sync.Once
+}
+
+// Pattern is the event pattern the handler was registered with.
+func (s *Subscription) Pattern() string { return s.b.pattern }
+
+// Off removes exactly this handler: it receives no event delivered after Off
+// returns, while calls already running finish. Other handlers on the same
+// pattern keep theirs. Off is idempotent.
+func (s *Subscription) Off() error {
+	var err error
+	s.offOnce.Do(func() { err = s.w.off(s) })
+	return err
+}
+
+// On registers h for the events matching pattern: an event name
+// ("post:created") or a pattern with NATS-style wildcards ("user:*" for one
+// segment, "content:>" for one or more). h receives the events sent to this
+// service, each reaching one instance of the service, and the broadcasts,
+// each reaching every instance (or one, with OncePerService).
+//
+// Several handlers may listen to one event; each receives it. On returns once
+// the server knows of the subscription, so events emitted after it returns
+// reach h.
+func (w *Worker) On(pattern string, h Handler, opts ...HandlerOption) (*Subscription, error) {
+	if h == nil {
+		return nil, fmt.Errorf("mesh: On(%q): nil handler", pattern)
+	}
+	var o handlerOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	queue := subjects.QueueGroup(w.cfg.Service, pattern)
+	targeted, err := subjects.Filter(w.cfg.Namespace, w.cfg.Service, pattern)
+	if err != nil {
+		return nil, fmt.Errorf("mesh: On: %w", err)
+	}
+	broadcast, _ := subjects.Filter(w.cfg.Namespace, subjects.Broadcast, pattern)
+	keys := []routeKey{{filter: targeted, queue: queue}, {filter: broadcast}}
+	if o.oncePerService {
+		keys[1].queue = queue
+	}
+	return w.register(pattern, h, o, keys)
+}
+
+// register subscribes handler h, registered for pattern, to the routes of
+// keys.
+func (w *Worker) register(pattern string, h Handler, o handlerOptions, keys []routeKey) (*Subscription, error) {
+	for i := len(w.cfg.Middleware) - 1; i >= 0; i-- {
+		h = w.cfg.Middleware[i](h)
+	}
+	s := &Subscription{w: w, b: &binding{pattern: pattern, handler: h, opts: o}}
+
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.state.Load() != stateOpen {
+		return nil, ErrClosed
+	}
+	for _, key := range keys {
+		r, err := w.routeLocked(key)
+		if err != nil {
+			w.offLocked(s)
+			return nil, err
+		}
+		handlers := append(slices.Clone(*r.handlers.Load()), s.b)
+		r.handlers.Store(&handlers)
+		s.routes = append(s.routes, r)
+	}
+	if err := w.nc.Flush(); err != nil {
+		w.offLocked(s)
+		return nil, fmt.Errorf("mesh: On(%q): the server did not confirm the subscription: %w", pattern, err)
+	}
+	return s, nil
+}
+
+// routeLocked returns the route for key, subscribing if it is new.
+func (w *Worker) routeLocked(key routeKey) (*route, error) {
+	if r, ok := w.routes[key]; ok {
+		return r, nil
+	}
+	r := &route{key: key}
+	r.handlers.Store(&[]*binding{})
+	var err error
+	if key.queue == "" {
+		r.sub, err = w.nc.Subscribe(key.filter, func(m *nats.Msg) { w.dispatch(r, m) })
+	} else {
+		r.sub, err = w.nc.QueueSubscribe(key.filter, key.queue, func(m *nats.Msg) { w.dispatch(r, m) })
+	}
+	if err != nil {
+		return nil, fmt.Errorf("mesh: subscribe to %s: %w", key.filter, err)
+	}
+	w.routes[key] = r
+	return r, nil
+}
+
+func (w *Worker) off(s *Subscription) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.offLocked(s)
+}
+
+// offLocked removes s's binding from its routes and unsubscribes routes left
+// without handlers.
+func (w *Worker) offLocked(s *Subscription) error {
+	var firstErr error
+	for _, r := range s.routes {
+		handlers := slices.DeleteFunc(slices.Clone(*r.handlers.Load()), func(b *binding) bool { return b == s.b })
+		r.handlers.Store(&handlers)
+		if len(handlers) > 0 || w.routes[r.key] != r {
+			continue
+		}
+		delete(w.routes, r.key)
+		if err := r.sub.Unsubscribe(); err != nil && firstErr == nil && w.state.Load() == stateOpen {
+			firstErr = fmt.Errorf("mesh: unsubscribe from %s: %w", r.key.filter, err)
+		}
+	}
+	s.routes = nil
+	return firstErr
+}
+
+// dispatch decodes one message and starts every handler of its route. It
+// runs on the subscription's delivery goroutine and blocks while
+// MaxConcurrent handlers run, which leaves further messages in the client's
+// pending buffer.
+func (w *Worker) dispatch(r *route, m *nats.Msg) {
+	handlers := *r.handlers.Load()
+	ev := &Event{NATSSubject: m.Subject, reply: m.Reply}
+	if err := codec.DecodeMsg(m, &ev.Event); err != nil {
+		w.rejectInvalid(m, err)
+		return
+	}
+	ev.Target = targetOf(m.Subject, w.cfg.Namespace)
+	w.stats.received(ev.Type)
+	for _, b := range handlers {
+		w.sem <- struct{}{}
+		w.inflight.Add(1)
+		go w.run(b, ev)
+	}
+}
+
+// targetOf returns the target token of a mesh event or request subject in
+// namespace ns.
+func targetOf(subject, ns string) string {
+	if subjects.IsRequest(subject) {
+		subject = subject[len(subjects.RequestPrefix)+1:]
+	}
+	rest := subject[len(ns)+1:]
+	if i := strings.IndexByte(rest, '.'); i >= 0 {
+		return rest[:i]
+	}
+	return rest
+}
+
+func (w *Worker) rejectInvalid(m *nats.Msg, err error) {
+	w.stats.invalid.Add(1)
+	w.report(fmt.Errorf("%w on %s: %w", ErrInvalidMessage, m.Subject, err), "subject", m.Subject)
+	if m.Reply != "" {
+		w.replyError(m.Reply, &RemoteError{Code: 400, Message: "not a valid CloudEvent: " + err.Error()})
+	}
+}
+
+// run calls one handler for one event, with panic recovery and accounting.
+func (w *Worker) run(b *binding, ev *Event) {
+	defer func() {
+		<-w.sem
+		w.inflight.Done()
+	}()
+	ctx := w.handlerCtx
+	if b.opts.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, b.opts.timeout)
+		defer cancel()
+	}
+	w.stats.inFlight.Add(1)
+	err := w.call(ctx, b.handler, ev)
+	w.stats.inFlight.Add(-1)
+	if err == nil {
+		w.stats.handled(ev.Type)
+		return
+	}
+	w.stats.failed(ev.Type)
+	if b.opts.respond && ev.reply != "" {
+		w.replyError(ev.reply, asRemoteError(err))
+	}
+	herr := &HandlerError{Service: w.cfg.Service, Pattern: b.pattern, Event: ev.Type, ID: ev.ID, Err: err}
+	w.report(herr, "event", ev.Type, "id", ev.ID, "subject", ev.NATSSubject)
+}
+
+func (w *Worker) call(ctx context.Context, h Handler, ev *Event) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			w.stats.panics.Add(1)
+			err = newPanicError(v)
+		}
+	}()
+	return h.HandleEvent(ctx, ev)
+}

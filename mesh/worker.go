@@ -1,0 +1,257 @@
+package mesh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// Worker is one service instance's connection to the mesh. All its methods
+// are safe for concurrent use.
+type Worker struct {
+	cfg Config
+	nc  *nats.Conn
+	log *slog.Logger
+
+	// sem bounds running handlers; inflight waits for them on Close.
+	sem      chan struct{}
+	inflight sync.WaitGroup
+
+	// handlerCtx is the parent of every handler's context; it carries the
+	// worker and is cancelled when Close gives up waiting.
+	handlerCtx    context.Context
+	cancelHandler context.CancelFunc
+
+	mu     sync.Mutex
+	routes map[routeKey]*route
+
+	// state moves from open to closing (no new subscriptions) to closed
+	// (no emits either).
+	state     atomic.Int32
+	closeOnce sync.Once
+	closeErr  error
+	closed    chan struct{} // closed when Close is done
+
+	stats    stats
+	emitBufs sync.Pool
+}
+
+const (
+	stateOpen int32 = iota
+	stateClosing
+	stateClosed
+)
+
+// Connect connects a worker for cfg.Service to the NATS servers and returns
+// when it is ready to emit and subscribe, or with an error that says what to
+// check. It gives up when ctx is done or after cfg.ConnectTimeout. The
+// worker reconnects by itself after losing its server, for as long as it
+// runs.
+func Connect(ctx context.Context, cfg Config) (*Worker, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	timeout := cfg.ConnectTimeout
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
+		timeout = time.Until(dl)
+	}
+	if timeout <= 0 {
+		return nil, fmt.Errorf("mesh: connect %s: %w", cfg.Service, context.DeadlineExceeded)
+	}
+	w := &Worker{
+		cfg:    cfg,
+		log:    cfg.Logger.With("service", cfg.Service),
+		sem:    make(chan struct{}, cfg.MaxConcurrent),
+		routes: make(map[routeKey]*route),
+		closed: make(chan struct{}),
+	}
+	w.handlerCtx, w.cancelHandler = context.WithCancel(NewContext(context.Background(), w))
+	w.stats.init()
+
+	opts := []nats.Option{
+		nats.Name(cfg.Service),
+		nats.Timeout(timeout),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(DefaultReconnectWait),
+		nats.DisconnectErrHandler(w.onDisconnect),
+		nats.ReconnectHandler(w.onReconnect),
+		nats.ErrorHandler(w.onAsyncError),
+	}
+	opts = append(opts, cfg.NATSOptions...)
+	servers := strings.Join(cfg.Servers, ",")
+	nc, err := nats.Connect(servers, opts...)
+	if err != nil {
+		w.cancelHandler()
+		return nil, connectError(cfg, servers, err)
+	}
+	w.nc = nc
+	flushCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := nc.FlushWithContext(flushCtx); err != nil {
+		nc.Close()
+		w.cancelHandler()
+		return nil, fmt.Errorf("mesh: connected to %s as %q but the server did not answer: %w", nc.ConnectedUrlRedacted(), cfg.Service, err)
+	}
+	w.log.Debug("mesh: connected", "server", nc.ConnectedUrlRedacted(), "namespace", cfg.Namespace)
+	return w, nil
+}
+
+func connectError(cfg Config, servers string, err error) error {
+	hint := "is nats-server running there and reachable? (meshctl serve starts one)"
+	switch {
+	case errors.Is(err, nats.ErrAuthorization), errors.Is(err, nats.ErrAuthExpired), errors.Is(err, nats.ErrAuthRevoked):
+		hint = "check the credentials given in Config.NATSOptions (nats.UserCredentials, nats.UserInfo, nats.Token, nats.Nkey)"
+	case errors.Is(err, nats.ErrSecureConnRequired), errors.Is(err, nats.ErrSecureConnWanted), strings.Contains(err.Error(), "tls"), strings.Contains(err.Error(), "x509"):
+		hint = "check the TLS options in Config.NATSOptions (nats.RootCAs, nats.ClientCert) and the server's TLS setup"
+	}
+	return fmt.Errorf("mesh: connect %q to %s: %w: %s", cfg.Service, redactURLs(servers), err, hint)
+}
+
+// redactURLs hides passwords and tokens in server URLs.
+func redactURLs(servers string) string {
+	parts := strings.Split(servers, ",")
+	for i, p := range parts {
+		if at := strings.LastIndex(p, "@"); at >= 0 {
+			if scheme := strings.Index(p, "://"); scheme >= 0 && scheme < at {
+				parts[i] = p[:scheme+3] + "[redacted]" + p[at:]
+			}
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// Service is the worker's service name.
+func (w *Worker) Service() string { return w.cfg.Service }
+
+// Namespace is the worker's namespace.
+func (w *Worker) Namespace() string { return w.cfg.Namespace }
+
+// Conn is the worker's NATS connection, for what the mesh does not wrap.
+// Closing it closes the worker's connection under it; use Close instead.
+func (w *Worker) Conn() *nats.Conn { return w.nc }
+
+// Logger is the worker's logger, with the attribute service set.
+func (w *Worker) Logger() *slog.Logger { return w.log }
+
+func (w *Worker) onDisconnect(nc *nats.Conn, err error) {
+	if w.state.Load() != stateOpen {
+		return
+	}
+	w.log.Warn("mesh: disconnected from server; reconnecting", "error", err)
+	if w.cfg.OnDisconnect != nil {
+		w.cfg.OnDisconnect(err)
+	}
+}
+
+func (w *Worker) onReconnect(nc *nats.Conn) {
+	url := nc.ConnectedUrlRedacted()
+	w.log.Info("mesh: reconnected", "server", url)
+	if w.cfg.OnReconnect != nil {
+		w.cfg.OnReconnect(url)
+	}
+}
+
+func (w *Worker) onAsyncError(nc *nats.Conn, sub *nats.Subscription, err error) {
+	if errors.Is(err, nats.ErrSlowConsumer) && sub != nil {
+		dropped, _ := sub.Dropped()
+		w.stats.dropped.Store(uint64(dropped))
+		err = fmt.Errorf("mesh: events on %s arrive faster than handlers finish (MaxConcurrent %d busy); %d dropped so far: %w",
+			sub.Subject, w.cfg.MaxConcurrent, dropped, err)
+	}
+	w.report(err)
+}
+
+// report logs err and passes it to the error hook.
+func (w *Worker) report(err error, attrs ...any) {
+	w.log.Error(err.Error(), attrs...)
+	if w.cfg.OnError != nil {
+		w.cfg.OnError(err)
+	}
+}
+
+// Close stops taking new events, lets in-flight handlers finish, flushes
+// what was emitted, and disconnects. Handlers still running may emit; after
+// Close returns, every call fails with ErrClosed.
+//
+// If ctx ends first, Close cancels the handlers' contexts, closes the
+// connection at once and returns ctx's error; events pending in the NATS
+// client are then lost (live events are at most once). Closing a worker
+// never deletes anything on the server. Calling Close again waits for the
+// first call and returns its result.
+func (w *Worker) Close(ctx context.Context) error {
+	w.closeOnce.Do(func() {
+		w.closeErr = w.close(ctx)
+		close(w.closed)
+	})
+	select {
+	case <-w.closed:
+		return w.closeErr
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (w *Worker) close(ctx context.Context) error {
+	w.state.Store(stateClosing)
+	err := w.drain(ctx)
+	w.state.Store(stateClosed)
+	w.cancelHandler()
+	if err != nil {
+		w.nc.Close()
+		return fmt.Errorf("mesh: close %q: %w", w.cfg.Service, err)
+	}
+	done := make(chan struct{})
+	w.nc.SetClosedHandler(func(*nats.Conn) { close(done) })
+	if err := w.nc.Drain(); err != nil {
+		w.nc.Close()
+		return nil
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		w.nc.Close()
+		return fmt.Errorf("mesh: close %q: flushing emitted events: %w", w.cfg.Service, ctx.Err())
+	}
+}
+
+// drain stops every subscription after its pending events are dispatched,
+// then waits for running handlers.
+func (w *Worker) drain(ctx context.Context) error {
+	w.mu.Lock()
+	var subs []*nats.Subscription
+	for _, r := range w.routes {
+		subs = append(subs, r.sub)
+	}
+	w.mu.Unlock()
+	for _, sub := range subs {
+		closed := sub.StatusChanged(nats.SubscriptionClosed)
+		if err := sub.Drain(); err != nil {
+			continue // already closed
+		}
+		select {
+		case <-closed:
+		case <-ctx.Done():
+			return fmt.Errorf("draining %s: %w", sub.Subject, ctx.Err())
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		w.inflight.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for running handlers: %w", ctx.Err())
+	}
+}
