@@ -22,6 +22,9 @@ const (
 	DefaultRequestTimeout = 5 * time.Second
 	// DefaultReconnectWait is the pause between reconnect attempts.
 	DefaultReconnectWait = 250 * time.Millisecond
+	// DefaultMaxPendingEmits bounds the asynchronous emits waiting for the
+	// stream's acknowledgement.
+	DefaultMaxPendingEmits = 4096
 )
 
 // Config configures a Worker. The zero value of every field but Service
@@ -72,8 +75,17 @@ type Config struct {
 	// decode both whatever this says.
 	Encoding codec.Mode
 
-	// Middleware wraps every handler registered with On and OnRequest, the
-	// first element outermost.
+	// Stream says how the worker uses the namespace's JetStream streams.
+	// Default: use them if they exist, never create them.
+	Stream StreamConfig
+
+	// MaxPendingEmits bounds the EmitAsync calls waiting for the stream's
+	// acknowledgement; EmitAsync waits while that many are pending.
+	// Default: DefaultMaxPendingEmits.
+	MaxPendingEmits int
+
+	// Middleware wraps every single-event handler (On, OnRequest,
+	// OnDurable), the first element outermost.
 	Middleware []Middleware
 
 	// OnError is called with every error the worker reports but cannot
@@ -110,6 +122,9 @@ func (c Config) withDefaults() Config {
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = DefaultRequestTimeout
 	}
+	if c.MaxPendingEmits == 0 {
+		c.MaxPendingEmits = DefaultMaxPendingEmits
+	}
 	return c
 }
 
@@ -125,6 +140,12 @@ func (c Config) validate() error {
 	}
 	if c.MaxConcurrent < 0 {
 		return fmt.Errorf("mesh: Config.MaxConcurrent is %d; want a positive number (0 means %d)", c.MaxConcurrent, DefaultMaxConcurrent)
+	}
+	if c.MaxPendingEmits < 0 {
+		return fmt.Errorf("mesh: Config.MaxPendingEmits is %d; want a positive number (0 means %d)", c.MaxPendingEmits, DefaultMaxPendingEmits)
+	}
+	if c.Stream.Manage && c.Stream.Disable {
+		return errors.New("mesh: Config.Stream: Manage and Disable exclude each other")
 	}
 	if c.Encoding != codec.Structured && c.Encoding != codec.Binary {
 		return fmt.Errorf("mesh: Config.Encoding %d is neither codec.Structured nor codec.Binary", c.Encoding)

@@ -3,12 +3,14 @@ package mesh
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/exprsn/ipcmesh/codec"
 	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
 )
 
@@ -51,6 +53,17 @@ func WithContentType(ct string) EmitOption {
 	return func(o *emitOptions) { o.contentType = ct }
 }
 
+// PartitionKeyExtension is the CloudEvents extension that orders events for
+// OrderedByKey durable handlers.
+const PartitionKeyExtension = "partitionkey"
+
+// WithPartitionKey sets the event's partition key (the CloudEvents
+// partitionkey extension): durable handlers with OrderedByKey handle events
+// that share a key in order.
+func WithPartitionKey(key string) EmitOption {
+	return WithExtension(PartitionKeyExtension, key)
+}
+
 // WithExtension sets a CloudEvents extension attribute, e.g.
 // WithExtension("correlationid", id). Names are lowercase letters and
 // digits; the emit fails otherwise.
@@ -63,29 +76,95 @@ func WithExtension(name, value string) EmitOption {
 // []byte, sent as is (see WithContentType), json.RawMessage, embedded as is,
 // and nil, sent as an event without data.
 //
-// Emit returns once the event is written to the connection: delivery to live
-// handlers is at most once. It fails with a clear error, sending nothing, on
-// an invalid event or target name, data that does not marshal, an event
-// over the server's max_payload (ErrTooLarge), a done ctx, or after Close
-// (ErrClosed). While the worker is reconnecting, events are buffered by the
+// When the namespace has an event stream (see Durable), Emit returns once
+// the event is stored, or with an error (no stream, a timeout, the server
+// gone); retrying an emit with the same WithID stores the event once within
+// the stream's duplicate window. Without a stream, Emit returns once the
+// event is written to the connection and delivery to live handlers is at
+// most once; while the worker is reconnecting, events are buffered by the
 // NATS client (8 MiB by default) and sent on reconnect.
+//
+// Emit fails with a clear error, sending nothing, on an invalid event or
+// target name, data that does not marshal, an event over the server's
+// max_payload (ErrTooLarge), a done ctx, or after Close (ErrClosed).
 func (w *Worker) Emit(ctx context.Context, event string, data any, opts ...EmitOption) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("mesh: emit %q: %w", event, err)
-	}
-	if w.state.Load() == stateClosed {
-		return fmt.Errorf("mesh: emit %q: %w", event, ErrClosed)
-	}
-	msg, buf, target, err := w.encode(event, data, opts, false)
+	msg, buf, target, err := w.prepareEmit(ctx, event, data, opts)
 	if err != nil {
 		return err
 	}
 	defer w.putBuf(buf)
-	if err := w.publish(msg); err != nil {
+	if w.durable {
+		_, err = w.js.PublishMsg(ctx, msg)
+		err = withHint(err)
+	} else {
+		err = w.publish(msg)
+	}
+	if err != nil {
 		return fmt.Errorf("mesh: emit %q to %s: %w", event, target, err)
 	}
 	w.stats.emitted(event)
 	return nil
+}
+
+// EmitAsync emits like Emit to the namespace's event stream without waiting
+// for the stream's acknowledgement: the returned future reports it (Ok) or
+// the failure (Err), and every failure is also reported through
+// Config.OnError and counted in Stats.EmitFailed. At most
+// Config.MaxPendingEmits acknowledgements are pending; past that EmitAsync
+// waits for one, until ctx ends. Close waits for the pending ones.
+//
+// EmitAsync needs the event stream: without it, it returns an error.
+func (w *Worker) EmitAsync(ctx context.Context, event string, data any, opts ...EmitOption) (jetstream.PubAckFuture, error) {
+	if !w.durable {
+		return nil, fmt.Errorf("mesh: EmitAsync(%q): namespace %q has no event stream %s: create it with meshctl serve, or set Config.Stream.Manage",
+			event, w.cfg.Namespace, EventStreamName(w.cfg.Namespace))
+	}
+	msg, _, target, err := w.prepareEmit(ctx, event, data, opts)
+	if err != nil {
+		return nil, err
+	}
+	// The message is kept by the client until acknowledged, for retries:
+	// its body must not go back to the pool.
+	var pubOpts []jetstream.PublishOpt
+	if dl, ok := ctx.Deadline(); ok {
+		pubOpts = append(pubOpts, jetstream.WithStallWait(time.Until(dl)))
+	}
+	f, err := w.js.PublishMsgAsync(msg, pubOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("mesh: emit %q to %s: %w", event, target, withHint(err))
+	}
+	w.stats.emitted(event)
+	return f, nil
+}
+
+func (w *Worker) onAsyncEmitError(_ jetstream.JetStream, msg *nats.Msg, err error) {
+	w.stats.emitFailed.Add(1)
+	w.report(fmt.Errorf("mesh: asynchronous emit on %s (id %s) was not stored: %w", msg.Subject, msg.Header.Get(jetstream.MsgIDHeader), withHint(err)))
+}
+
+func withHint(err error) error {
+	if err == nil {
+		return nil
+	}
+	if h := jetStreamHint(err); h != "" {
+		return fmt.Errorf("%w%s", err, h)
+	}
+	if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
+		return fmt.Errorf("%w: no stream stores this subject; create it with meshctl serve, or set Config.Stream.Manage", err)
+	}
+	return err
+}
+
+// prepareEmit checks the worker and ctx, and encodes an event for the
+// stream when there is one.
+func (w *Worker) prepareEmit(ctx context.Context, event string, data any, opts []EmitOption) (*nats.Msg, *[]byte, string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, "", fmt.Errorf("mesh: emit %q: %w", event, err)
+	}
+	if w.state.Load() == stateClosed {
+		return nil, nil, "", fmt.Errorf("mesh: emit %q: %w", event, ErrClosed)
+	}
+	return w.encode(event, data, opts, false)
 }
 
 // TryEmit is Emit for callers that must not fail because an event could not
@@ -135,8 +214,14 @@ func (w *Worker) encode(event string, data any, opts []EmitOption, request bool)
 	}
 	msg := &nats.Msg{Subject: subject}
 	buf := w.getBuf()
+	if w.durable && !request {
+		// The stream drops a retried publish of the same id.
+		msg.Header = nats.Header{jetstream.MsgIDHeader: []string{ev.ID}}
+	}
 	if w.cfg.Encoding == codec.Binary {
-		msg.Header = nats.Header{}
+		if msg.Header == nil {
+			msg.Header = nats.Header{}
+		}
 		err = codec.SetBinaryHeaders(msg.Header, &ev)
 		msg.Data = ev.Data
 	} else {

@@ -24,6 +24,13 @@ type Event struct {
 	// "ipc.all.post.created".
 	NATSSubject string
 
+	// StreamSequence is the event's sequence in the event stream, for events
+	// delivered to durable handlers; 0 for live events.
+	StreamSequence uint64
+	// Deliveries counts the deliveries of this event to a durable handler,
+	// this one included (1 on the first try); 0 for live events.
+	Deliveries uint64
+
 	// reply is the NATS reply subject of a request, "" for an event.
 	reply string
 }

@@ -44,6 +44,16 @@ type handlerOptions struct {
 	oncePerService bool
 	timeout        time.Duration
 	respond        bool // the handler answers requests (OnRequest)
+	middleware     []Middleware
+	durable        durableOptions
+}
+
+func newHandlerOptions(opts []HandlerOption) handlerOptions {
+	var o handlerOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
 }
 
 // OncePerService makes a broadcast reach one instance of this service
@@ -55,7 +65,26 @@ func OncePerService() HandlerOption {
 	return func(o *handlerOptions) { o.oncePerService = true }
 }
 
-// Timeout cancels the handler's context after d. Default: no timeout.
+// Timeout cancels the handler's context after d. Default: no timeout. A
+// durable handler whose context ends this way fails and its event is
+// retried.
 func Timeout(d time.Duration) HandlerOption {
 	return func(o *handlerOptions) { o.timeout = d }
+}
+
+// Use wraps this handler in middleware, inside Config.Middleware, the first
+// element outermost.
+func Use(mw ...Middleware) HandlerOption {
+	return func(o *handlerOptions) { o.middleware = append(o.middleware, mw...) }
+}
+
+// wrap applies the worker's and the handler's middleware to h.
+func (w *Worker) wrap(h Handler, o handlerOptions) Handler {
+	for i := len(o.middleware) - 1; i >= 0; i-- {
+		h = o.middleware[i](h)
+	}
+	for i := len(w.cfg.Middleware) - 1; i >= 0; i-- {
+		h = w.cfg.Middleware[i](h)
+	}
+	return h
 }

@@ -67,7 +67,7 @@ func TestHandlerPanicIsReportedAndSurvived(t *testing.T) {
 
 	require.NoError(t, w.Emit(ctx, "content:check", 2, mesh.ToSelf()))
 	rec.WaitN(t, 2, 0)
-	rec.WaitFor(t, 0, func([]*mesh.Event) bool { return w.Stats().Handled == 3 })
+	require.Eventually(t, func() bool { return w.Stats().Handled == 3 }, testutil.DefaultWait, time.Millisecond)
 	require.Equal(t, uint64(1), w.Stats().Panics)
 }
 

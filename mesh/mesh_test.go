@@ -202,9 +202,25 @@ func TestOffRemovesExactlyThatHandler(t *testing.T) {
 	f.barrier(t)
 	require.Equal(t, 1, dropped.Len(), "no event after Off")
 
-	// The last handler's Off unsubscribes; a new On subscribes again.
-	subs := f.spark.Stats()
-	require.Equal(t, uint64(2), subs.Events["data:response"].Received)
+	require.Equal(t, uint64(2), f.spark.Stats().Events["data:response"].Received)
+}
+
+func TestOnAfterLastOffSubscribesAgain(t *testing.T) {
+	f := newFleet(t)
+	first := testutil.NewRecorder()
+	sub, err := f.spark.On("data:response", first)
+	require.NoError(t, err)
+	require.NoError(t, sub.Off())
+	require.NoError(t, f.timeline.Emit(context.Background(), "data:response", 1))
+	f.barrier(t)
+	require.Zero(t, first.Len())
+	require.Zero(t, f.spark.Stats().Received-f.spark.Stats().Events["test:barrier"].Received,
+		"with no handler left the worker is unsubscribed")
+
+	again := on(t, f.spark, "data:response")
+	require.NoError(t, f.timeline.Emit(context.Background(), "data:response", 2))
+	ev := again.WaitN(t, 1, 0)[0]
+	require.JSONEq(t, "2", string(ev.Data))
 }
 
 func TestEmitToSelf(t *testing.T) {
@@ -280,11 +296,11 @@ func TestStatsCount(t *testing.T) {
 		require.NoError(t, w.Emit(context.Background(), "notification:trigger", nil, mesh.ToSelf()))
 	}
 	rec.WaitN(t, 3, 0)
-	var s mesh.Stats
-	rec.WaitFor(t, 0, func([]*mesh.Event) bool {
-		s = w.Stats()
+	require.Eventually(t, func() bool {
+		s := w.Stats()
 		return s.Handled+s.Failed == 6
-	})
+	}, testutil.DefaultWait, time.Millisecond)
+	s := w.Stats()
 	require.Equal(t, "exprsn-herald", s.Service)
 	require.Equal(t, uint64(3), s.Emitted)
 	require.Equal(t, uint64(3), s.Received)

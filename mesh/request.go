@@ -55,9 +55,9 @@ func (w *Worker) OnRequest(pattern string, r Responder, opts ...HandlerOption) (
 	if r == nil {
 		return nil, fmt.Errorf("mesh: OnRequest(%q): nil responder", pattern)
 	}
-	var o handlerOptions
-	for _, opt := range opts {
-		opt(&o)
+	o := newHandlerOptions(opts)
+	if o.durable.set {
+		return nil, fmt.Errorf("mesh: OnRequest(%q): durable handler options need OnDurable", pattern)
 	}
 	o.respond = true
 	h := HandlerFunc(func(ctx context.Context, ev *Event) error {

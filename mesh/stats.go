@@ -35,8 +35,31 @@ type Stats struct {
 	Requests uint64 `json:"requests"`
 	// InFlight is the number of handler calls running now.
 	InFlight int64 `json:"in_flight"`
+	// EmitFailed counts asynchronous emits the stream did not store.
+	EmitFailed uint64 `json:"emit_failed"`
 	// Events breaks the counts down by event name.
 	Events map[string]EventStats `json:"events"`
+	// Durable has the counts of each durable handler, by consumer name.
+	Durable map[string]DurableStats `json:"durable,omitempty"`
+}
+
+// DurableStats are the counts of one durable handler in this instance.
+type DurableStats struct {
+	// Acked counts events handled and acknowledged.
+	Acked uint64 `json:"acked"`
+	// Retried counts failed tries that were scheduled for redelivery.
+	Retried uint64 `json:"retried"`
+	// Redelivered counts deliveries after the first of an event.
+	Redelivered uint64 `json:"redelivered"`
+	// DeadLettered counts events sent to the dead-letter stream.
+	DeadLettered uint64 `json:"dead_lettered"`
+	// Pending is the number of events in the stream not yet delivered to the
+	// handler, as of its last delivery.
+	Pending uint64 `json:"pending"`
+}
+
+type durableCounters struct {
+	acked, retried, redelivered, deadLettered, pending atomic.Uint64
 }
 
 // EventStats are the counts for one event name.
@@ -57,6 +80,13 @@ type stats struct {
 	dropped, requests                                   atomic.Uint64
 	inFlight                                            atomic.Int64
 	byEvent                                             sync.Map // string -> *eventCounters
+	byDurable                                           sync.Map // string -> *durableCounters
+	emitFailed                                          atomic.Uint64
+}
+
+func (s *stats) durable(name string) *durableCounters {
+	c, _ := s.byDurable.LoadOrStore(name, &durableCounters{})
+	return c.(*durableCounters)
 }
 
 func (s *stats) init() { s.since = time.Now().UTC() }
@@ -79,20 +109,33 @@ func (s *stats) failed(name string)   { s.failures.Add(1); s.event(name).failed.
 func (w *Worker) Stats() Stats {
 	s := &w.stats
 	out := Stats{
-		Service:   w.cfg.Service,
-		Namespace: w.cfg.Namespace,
-		Since:     s.since,
-		Emitted:   s.emits.Load(),
-		Received:  s.receives.Load(),
-		Handled:   s.handles.Load(),
-		Failed:    s.failures.Load(),
-		Panics:    s.panics.Load(),
-		Invalid:   s.invalid.Load(),
-		Dropped:   s.dropped.Load(),
-		Requests:  s.requests.Load(),
-		InFlight:  s.inFlight.Load(),
-		Events:    map[string]EventStats{},
+		Service:    w.cfg.Service,
+		Namespace:  w.cfg.Namespace,
+		Since:      s.since,
+		Emitted:    s.emits.Load(),
+		Received:   s.receives.Load(),
+		Handled:    s.handles.Load(),
+		Failed:     s.failures.Load(),
+		Panics:     s.panics.Load(),
+		Invalid:    s.invalid.Load(),
+		Dropped:    s.dropped.Load(),
+		Requests:   s.requests.Load(),
+		InFlight:   s.inFlight.Load(),
+		EmitFailed: s.emitFailed.Load(),
+		Events:     map[string]EventStats{},
+		Durable:    map[string]DurableStats{},
 	}
+	s.byDurable.Range(func(k, v any) bool {
+		c := v.(*durableCounters)
+		out.Durable[k.(string)] = DurableStats{
+			Acked:        c.acked.Load(),
+			Retried:      c.retried.Load(),
+			Redelivered:  c.redelivered.Load(),
+			DeadLettered: c.deadLettered.Load(),
+			Pending:      c.pending.Load(),
+		}
+		return true
+	})
 	s.byEvent.Range(func(k, v any) bool {
 		c := v.(*eventCounters)
 		out.Events[k.(string)] = EventStats{

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/exprsn/ipcmesh/codec"
 	"github.com/exprsn/ipcmesh/subjects"
@@ -39,6 +40,7 @@ type Subscription struct {
 	w       *Worker
 	b       *binding
 	routes  []*route
+	durable *durable // set for durable handlers
 	offOnce sync.Once
 }
 
@@ -48,9 +50,30 @@ func (s *Subscription) Pattern() string { return s.b.pattern }
 // Off removes exactly this handler: it receives no event delivered after Off
 // returns, while calls already running finish. Other handlers on the same
 // pattern keep theirs. Off is idempotent.
+//
+// For a durable handler, Off stops this instance's consumption after the
+// events it holds are handled (for at most 30s; see OffContext);
+// the durable consumer stays on the server, and other instances go on.
 func (s *Subscription) Off() error {
+	ctx, cancel := context.WithTimeout(context.Background(), offTimeout)
+	defer cancel()
+	return s.OffContext(ctx)
+}
+
+// offTimeout bounds Off for durable handlers.
+const offTimeout = 30 * time.Second
+
+// OffContext is Off, with ctx bounding the wait for a durable handler's
+// running events.
+func (s *Subscription) OffContext(ctx context.Context) error {
 	var err error
-	s.offOnce.Do(func() { err = s.w.off(s) })
+	s.offOnce.Do(func() {
+		if s.durable != nil {
+			err = s.w.offDurable(ctx, s.durable)
+			return
+		}
+		err = s.w.off(s)
+	})
 	return err
 }
 
@@ -67,9 +90,9 @@ func (w *Worker) On(pattern string, h Handler, opts ...HandlerOption) (*Subscrip
 	if h == nil {
 		return nil, fmt.Errorf("mesh: On(%q): nil handler", pattern)
 	}
-	var o handlerOptions
-	for _, opt := range opts {
-		opt(&o)
+	o := newHandlerOptions(opts)
+	if o.durable.set {
+		return nil, fmt.Errorf("mesh: On(%q): durable handler options need OnDurable", pattern)
 	}
 	queue := subjects.QueueGroup(w.cfg.Service, pattern)
 	targeted, err := subjects.Filter(w.cfg.Namespace, w.cfg.Service, pattern)
@@ -87,10 +110,7 @@ func (w *Worker) On(pattern string, h Handler, opts ...HandlerOption) (*Subscrip
 // register subscribes handler h, registered for pattern, to the routes of
 // keys.
 func (w *Worker) register(pattern string, h Handler, o handlerOptions, keys []routeKey) (*Subscription, error) {
-	for i := len(w.cfg.Middleware) - 1; i >= 0; i-- {
-		h = w.cfg.Middleware[i](h)
-	}
-	s := &Subscription{w: w, b: &binding{pattern: pattern, handler: h, opts: o}}
+	s := &Subscription{w: w, b: &binding{pattern: pattern, handler: w.wrap(h, o), opts: o}}
 
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -200,31 +220,38 @@ func (w *Worker) rejectInvalid(m *nats.Msg, err error) {
 	}
 }
 
-// run calls one handler for one event, with panic recovery and accounting.
+// run calls one live handler for one event.
 func (w *Worker) run(b *binding, ev *Event) {
 	defer func() {
 		<-w.sem
 		w.inflight.Done()
 	}()
+	err := w.runHandler(b.handler, b.pattern, b.opts, ev)
+	if err != nil && b.opts.respond && ev.reply != "" {
+		w.replyError(ev.reply, asRemoteError(err))
+	}
+}
+
+// runHandler calls h for ev with the handler's context, recovers a panic,
+// counts the outcome and reports a failure.
+func (w *Worker) runHandler(h Handler, pattern string, o handlerOptions, ev *Event) error {
 	ctx := w.handlerCtx
-	if b.opts.timeout > 0 {
+	if o.timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, b.opts.timeout)
+		ctx, cancel = context.WithTimeout(ctx, o.timeout)
 		defer cancel()
 	}
 	w.stats.inFlight.Add(1)
-	err := w.call(ctx, b.handler, ev)
+	err := w.call(ctx, h, ev)
 	w.stats.inFlight.Add(-1)
 	if err == nil {
 		w.stats.handled(ev.Type)
-		return
+		return nil
 	}
 	w.stats.failed(ev.Type)
-	if b.opts.respond && ev.reply != "" {
-		w.replyError(ev.reply, asRemoteError(err))
-	}
-	herr := &HandlerError{Service: w.cfg.Service, Pattern: b.pattern, Event: ev.Type, ID: ev.ID, Err: err}
-	w.report(herr, "event", ev.Type, "id", ev.ID, "subject", ev.NATSSubject)
+	w.report(&HandlerError{Service: w.cfg.Service, Pattern: pattern, Event: ev.Type, ID: ev.ID, Err: err},
+		"event", ev.Type, "id", ev.ID, "subject", ev.NATSSubject)
+	return err
 }
 
 func (w *Worker) call(ctx context.Context, h Handler, ev *Event) (err error) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Worker is one service instance's connection to the mesh. All its methods
@@ -29,8 +30,14 @@ type Worker struct {
 	handlerCtx    context.Context
 	cancelHandler context.CancelFunc
 
-	mu     sync.Mutex
-	routes map[routeKey]*route
+	mu       sync.Mutex
+	routes   map[routeKey]*route
+	durables map[string]*durable
+
+	// js is nil when Config.Stream.Disable is set; durable tells whether
+	// the namespace's event stream is there to use.
+	js      jetstream.JetStream
+	durable bool
 
 	// state moves from open to closing (no new subscriptions) to closed
 	// (no emits either).
@@ -67,11 +74,12 @@ func Connect(ctx context.Context, cfg Config) (*Worker, error) {
 		return nil, fmt.Errorf("mesh: connect %s: %w", cfg.Service, context.DeadlineExceeded)
 	}
 	w := &Worker{
-		cfg:    cfg,
-		log:    cfg.Logger.With("service", cfg.Service),
-		sem:    make(chan struct{}, cfg.MaxConcurrent),
-		routes: make(map[routeKey]*route),
-		closed: make(chan struct{}),
+		cfg:      cfg,
+		log:      cfg.Logger.With("service", cfg.Service),
+		sem:      make(chan struct{}, cfg.MaxConcurrent),
+		routes:   make(map[routeKey]*route),
+		durables: make(map[string]*durable),
+		closed:   make(chan struct{}),
 	}
 	w.handlerCtx, w.cancelHandler = context.WithCancel(NewContext(context.Background(), w))
 	w.stats.init()
@@ -100,7 +108,12 @@ func Connect(ctx context.Context, cfg Config) (*Worker, error) {
 		w.cancelHandler()
 		return nil, fmt.Errorf("mesh: connected to %s as %q but the server did not answer: %w", nc.ConnectedUrlRedacted(), cfg.Service, err)
 	}
-	w.log.Debug("mesh: connected", "server", nc.ConnectedUrlRedacted(), "namespace", cfg.Namespace)
+	if err := w.openStreams(flushCtx); err != nil {
+		nc.Close()
+		w.cancelHandler()
+		return nil, err
+	}
+	w.log.Debug("mesh: connected", "server", nc.ConnectedUrlRedacted(), "namespace", cfg.Namespace, "durable", w.durable)
 	return w, nil
 }
 
@@ -223,15 +236,25 @@ func (w *Worker) close(ctx context.Context) error {
 	}
 }
 
-// drain stops every subscription after its pending events are dispatched,
-// then waits for running handlers.
+// drain stops every subscription and durable handler after its pending
+// events are dispatched, waits for running handlers, then for the
+// acknowledgements of asynchronous emits.
 func (w *Worker) drain(ctx context.Context) error {
 	w.mu.Lock()
 	var subs []*nats.Subscription
 	for _, r := range w.routes {
 		subs = append(subs, r.sub)
 	}
+	durables := make([]*durable, 0, len(w.durables))
+	for _, d := range w.durables {
+		durables = append(durables, d)
+	}
 	w.mu.Unlock()
+	for _, d := range durables {
+		if err := d.stop(ctx); err != nil {
+			return err
+		}
+	}
 	for _, sub := range subs {
 		closed := sub.StatusChanged(nats.SubscriptionClosed)
 		if err := sub.Drain(); err != nil {
@@ -250,8 +273,16 @@ func (w *Worker) drain(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
-		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("waiting for running handlers: %w", ctx.Err())
+	}
+	if w.js == nil {
+		return nil
+	}
+	select {
+	case <-w.js.PublishAsyncComplete():
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for %d asynchronous emits to be stored: %w", w.js.PublishAsyncPending(), ctx.Err())
 	}
 }

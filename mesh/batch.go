@@ -1,0 +1,171 @@
+package mesh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Batch defaults.
+const (
+	DefaultBatchSize = 100
+	DefaultBatchWait = time.Second
+)
+
+// BatchHandler handles durable events in batches. It returns nil when every
+// event succeeded, a BatchErrors naming the events that failed (the others
+// are acknowledged), or any other error to fail them all. Failed events are
+// retried or dead-lettered one by one, as for OnDurable.
+type BatchHandler interface {
+	HandleBatch(ctx context.Context, events []*Event) error
+}
+
+// BatchHandlerFunc adapts a function to a BatchHandler.
+type BatchHandlerFunc func(ctx context.Context, events []*Event) error
+
+// HandleBatch calls f(ctx, events).
+func (f BatchHandlerFunc) HandleBatch(ctx context.Context, events []*Event) error {
+	return f(ctx, events)
+}
+
+// BatchErrors is a BatchHandler's per-event outcome: the errors of the
+// failed events by their index in the batch. Wrap an error in Permanent to
+// dead-letter that event at once.
+type BatchErrors map[int]error
+
+func (e BatchErrors) Error() string {
+	idx := make([]int, 0, len(e))
+	for i := range e {
+		idx = append(idx, i)
+	}
+	sort.Ints(idx)
+	parts := make([]string, len(idx))
+	for n, i := range idx {
+		parts[n] = "event " + strconv.Itoa(i) + ": " + e[i].Error()
+	}
+	return "mesh: batch: " + strings.Join(parts, "; ")
+}
+
+// Batch sets how a batch handler collects events: up to size events, or
+// what arrived within wait of the batch's first event. Default:
+// DefaultBatchSize and DefaultBatchWait.
+func Batch(size int, wait time.Duration) HandlerOption {
+	return durableOption(func(o *durableOptions) {
+		o.batchSize = size
+		o.batchWait = wait
+	})
+}
+
+// OnDurableBatch registers h as a durable handler that takes the events
+// matching pattern in batches (see Batch), with the delivery guarantees of
+// OnDurable and a per-event outcome. Batches run one at a time per instance,
+// in stream order.
+func (w *Worker) OnDurableBatch(ctx context.Context, pattern string, h BatchHandler, opts ...HandlerOption) (*Subscription, error) {
+	if h == nil {
+		return nil, fmt.Errorf("mesh: OnDurableBatch(%q): nil handler", pattern)
+	}
+	opts = append([]HandlerOption{durableOption(func(o *durableOptions) {
+		o.batchSize, o.batchWait = DefaultBatchSize, DefaultBatchWait
+	})}, opts...)
+	return w.registerDurable(ctx, pattern, nil, h, opts)
+}
+
+// batcher collects a batch handler's events and runs them.
+type batcher struct {
+	d     *durable
+	runMu sync.Mutex // one batch at a time, in order
+	mu    sync.Mutex
+	buf   []task
+	timer *time.Timer
+}
+
+func newBatcher(d *durable) *batcher { return &batcher{d: d} }
+
+func (b *batcher) add(t task) {
+	b.mu.Lock()
+	b.buf = append(b.buf, t)
+	if len(b.buf) == 1 {
+		b.timer = time.AfterFunc(b.d.opts.durable.batchWait, b.flush)
+	}
+	full := len(b.buf) >= b.d.opts.durable.batchSize
+	b.mu.Unlock()
+	if full {
+		b.flush()
+	}
+}
+
+// flush runs the batch collected so far, if any.
+func (b *batcher) flush() {
+	b.runMu.Lock()
+	defer b.runMu.Unlock()
+	b.mu.Lock()
+	tasks := b.buf
+	b.buf = nil
+	if b.timer != nil {
+		b.timer.Stop()
+		b.timer = nil
+	}
+	b.mu.Unlock()
+	if len(tasks) == 0 {
+		return
+	}
+	d := b.d
+	d.w.inflight.Add(1)
+	defer d.w.inflight.Done()
+
+	events := make([]*Event, len(tasks))
+	msgs := make([]jetstream.Msg, len(tasks))
+	for i, t := range tasks {
+		events[i], msgs[i] = t.ev, t.msg
+	}
+	stopKeepAlive := d.keepAlive(msgs...)
+	err := d.w.runBatch(d, events)
+	stopKeepAlive()
+	var perEvent BatchErrors
+	errors.As(err, &perEvent)
+	for i, t := range tasks {
+		switch {
+		case err == nil:
+			d.settle(t, nil)
+		case perEvent != nil:
+			d.settle(t, perEvent[i])
+		default:
+			d.settle(t, err)
+		}
+	}
+}
+
+// runBatch calls a batch handler with the handler's context, recovers a
+// panic, counts the outcome per event and reports a failure.
+func (w *Worker) runBatch(d *durable, events []*Event) error {
+	ctx := w.handlerCtx
+	if d.opts.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d.opts.timeout)
+		defer cancel()
+	}
+	w.stats.inFlight.Add(int64(len(events)))
+	err := w.call(ctx, HandlerFunc(func(ctx context.Context, _ *Event) error { return d.batch.HandleBatch(ctx, events) }), events[0])
+	w.stats.inFlight.Add(-int64(len(events)))
+	var perEvent BatchErrors
+	errors.As(err, &perEvent)
+	for i, ev := range events {
+		if err == nil || (perEvent != nil && perEvent[i] == nil) {
+			w.stats.handled(ev.Type)
+		} else {
+			w.stats.failed(ev.Type)
+		}
+	}
+	if err != nil {
+		w.report(&HandlerError{Service: w.cfg.Service, Pattern: d.pattern, Event: events[0].Type, ID: events[0].ID, Err: err},
+			"handler", d.name, "batch", len(events))
+	}
+	return err
+}

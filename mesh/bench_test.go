@@ -1,0 +1,108 @@
+package mesh_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/exprsn/ipcmesh/mesh"
+	"github.com/exprsn/ipcmesh/testutil"
+	"github.com/nats-io/nats.go"
+)
+
+// payload256 is a 256-byte JSON payload, the size the performance targets
+// use.
+var payload256 = []byte(`{"id":"p1","author":"ana","text":"` + strings.Repeat("x", 256-40) + `"}`)
+
+// BenchmarkEmitToHandler measures the live path, emit to handler through the
+// embedded server, with b.N events counted at the handler.
+func BenchmarkEmitToHandler(b *testing.B) {
+	srv := testutil.StartServer(b)
+	pub := testutil.Connect(b, srv, "bench-pub")
+	sub := testutil.Connect(b, srv, "bench-sub")
+	var got atomic.Int64
+	done := make(chan struct{})
+	target := int64(b.N)
+	_, err := sub.On("bench:event", mesh.HandlerFunc(func(context.Context, *mesh.Event) error {
+		if got.Add(1) == target {
+			close(done)
+		}
+		return nil
+	}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	data := json.RawMessage(payload256)
+	ctx := context.Background()
+	b.SetBytes(int64(len(payload256)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if err := pub.Emit(ctx, "bench:event", data, mesh.To("bench-sub")); err != nil {
+			b.Fatal(err)
+		}
+	}
+	<-done
+}
+
+// BenchmarkRawNATS is the floor the live path stands on: the same payload
+// published and received with nats.go alone.
+func BenchmarkRawNATS(b *testing.B) {
+	srv := testutil.StartServer(b)
+	pub, err := nats.Connect(srv.URL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pub.Close()
+	sub, err := nats.Connect(srv.URL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sub.Close()
+	var got atomic.Int64
+	done := make(chan struct{})
+	target := int64(b.N)
+	if _, err := sub.Subscribe("raw.event", func(*nats.Msg) {
+		if got.Add(1) == target {
+			close(done)
+		}
+	}); err != nil {
+		b.Fatal(err)
+	}
+	if err := sub.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(payload256)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if err := pub.Publish("raw.event", payload256); err != nil {
+			b.Fatal(err)
+		}
+	}
+	<-done
+}
+
+// BenchmarkRequestReply measures a sequential request and its reply.
+func BenchmarkRequestReply(b *testing.B) {
+	srv := testutil.StartServer(b)
+	caller := testutil.Connect(b, srv, "bench-caller")
+	responder := testutil.Connect(b, srv, "bench-responder")
+	_, err := responder.OnRequest("bench:get", mesh.ResponderFunc(func(_ context.Context, ev *mesh.Event) (any, error) {
+		return json.RawMessage(ev.Data), nil
+	}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	data := json.RawMessage(payload256)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := caller.Request(ctx, "bench-responder", "bench:get", data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,341 @@
+package mesh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/exprsn/ipcmesh/subjects"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Durable handler defaults, used for options not given.
+const (
+	// DefaultMaxDeliver is how many times a durable handler is called for
+	// one event before it is dead-lettered.
+	DefaultMaxDeliver = 5
+	// DefaultAckWait is how long the server waits for a durable handler's
+	// outcome before redelivering; running handlers extend it
+	// automatically.
+	DefaultAckWait = 30 * time.Second
+	// DefaultPrefetch is how many events a durable handler's instance holds
+	// ready in memory.
+	DefaultPrefetch = 128
+)
+
+// DefaultBackoff is the delay before each retry of a failed durable event:
+// the first retry after 1s, the second after 5s, then 30s, then 2m for every
+// further retry.
+var DefaultBackoff = []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute}
+
+type durableOptions struct {
+	set         bool
+	name        string
+	maxDeliver  int
+	backoff     []time.Duration
+	ackWait     time.Duration
+	concurrency int
+	byKey       bool
+	prefetch    int
+	batchSize   int
+	batchWait   time.Duration
+}
+
+func durableOption(f func(*durableOptions)) HandlerOption {
+	return func(o *handlerOptions) {
+		o.durable.set = true
+		f(&o.durable)
+	}
+}
+
+// DurableName names the handler's durable consumer. Default:
+// "<service>_<pattern>_<hash>", with ':' as '_', '*' as "STAR" and '>' as
+// "ALL". Instances of a service share a consumer by name; renaming a
+// handler starts a new consumer at the stream's start.
+func DurableName(name string) HandlerOption {
+	return durableOption(func(o *durableOptions) { o.name = name })
+}
+
+// MaxDeliver is how many times an event is handed to the durable handler
+// before it goes to the dead-letter stream. Default: DefaultMaxDeliver.
+func MaxDeliver(n int) HandlerOption {
+	return durableOption(func(o *durableOptions) { o.maxDeliver = n })
+}
+
+// Backoff sets the delays before the retries of a failed event, done by the
+// server (the event is negatively acknowledged with that delay; other events
+// go on meanwhile). The last delay repeats. Default: DefaultBackoff.
+func Backoff(delays ...time.Duration) HandlerOption {
+	return durableOption(func(o *durableOptions) { o.backoff = delays })
+}
+
+// AckWait is how long the server waits for the outcome of an event before
+// it redelivers it. A running handler keeps its event by telling the server
+// it is in progress every AckWait/3. Default: DefaultAckWait.
+func AckWait(d time.Duration) HandlerOption {
+	return durableOption(func(o *durableOptions) { o.ackWait = d })
+}
+
+// Concurrency lets one instance run up to n events of the durable handler
+// at once. Default: 1, events in stream order.
+func Concurrency(n int) HandlerOption {
+	return durableOption(func(o *durableOptions) { o.concurrency = n })
+}
+
+// OrderedByKey keeps the order of events that share a partition key (the
+// CloudEvents partitionkey extension, set with WithPartitionKey) while
+// running up to Concurrency events with different keys at once. Events
+// without a key are spread over the lanes by id.
+func OrderedByKey() HandlerOption {
+	return durableOption(func(o *durableOptions) { o.byKey = true })
+}
+
+// Prefetch is how many events an instance pulls ahead of its handler.
+// Events wait in memory with their AckWait running, so keep Prefetch times
+// the handler's duration well under AckWait. Default: DefaultPrefetch.
+func Prefetch(n int) HandlerOption {
+	return durableOption(func(o *durableOptions) { o.prefetch = n })
+}
+
+func (o durableOptions) withDefaults() durableOptions {
+	if o.maxDeliver == 0 {
+		o.maxDeliver = DefaultMaxDeliver
+	}
+	if len(o.backoff) == 0 {
+		o.backoff = DefaultBackoff
+	}
+	if o.ackWait == 0 {
+		o.ackWait = DefaultAckWait
+	}
+	if o.concurrency == 0 {
+		o.concurrency = 1
+	}
+	if o.prefetch == 0 {
+		o.prefetch = max(DefaultPrefetch, 2*o.concurrency)
+	}
+	return o
+}
+
+func (o durableOptions) validate() error {
+	switch {
+	case o.maxDeliver < 1:
+		return fmt.Errorf("MaxDeliver %d: want at least 1", o.maxDeliver)
+	case o.ackWait < time.Second:
+		return fmt.Errorf("AckWait %s: want at least 1s", o.ackWait)
+	case o.concurrency < 1:
+		return fmt.Errorf("Concurrency %d: want at least 1", o.concurrency)
+	case o.prefetch < 1:
+		return fmt.Errorf("Prefetch %d: want at least 1", o.prefetch)
+	case o.batchSize < 0, o.batchWait < 0:
+		return fmt.Errorf("Batch(%d, %s): want a positive size and wait", o.batchSize, o.batchWait)
+	}
+	for _, d := range o.backoff {
+		if d < 0 {
+			return fmt.Errorf("Backoff %s: delays cannot be negative", d)
+		}
+	}
+	if o.name != "" {
+		if err := validDurableName(o.name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func validDurableName(name string) error {
+	if name == "" || len(name) > 200 || strings.ContainsAny(name, ".*> \t\r\n/\\") {
+		return fmt.Errorf("DurableName %q: want 1 to 200 characters without '.', '*', '>', '/', '\\\\' or whitespace", name)
+	}
+	return nil
+}
+
+// durableName derives a consumer name from the service and pattern.
+func durableName(service, pattern string) string {
+	h := fnv.New32a()
+	h.Write([]byte(pattern))
+	r := strings.NewReplacer(":", "_", "*", "STAR", ">", "ALL")
+	return service + "_" + r.Replace(pattern) + "_" + strconv.FormatUint(uint64(h.Sum32()), 16)
+}
+
+// Permanent marks err as permanent: a durable handler returning it sends
+// its event to the dead-letter stream at once instead of retrying.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err}
+}
+
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return "permanent: " + e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// IsPermanent reports whether err was marked with Permanent.
+func IsPermanent(err error) bool {
+	var p *permanentError
+	return errors.As(err, &p)
+}
+
+// durable is one registered durable handler: its consumer and how its
+// events run.
+type durable struct {
+	w        *Worker
+	name     string
+	pattern  string
+	handler  Handler      // nil for a batch handler
+	batch    BatchHandler // nil for a single-event handler
+	opts     handlerOptions
+	cons     jetstream.Consumer
+	cc       jetstream.ConsumeContext
+	exec     executor
+	batcher  *batcher
+	stats    *durableCounters
+	stopOnce sync.Once
+}
+
+// OnDurable registers h as a durable handler for the events matching
+// pattern, sent to this service or broadcast: one JetStream durable consumer
+// per service and handler, shared by all the service's instances (each event
+// reaches one instance), which resumes where it stopped after a restart or
+// an outage.
+//
+// Each event is acknowledged only after h returns nil. When h fails, the
+// server redelivers the event after the Backoff delay while other events go
+// on; after MaxDeliver tries, or at once when h returns a Permanent error,
+// the event goes to the dead-letter stream with the reason. A running
+// handler keeps its event (it is reported in progress), and a handler that
+// panics fails like one that returns an error. Close stops taking events,
+// lets running handlers finish and acknowledges them; it never deletes the
+// consumer. Registering again with other options updates the consumer.
+//
+// OnDurable needs the namespace's event stream (see StreamConfig).
+func (w *Worker) OnDurable(ctx context.Context, pattern string, h Handler, opts ...HandlerOption) (*Subscription, error) {
+	if h == nil {
+		return nil, fmt.Errorf("mesh: OnDurable(%q): nil handler", pattern)
+	}
+	return w.registerDurable(ctx, pattern, h, nil, opts)
+}
+
+func (w *Worker) registerDurable(ctx context.Context, pattern string, h Handler, bh BatchHandler, opts []HandlerOption) (*Subscription, error) {
+	o := newHandlerOptions(opts)
+	o.durable = o.durable.withDefaults()
+	if o.oncePerService {
+		return nil, fmt.Errorf("mesh: OnDurable(%q): OncePerService is implied: a durable handler's events reach one instance", pattern)
+	}
+	if err := o.durable.validate(); err != nil {
+		return nil, fmt.Errorf("mesh: OnDurable(%q): %w", pattern, err)
+	}
+	if !w.durable {
+		return nil, fmt.Errorf("mesh: OnDurable(%q): namespace %q has no event stream %s: create it with meshctl serve, or set Config.Stream.Manage",
+			pattern, w.cfg.Namespace, EventStreamName(w.cfg.Namespace))
+	}
+	targeted, err := subjects.Filter(w.cfg.Namespace, w.cfg.Service, pattern)
+	if err != nil {
+		return nil, fmt.Errorf("mesh: OnDurable: %w", err)
+	}
+	broadcast, _ := subjects.Filter(w.cfg.Namespace, subjects.Broadcast, pattern)
+	name := o.durable.name
+	if name == "" {
+		name = durableName(w.cfg.Service, pattern)
+	}
+	d := &durable{w: w, name: name, pattern: pattern, opts: o, batch: bh, stats: w.stats.durable(name)}
+	if h != nil {
+		d.handler = w.wrap(h, o)
+	}
+
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.state.Load() != stateOpen {
+		return nil, ErrClosed
+	}
+	if _, dup := w.durables[name]; dup {
+		return nil, fmt.Errorf("mesh: OnDurable(%q): this worker already has a durable handler named %q", pattern, name)
+	}
+	d.cons, err = w.js.CreateOrUpdateConsumer(ctx, EventStreamName(w.cfg.Namespace), jetstream.ConsumerConfig{
+		Durable:        name,
+		Description:    "ipcmesh: " + w.cfg.Service + " handler for " + pattern,
+		FilterSubjects: []string{targeted, broadcast},
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        o.durable.ackWait,
+		// One delivery more than the handler's tries, so that an event
+		// whose last try never reported (a crash) still reaches the
+		// dead-letter stream.
+		MaxDeliver:    o.durable.maxDeliver + 1,
+		MaxAckPending: max(o.durable.prefetch, 1000),
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("mesh: OnDurable(%q): create or update consumer %s: %w%s", pattern, name, err, jetStreamHint(err))
+	}
+	d.exec = newExecutor(o.durable, d.process)
+	if bh != nil {
+		d.batcher = newBatcher(d)
+	}
+	d.cc, err = d.cons.Consume(d.receive,
+		jetstream.PullMaxMessages(o.durable.prefetch),
+		jetstream.ConsumeErrHandler(d.consumeError))
+	if err != nil {
+		d.exec.stop()
+		return nil, fmt.Errorf("mesh: OnDurable(%q): consume %s: %w", pattern, name, err)
+	}
+	w.durables[name] = d
+	return &Subscription{w: w, b: &binding{pattern: pattern}, durable: d}, nil
+}
+
+func (d *durable) consumeError(_ jetstream.ConsumeContext, err error) {
+	if errors.Is(err, jetstream.ErrNoHeartbeat) || errors.Is(err, jetstream.ErrConsumerNotFound) {
+		d.w.report(fmt.Errorf("mesh: durable handler %s: %w (retrying)", d.name, err))
+		return
+	}
+	d.w.log.Debug("mesh: durable consume", "handler", d.name, "error", err)
+}
+
+// stop stops pulling, lets buffered and running events finish, and waits
+// for them or ctx.
+func (d *durable) stop(ctx context.Context) error {
+	var err error
+	d.stopOnce.Do(func() {
+		d.cc.Drain()
+		select {
+		case <-d.cc.Closed():
+		case <-ctx.Done():
+			d.cc.Stop()
+			err = fmt.Errorf("draining durable handler %s: %w", d.name, ctx.Err())
+			return
+		}
+		stopped := make(chan struct{})
+		go func() {
+			if d.batcher != nil {
+				d.batcher.flush()
+			}
+			d.exec.stop()
+			close(stopped)
+		}()
+		select {
+		case <-stopped:
+		case <-ctx.Done():
+			err = fmt.Errorf("waiting for durable handler %s: %w", d.name, ctx.Err())
+		}
+	})
+	return err
+}
+
+// offDurable stops one durable handler in this instance; its consumer stays.
+func (w *Worker) offDurable(ctx context.Context, d *durable) error {
+	err := d.stop(ctx)
+	w.mu.Lock()
+	if w.durables[d.name] == d {
+		delete(w.durables, d.name)
+	}
+	w.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("mesh: Off: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,198 @@
+package mesh
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/exprsn/ipcmesh/codec"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Headers a dead letter carries besides the original event's.
+const (
+	HeaderDeadLetterReason     = "Mesh-Dlq-Reason"
+	HeaderDeadLetterService    = "Mesh-Dlq-Service"
+	HeaderDeadLetterHandler    = "Mesh-Dlq-Handler"
+	HeaderDeadLetterDeliveries = "Mesh-Dlq-Deliveries"
+	HeaderDeadLetterSubject    = "Mesh-Dlq-Subject"
+	HeaderDeadLetterSequence   = "Mesh-Dlq-Stream-Seq"
+	HeaderDeadLetterTime       = "Mesh-Dlq-Time"
+)
+
+// deadLetterTimeout bounds the publish of a dead letter.
+const deadLetterTimeout = 10 * time.Second
+
+// receive is the consumer's callback: it decodes one message and hands it
+// to the executor (or the batcher). Invalid messages go to the dead-letter
+// stream without reaching the handler.
+func (d *durable) receive(msg jetstream.Msg) {
+	meta, err := msg.Metadata()
+	if err != nil {
+		d.w.report(fmt.Errorf("mesh: durable handler %s: message without JetStream metadata: %w", d.name, err))
+		_ = msg.Term()
+		return
+	}
+	ev := &Event{NATSSubject: msg.Subject(), StreamSequence: meta.Sequence.Stream, Deliveries: meta.NumDelivered}
+	ev.Target = targetOf(ev.NATSSubject, d.w.cfg.Namespace)
+	d.stats.pending.Store(meta.NumPending)
+	if meta.NumDelivered > 1 {
+		d.stats.redelivered.Add(1)
+	}
+	if err := codec.Decode(msg.Headers(), msg.Data(), &ev.Event); err != nil {
+		d.w.stats.invalid.Add(1)
+		err = fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+		d.w.report(fmt.Errorf("mesh: durable handler %s: %w", d.name, err), "subject", ev.NATSSubject)
+		d.deadLetter(msg, ev, err)
+		return
+	}
+	d.w.stats.received(ev.Type)
+	if meta.NumDelivered > uint64(d.opts.durable.maxDeliver) {
+		d.deadLetter(msg, ev, fmt.Errorf("not handled after %d deliveries (the last ones got no answer: did the handler crash or hang?)", meta.NumDelivered-1))
+		return
+	}
+	t := task{ev: ev, msg: msg}
+	if d.batcher != nil {
+		d.batcher.add(t)
+		return
+	}
+	d.exec.run(t)
+}
+
+// process runs the handler for one event and settles the message.
+func (d *durable) process(t task) {
+	d.w.inflight.Add(1)
+	defer d.w.inflight.Done()
+	stopKeepAlive := d.keepAlive(t.msg)
+	err := d.w.runHandler(d.handler, d.pattern, d.opts, t.ev)
+	stopKeepAlive()
+	d.settle(t, err)
+}
+
+// keepAlive tells the server every AckWait/3 that the events are still
+// being worked on, so a long handler keeps them; the returned func stops it.
+func (d *durable) keepAlive(msgs ...jetstream.Msg) func() {
+	k := &keepAliver{msgs: msgs, every: d.opts.durable.ackWait / 3}
+	k.mu.Lock()
+	k.timer = time.AfterFunc(k.every, k.tick)
+	k.mu.Unlock()
+	return k.stop
+}
+
+type keepAliver struct {
+	msgs    []jetstream.Msg
+	every   time.Duration
+	mu      sync.Mutex
+	timer   *time.Timer
+	stopped bool
+}
+
+func (k *keepAliver) tick() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.stopped {
+		return
+	}
+	for _, msg := range k.msgs {
+		_ = msg.InProgress()
+	}
+	k.timer.Reset(k.every)
+}
+
+func (k *keepAliver) stop() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.stopped = true
+	k.timer.Stop()
+}
+
+// settle acknowledges, retries or dead-letters one event after its handler
+// returned err.
+func (d *durable) settle(t task, err error) {
+	switch {
+	case err == nil:
+		if ackErr := t.msg.Ack(); ackErr != nil {
+			d.w.report(fmt.Errorf("mesh: durable handler %s: ack event %s: %w (it will be redelivered)", d.name, t.ev.ID, ackErr))
+			return
+		}
+		d.stats.acked.Add(1)
+	case IsPermanent(err) || t.ev.Deliveries >= uint64(d.opts.durable.maxDeliver):
+		d.deadLetter(t.msg, t.ev, err)
+	default:
+		delay := backoffFor(d.opts.durable.backoff, t.ev.Deliveries)
+		if nakErr := t.msg.NakWithDelay(delay); nakErr != nil {
+			d.w.report(fmt.Errorf("mesh: durable handler %s: retry event %s: %w (it will be redelivered after AckWait)", d.name, t.ev.ID, nakErr))
+			return
+		}
+		d.stats.retried.Add(1)
+	}
+}
+
+// backoffFor returns the delay before the retry that follows delivery n
+// (1-based); the last delay repeats.
+func backoffFor(backoff []time.Duration, n uint64) time.Duration {
+	i := int(min(n, uint64(len(backoff)))) - 1
+	return backoff[max(i, 0)]
+}
+
+// deadLetter stores the event, unchanged, in the dead-letter stream with
+// why it failed, and then terminates it in the event stream. If the dead
+// letter cannot be stored the event is retried instead: nothing is lost.
+func (d *durable) deadLetter(msg jetstream.Msg, ev *Event, cause error) {
+	w := d.w
+	reason := cause.Error()
+	dl := &nats.Msg{
+		Subject: deadLetterSubject(w.cfg.Namespace, w.cfg.Service, ev.NATSSubject),
+		Header:  nats.Header{},
+		Data:    msg.Data(),
+	}
+	for k, vs := range msg.Headers() {
+		if k != jetstream.MsgIDHeader {
+			dl.Header[k] = vs
+		}
+	}
+	dl.Header.Set(HeaderDeadLetterReason, reason)
+	dl.Header.Set(HeaderDeadLetterService, w.cfg.Service)
+	dl.Header.Set(HeaderDeadLetterHandler, d.name)
+	dl.Header.Set(HeaderDeadLetterDeliveries, strconv.FormatUint(ev.Deliveries, 10))
+	dl.Header.Set(HeaderDeadLetterSubject, ev.NATSSubject)
+	dl.Header.Set(HeaderDeadLetterSequence, strconv.FormatUint(ev.StreamSequence, 10))
+	dl.Header.Set(HeaderDeadLetterTime, time.Now().UTC().Format(time.RFC3339Nano))
+	dl.Header.Set(jetstream.MsgIDHeader, d.name+":"+strconv.FormatUint(ev.StreamSequence, 10))
+
+	ctx, cancel := context.WithTimeout(context.Background(), deadLetterTimeout)
+	defer cancel()
+	if _, err := w.js.PublishMsg(ctx, dl); err != nil {
+		w.report(fmt.Errorf("mesh: durable handler %s: store dead letter for event %s: %w%s (it will be retried)", d.name, ev.ID, err, jetStreamHint(err)))
+		_ = msg.NakWithDelay(backoffFor(d.opts.durable.backoff, ev.Deliveries))
+		return
+	}
+	if err := msg.TermWithReason(truncate(reason, 200)); err != nil {
+		w.report(fmt.Errorf("mesh: durable handler %s: terminate dead-lettered event %s: %w", d.name, ev.ID, err))
+	}
+	d.stats.deadLettered.Add(1)
+	w.log.Warn("mesh: event dead-lettered", "handler", d.name, "event", ev.Type, "id", ev.ID, "reason", reason)
+}
+
+// deadLetterSubject is "_dlq.<ns>.<service>.<event tokens>" for an event
+// that travelled on subject.
+func deadLetterSubject(ns, service, subject string) string {
+	rest := subject[len(ns)+1:]
+	for i := 0; i < len(rest); i++ {
+		if rest[i] == '.' {
+			rest = rest[i+1:]
+			break
+		}
+	}
+	return DeadLetterPrefix + "." + ns + "." + service + "." + rest
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
