@@ -25,6 +25,9 @@ const (
 	// DefaultMaxPendingEmits bounds the asynchronous emits waiting for the
 	// stream's acknowledgement.
 	DefaultMaxPendingEmits = 4096
+	// DefaultAsyncEmitTimeout bounds the wait for an asynchronous emit's
+	// acknowledgement.
+	DefaultAsyncEmitTimeout = 10 * time.Second
 )
 
 // Config configures a Worker. The zero value of every field but Service
@@ -84,6 +87,11 @@ type Config struct {
 	// Default: DefaultMaxPendingEmits.
 	MaxPendingEmits int
 
+	// AsyncEmitTimeout is how long an EmitAsync waits for the stream's
+	// acknowledgement before its future fails with a timeout (the event may
+	// or may not be stored). Default: DefaultAsyncEmitTimeout.
+	AsyncEmitTimeout time.Duration
+
 	// Middleware wraps every single-event handler (On, OnRequest,
 	// OnDurable), the first element outermost.
 	Middleware []Middleware
@@ -121,6 +129,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = DefaultRequestTimeout
+	}
+	if c.AsyncEmitTimeout == 0 {
+		c.AsyncEmitTimeout = DefaultAsyncEmitTimeout
 	}
 	if c.MaxPendingEmits == 0 {
 		c.MaxPendingEmits = DefaultMaxPendingEmits

@@ -27,6 +27,9 @@ type Event struct {
 	// StreamSequence is the event's sequence in the event stream, for events
 	// delivered to durable handlers; 0 for live events.
 	StreamSequence uint64
+	// Handler is the name of the durable handler (its consumer) the event
+	// was delivered to; "" for live events.
+	Handler string
 	// Deliveries counts the deliveries of this event to a durable handler,
 	// this one included (1 on the first try); 0 for live events.
 	Deliveries uint64

@@ -89,6 +89,7 @@ func TestTargetedEventReachesOneInstance(t *testing.T) {
 		require.NoError(t, f.timeline.Emit(ctx, "notification:trigger", map[string]int{"n": i}, mesh.To("exprsn-herald")))
 	}
 	both.WaitN(t, n, 0)
+	waitTotal(t, n, h1, h2)
 	f.barrier(t)
 
 	require.Equal(t, n, h1.Len()+h2.Len(), "each targeted event reaches exactly one herald instance")
@@ -141,6 +142,7 @@ func TestOncePerServiceBroadcast(t *testing.T) {
 	}
 	spark.WaitN(t, n, 0)
 	both.WaitN(t, n, 0)
+	waitTotal(t, n, h1, h2)
 	f.barrier(t)
 	require.Equal(t, n, h1.Len()+h2.Len(), "once per service: each broadcast reaches one herald instance")
 	require.Equal(t, n, spark.Len(), "other services still get every broadcast")
@@ -173,6 +175,20 @@ func TestWildcardPatterns(t *testing.T) {
 	f.barrier(t)
 	require.ElementsMatch(t, []string{"user:login", "user:logout", "user:login"}, types(users.Events()))
 	require.ElementsMatch(t, []string{"content:flagged", "content:post:removed"}, types(content.Events()))
+}
+
+// waitTotal waits until the recorders hold n events between them.
+func waitTotal(t *testing.T, n int, recs ...*testutil.Recorder) {
+	t.Helper()
+	total := func() int {
+		sum := 0
+		for _, r := range recs {
+			sum += r.Len()
+		}
+		return sum
+	}
+	require.Eventually(t, func() bool { return total() >= n }, testutil.DefaultWait, time.Millisecond,
+		"want %d events in all", n)
 }
 
 func types(evs []*mesh.Event) []string {

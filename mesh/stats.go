@@ -53,13 +53,16 @@ type DurableStats struct {
 	Redelivered uint64 `json:"redelivered"`
 	// DeadLettered counts events sent to the dead-letter stream.
 	DeadLettered uint64 `json:"dead_lettered"`
+	// Skipped counts events the idempotency guard skipped as already
+	// handled.
+	Skipped uint64 `json:"skipped"`
 	// Pending is the number of events in the stream not yet delivered to the
 	// handler, as of its last delivery.
 	Pending uint64 `json:"pending"`
 }
 
 type durableCounters struct {
-	acked, retried, redelivered, deadLettered, pending atomic.Uint64
+	acked, retried, redelivered, deadLettered, skipped, pending atomic.Uint64
 }
 
 // EventStats are the counts for one event name.
@@ -132,6 +135,7 @@ func (w *Worker) Stats() Stats {
 			Retried:      c.retried.Load(),
 			Redelivered:  c.redelivered.Load(),
 			DeadLettered: c.deadLettered.Load(),
+			Skipped:      c.skipped.Load(),
 			Pending:      c.pending.Load(),
 		}
 		return true

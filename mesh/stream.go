@@ -154,6 +154,7 @@ func (w *Worker) openStreams(ctx context.Context) error {
 	}
 	js, err := jetstream.New(w.nc,
 		jetstream.WithPublishAsyncMaxPending(w.cfg.MaxPendingEmits),
+		jetstream.WithPublishAsyncTimeout(w.cfg.AsyncEmitTimeout),
 		jetstream.WithPublishAsyncErrHandler(w.onAsyncEmitError))
 	if err != nil {
 		return fmt.Errorf("mesh: JetStream: %w", err)
