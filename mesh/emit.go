@@ -19,26 +19,28 @@ type EmitOption func(*emitOptions)
 
 type emitOptions struct {
 	target      string
+	self        bool
 	id          string
 	contentType string
 	extensions  []codec.Extension
 }
 
 // To sends the event to one instance of service instead of broadcasting it.
+// An empty or invalid service name fails the emit.
 func To(service string) EmitOption {
-	return func(o *emitOptions) { o.target = service }
+	return func(o *emitOptions) { o.target, o.self = service, false }
 }
 
 // ToSelf sends the event to this worker's own service (one instance of it,
 // possibly this one).
 func ToSelf() EmitOption {
-	return func(o *emitOptions) { o.target = "" }
+	return func(o *emitOptions) { o.self = true }
 }
 
 // Broadcast sends the event to every service listening for it; it is the
 // default.
 func Broadcast() EmitOption {
-	return func(o *emitOptions) { o.target = subjects.Broadcast }
+	return func(o *emitOptions) { o.target, o.self = subjects.Broadcast, false }
 }
 
 // WithID sets the event's CloudEvents id. Default: a new unique id. Set it
@@ -187,7 +189,7 @@ func (w *Worker) encode(event string, data any, opts []EmitOption, request bool)
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if o.target == "" {
+	if o.self {
 		o.target = w.cfg.Service
 	}
 	subjectOf := subjects.Subject

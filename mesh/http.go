@@ -23,9 +23,12 @@ func FromContext(ctx context.Context) *Worker {
 
 // HTTPMiddleware puts w in each request's context, for handlers that emit.
 // Pair it with TryEmit so that a mesh outage never fails the user's
-// request:
+// request, and detach the emit's context from the request's, so that a
+// client hanging up does not cancel an event for work already done:
 //
-//	mesh.FromContext(r.Context()).TryEmit(r.Context(), "post:created", post)
+//	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 2*time.Second)
+//	defer cancel()
+//	mesh.FromContext(r.Context()).TryEmit(ctx, "post:created", post)
 func (w *Worker) HTTPMiddleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		next.ServeHTTP(rw, r.WithContext(NewContext(r.Context(), w)))

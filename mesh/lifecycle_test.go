@@ -302,3 +302,19 @@ func TestHTTPMiddlewareAndGracefulDegradation(t *testing.T) {
 	require.True(t, errors.Is(errs[0], subjects.ErrInvalidName))
 	require.Nil(t, mesh.FromContext(context.Background()))
 }
+
+func TestEmptyTargetIsAnError(t *testing.T) {
+	srv := testutil.StartServer(t)
+	w := testutil.Connect(t, srv, "exprsn-herald")
+	err := w.Emit(context.Background(), "notification:delivered", nil, mesh.To(""))
+	require.ErrorIs(t, err, subjects.ErrInvalidName)
+}
+
+func TestConnectToServerWithoutJetStream(t *testing.T) {
+	srv := testutil.StartServer(t, testutil.WithoutJetStream())
+	w := testutil.Connect(t, srv, "exprsn-spark")
+	require.False(t, w.Durable(), "no JetStream: live only")
+	rec := on(t, w, "user:login")
+	require.NoError(t, w.Emit(context.Background(), "user:login", nil))
+	rec.WaitN(t, 1, 0)
+}

@@ -45,6 +45,9 @@ func TypedResponder[Req, Resp any](fn func(ctx context.Context, ev *Event, req R
 	})
 }
 
+// A responder error with a code below 500 (NewRemoteError(404, ...)) is
+// an answer: it counts as handled and is not reported as a failure.
+//
 // OnRequest registers r to answer the requests for events matching pattern
 // sent to this service; each request reaches one instance. Register one
 // responder per event: with several, the requester takes the first answer.
@@ -115,6 +118,13 @@ func (w *Worker) replyError(reply string, rerr *RemoteError) {
 	if err := w.nc.PublishMsg(msg); err != nil {
 		w.report(fmt.Errorf("mesh: send error reply: %w", err))
 	}
+}
+
+// isAnswer reports whether a responder's error is a deliberate answer: a
+// *RemoteError with a code below 500.
+func isAnswer(err error) bool {
+	var re *RemoteError
+	return errors.As(err, &re) && re.Code < 500
 }
 
 // asRemoteError turns a responder's error into what travels back.

@@ -72,6 +72,7 @@ func TestRequestReply(t *testing.T) {
 		require.Equal(t, 404, re.Code)
 		require.Equal(t, "no user missing", re.Message)
 		require.Equal(t, "exprsn-auth", re.Service)
+		require.Zero(t, auth1.Stats().Failed+auth2.Stats().Failed, "a 404 is an answer, not a failure")
 	})
 
 	t.Run("plain error is code 500", func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/exprsn/ipcmesh/subjects"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -172,7 +173,8 @@ func (w *Worker) openStreams(ctx context.Context) error {
 	case err == nil:
 		w.durable = true
 	case errors.Is(err, jetstream.ErrStreamNotFound), errors.Is(err, jetstream.ErrJetStreamNotEnabled),
-		errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount):
+		errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount), errors.Is(err, nats.ErrNoResponders):
+		// No stream, or a server without JetStream (nobody answers its API).
 		w.log.Debug("mesh: no event stream; emits are live only", "stream", EventStreamName(w.cfg.Namespace), "reason", err)
 	default:
 		return fmt.Errorf("mesh: look up stream %s: %w%s", EventStreamName(w.cfg.Namespace), err, jetStreamHint(err))

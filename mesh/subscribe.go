@@ -244,9 +244,11 @@ func (w *Worker) runHandler(h Handler, pattern string, o handlerOptions, ev *Eve
 	w.stats.inFlight.Add(1)
 	err := w.call(ctx, h, ev)
 	w.stats.inFlight.Add(-1)
-	if err == nil {
+	if err == nil || (o.respond && isAnswer(err)) {
+		// A responder's client error (code below 500) is an answer, not
+		// a failure.
 		w.stats.handled(ev.Type)
-		return nil
+		return err
 	}
 	w.stats.failed(ev.Type)
 	w.report(&HandlerError{Service: w.cfg.Service, Pattern: pattern, Event: ev.Type, ID: ev.ID, Err: err},

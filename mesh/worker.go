@@ -104,17 +104,22 @@ func Connect(ctx context.Context, cfg Config) (*Worker, error) {
 	flushCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if err := nc.FlushWithContext(flushCtx); err != nil {
-		nc.Close()
-		w.cancelHandler()
+		w.abort()
 		return nil, fmt.Errorf("mesh: connected to %s as %q but the server did not answer: %w", nc.ConnectedUrlRedacted(), cfg.Service, err)
 	}
 	if err := w.openStreams(flushCtx); err != nil {
-		nc.Close()
-		w.cancelHandler()
+		w.abort()
 		return nil, err
 	}
 	w.log.Debug("mesh: connected", "server", nc.ConnectedUrlRedacted(), "namespace", cfg.Namespace, "durable", w.durable)
 	return w, nil
+}
+
+// abort closes a worker whose Connect failed.
+func (w *Worker) abort() {
+	w.state.Store(stateClosed)
+	w.nc.Close()
+	w.cancelHandler()
 }
 
 func connectError(cfg Config, servers string, err error) error {

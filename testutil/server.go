@@ -27,6 +27,12 @@ func WithMaxPayload(n int32) ServerOption {
 	return func(o *server.Options) { o.MaxPayload = n }
 }
 
+// WithoutJetStream starts the server without JetStream, as a plain
+// nats-server would run: workers then use live delivery only.
+func WithoutJetStream() ServerOption {
+	return func(o *server.Options) { o.JetStream = false }
+}
+
 // StartServer starts an embedded nats-server with JetStream enabled on a
 // random loopback port, with its store in t.TempDir(), and registers its
 // shutdown with t.Cleanup. It fails the test if the server is not ready

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+// TestRun plays the demo and checks that its trace shows every flow.
+func TestRun(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), &out); err != nil {
+		t.Fatalf("run: %v\n%s", err, &out)
+	}
+	trace := out.String()
+	for _, tt := range []struct {
+		name string
+		line []string // words one line must contain, in order
+	}{
+		{"login broadcast", []string{"auth", "-> all", "user:login"}},
+		{"presence", []string{"spark", "handled", "user:login"}},
+		{"herald once per service", []string{"herald#", "handled", "user:login"}},
+		{"post broadcast", []string{"timeline", "-> all", "post:created"}},
+		{"live feed", []string{"timeline", "feed", "p1"}},
+		{"live push", []string{"spark", "pushed live", "p1"}},
+		{"submission", []string{"timeline", "-> moderator", "content:submitted"}},
+		{"trigger", []string{"moderator", "-> herald", "notification:trigger"}},
+		{"delivery", []string{"herald", "-> timeline", "notification:delivered"}},
+		{"end of chain", []string{"timeline", "handled", "notification:delivered"}},
+		{"reply", []string{"spark", "<- auth reply", "profile:get", `"name":"Ana"`}},
+		{"not found", []string{"spark", "<- auth error", "profile:get", "404"}},
+		{"no responders", []string{"spark", "<- nobody", "no responders"}},
+		{"batch", []string{"moderator", "handled", "content:batch"}},
+		{"HTTP", []string{"http", "POST /posts", "201", `"announced":true`}},
+		{"stats", []string{"herald#2", "emitted", "received", "handled", "failed"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if !hasLine(trace, tt.line) {
+				t.Errorf("no line with %q in the trace:\n%s", tt.line, trace)
+			}
+		})
+	}
+	if n := strings.Count(trace, "handled        user:login"); n != 2 {
+		t.Errorf("user:login handled %d times, want 2 (spark, and herald once for its two instances)", n)
+	}
+}
+
+// hasLine reports whether a line of text contains the words in order.
+func hasLine(text string, words []string) bool {
+	for line := range strings.Lines(text) {
+		if containsInOrder(line, words) {
+			return true
+		}
+	}
+	return false
+}
+
+func containsInOrder(s string, words []string) bool {
+	for _, w := range words {
+		var ok bool
+		if _, s, ok = strings.Cut(s, w); !ok {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,137 @@
+// Command service runs one of the five example services as its own process
+// against a NATS server:
+//
+//	go run ./examples/service -name timeline -server nats://127.0.0.1:4222
+//
+// Start the others the same way (and herald twice to see two instances
+// share the notifications), then, with -http :8080 on timeline:
+//
+//	curl -d '{"author":"ana","text":"hello"}' localhost:8080/posts
+//
+// runs the chain timeline -> moderator -> herald -> timeline across the
+// processes. SIGINT or SIGTERM stops the service cleanly.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/exprsn/ipcmesh/examples/auth"
+	"github.com/exprsn/ipcmesh/examples/herald"
+	"github.com/exprsn/ipcmesh/examples/moderator"
+	"github.com/exprsn/ipcmesh/examples/spark"
+	"github.com/exprsn/ipcmesh/examples/timeline"
+	"github.com/exprsn/ipcmesh/mesh"
+)
+
+// closeTimeout bounds the clean stop: running handlers finishing, emitted
+// events flushed.
+const closeTimeout = 10 * time.Second
+
+// service is one runnable example service.
+type service struct {
+	name     string // the mesh service name
+	register func(*mesh.Worker) error
+}
+
+// services are the runnable services by their short name.
+var services = map[string]service{
+	"auth": {auth.Name, func(w *mesh.Worker) error {
+		_, err := auth.Register(w,
+			auth.Profile{UserID: "ana", Name: "Ana"},
+			auth.Profile{UserID: "ben", Name: "Ben"})
+		return err
+	}},
+	"herald":    {herald.Name, herald.Register},
+	"moderator": {moderator.Name, moderator.Register},
+	"spark":     {spark.Name, withoutState(spark.Register)},
+	"timeline":  {timeline.Name, withoutState(timeline.Register)},
+}
+
+// withoutState adapts the Register of a service whose state the process
+// does not use.
+func withoutState[S any](register func(*mesh.Worker) (S, error)) func(*mesh.Worker) error {
+	return func(w *mesh.Worker) error {
+		_, err := register(w)
+		return err
+	}
+}
+
+func main() {
+	names := slices.Sorted(maps.Keys(services))
+	name := flag.String("name", "", "the service to run: "+strings.Join(names, ", ")+" (required)")
+	server := flag.String("server", "nats://127.0.0.1:4222", "NATS server URLs, comma-separated")
+	namespace := flag.String("namespace", "ipc", "the mesh namespace")
+	httpAddr := flag.String("http", "", "timeline only: listen address of the HTTP API (POST /posts), e.g. :8080; none if empty")
+	flag.Parse()
+
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	svc, ok := services[*name]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "service: -name %q: want one of %s\n", *name, strings.Join(names, ", "))
+		flag.Usage()
+		os.Exit(2)
+	}
+	if *httpAddr != "" && *name != "timeline" {
+		fmt.Fprintln(os.Stderr, "service: -http is for -name timeline only")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg := mesh.Config{
+		Service:   svc.name,
+		Namespace: *namespace,
+		Servers:   strings.Split(*server, ","),
+		Logger:    log,
+	}
+	if err := run(ctx, cfg, svc, *httpAddr); err != nil {
+		log.Error(err.Error())
+		os.Exit(1)
+	}
+}
+
+// run runs svc until ctx is done, then closes the worker.
+func run(ctx context.Context, cfg mesh.Config, svc service, httpAddr string) error {
+	w, err := mesh.Connect(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if err := svc.register(w); err != nil {
+		return errors.Join(err, w.Close(context.Background()))
+	}
+	log := w.Logger()
+	errc := make(chan error, 1)
+	var srv *http.Server
+	if httpAddr != "" {
+		srv = &http.Server{Addr: httpAddr, Handler: timeline.NewHTTPHandler(w)}
+		go func() { errc <- srv.ListenAndServe() }()
+		log.Info("HTTP API listening", "addr", httpAddr)
+	}
+	log.Info("service running; stop with Ctrl-C")
+
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		err = fmt.Errorf("HTTP API: %w", err)
+	}
+	closeCtx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	defer cancel()
+	if srv != nil {
+		err = errors.Join(err, srv.Shutdown(closeCtx))
+	}
+	err = errors.Join(err, w.Close(closeCtx))
+	st := w.Stats()
+	log.Info("stopped", "emitted", st.Emitted, "received", st.Received, "handled", st.Handled, "failed", st.Failed, "requests", st.Requests)
+	return err
+}

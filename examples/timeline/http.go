@@ -1,0 +1,64 @@
+package timeline
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/exprsn/ipcmesh/examples/moderator"
+	"github.com/exprsn/ipcmesh/mesh"
+)
+
+// emitTimeout bounds the emits of one HTTP request.
+const emitTimeout = 2 * time.Second
+
+// createResponse is the body of a 201 answer to POST /posts.
+type createResponse struct {
+	Post Post `json:"post"`
+	// Announced is false when the mesh could not take the events; the post
+	// is created anyway.
+	Announced bool `json:"announced"`
+}
+
+// NewHTTPHandler returns timeline's HTTP API, with w in each request's
+// context (w.HTTPMiddleware):
+//
+//	POST /posts {"author": "ana", "text": "hello"} -> 201 {"post": {...}, "announced": true}
+//
+// A post without an author or a text gets 400. Events are sent with
+// TryEmit: when the mesh is down the user still gets 201, with announced
+// false, and the failure is logged and counted by the worker.
+func NewHTTPHandler(w *mesh.Worker) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /posts", createPost)
+	return w.HTTPMiddleware(mux)
+}
+
+func createPost(rw http.ResponseWriter, r *http.Request) {
+	var p Post
+	if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
+		http.Error(rw, "timeline: body is not a JSON post: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	p.ID = "" // the server names posts
+	p, err := newPost(p)
+	if err != nil {
+		http.Error(rw, err.Error(), http.StatusBadRequest)
+		return
+	}
+	// The post exists now: announce it even if the client hangs up, but
+	// never keep the user waiting long on the mesh (an emit waits for the
+	// event stream's acknowledgement when the namespace has one).
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), emitTimeout)
+	defer cancel()
+	w := mesh.FromContext(ctx)
+	announced := w.TryEmit(ctx, PostCreated, p)
+	announced = w.TryEmit(ctx, moderator.ContentSubmitted, p.submission(), mesh.To(moderator.Name)) && announced
+
+	rw.Header().Set("Content-Type", "application/json")
+	rw.WriteHeader(http.StatusCreated)
+	if err := json.NewEncoder(rw).Encode(createResponse{Post: p, Announced: announced}); err != nil {
+		w.Logger().Warn("timeline: write response", "error", err)
+	}
+}

@@ -1,0 +1,117 @@
+// Package timeline is the example posts service, "exprsn-timeline".
+//
+// CreatePost announces a new post: it broadcasts post:created to every
+// service and submits the post to moderator (content:submitted), which
+// starts the chain timeline -> moderator -> herald -> timeline that ends
+// with notification:delivered back here. Each instance keeps a live feed of
+// recent posts from the post:created broadcasts, its own included.
+// NewHTTPHandler serves POST /posts.
+//
+// Storing posts is out of scope: the example shows the events only.
+package timeline
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"slices"
+	"sync"
+
+	"github.com/exprsn/ipcmesh/examples/herald"
+	"github.com/exprsn/ipcmesh/examples/moderator"
+	"github.com/exprsn/ipcmesh/mesh"
+)
+
+// Name is the service name of timeline on the mesh.
+const Name = "exprsn-timeline"
+
+// PostCreated is broadcast with the Post when a post is created.
+const PostCreated = "post:created"
+
+// FeedSize is the number of posts a feed keeps.
+const FeedSize = 50
+
+// Post is a post on the timeline.
+type Post struct {
+	ID     string `json:"id"`
+	Author string `json:"author"`
+	Text   string `json:"text"`
+}
+
+// submission is p as moderator receives it.
+func (p Post) submission() moderator.Submission {
+	return moderator.Submission{ID: p.ID, Author: p.Author, Text: p.Text}
+}
+
+// ErrInvalidPost is returned for a post without an author or a text.
+var ErrInvalidPost = errors.New("timeline: a post needs an author and a text")
+
+// newPost checks p and gives it an ID if it has none.
+func newPost(p Post) (Post, error) {
+	if p.Author == "" || p.Text == "" {
+		return p, ErrInvalidPost
+	}
+	if p.ID == "" {
+		p.ID = rand.Text()[:10]
+	}
+	return p, nil
+}
+
+// CreatePost announces p with w: it broadcasts post:created and sends
+// content:submitted to moderator. It gives p an ID if it has none and
+// returns it. Both events are tried; the error joins their failures.
+func CreatePost(ctx context.Context, w *mesh.Worker, p Post) (Post, error) {
+	p, err := newPost(p)
+	if err != nil {
+		return p, err
+	}
+	return p, errors.Join(
+		w.Emit(ctx, PostCreated, p),
+		w.Emit(ctx, moderator.ContentSubmitted, p.submission(), mesh.To(moderator.Name)),
+	)
+}
+
+// Service is one instance of timeline and its feed. Its methods are safe
+// for concurrent use.
+type Service struct {
+	mu   sync.Mutex
+	feed []Post // newest first
+}
+
+// Register makes w keep a feed from post:created and handle
+// notification:delivered, and returns the service.
+func Register(w *mesh.Worker) (*Service, error) {
+	s := &Service{}
+	// Every instance keeps its own feed, so it takes every broadcast (the
+	// default); mesh.OncePerService would leave the other feeds behind.
+	if _, err := w.On(PostCreated, mesh.Typed(s.addToFeed)); err != nil {
+		return nil, err
+	}
+	if _, err := w.On(herald.NotificationDelivered, mesh.Typed(authorNotified)); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Service) addToFeed(_ context.Context, _ *mesh.Event, p Post) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.feed = slices.Insert(s.feed, 0, p)
+	if len(s.feed) > FeedSize {
+		s.feed = s.feed[:FeedSize]
+	}
+	return nil
+}
+
+// authorNotified ends the chain: herald has told the author about the post.
+func authorNotified(ctx context.Context, ev *mesh.Event, d herald.Delivery) error {
+	mesh.FromContext(ctx).Logger().Info("author notified", "post", d.ContentID, "user", d.UserID, "by", ev.Source)
+	return nil
+}
+
+// Feed returns the posts of the feed, newest first.
+func (s *Service) Feed() []Post {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.feed)
+}
