@@ -36,7 +36,8 @@ func (d *durable) receive(msg jetstream.Msg) {
 		_ = msg.Term()
 		return
 	}
-	ev := &Event{NATSSubject: msg.Subject(), StreamSequence: meta.Sequence.Stream, Deliveries: meta.NumDelivered, Handler: d.name}
+	ev := &Event{NATSSubject: msg.Subject(), StreamSequence: meta.Sequence.Stream, Deliveries: meta.NumDelivered, Handler: d.name,
+		Replayed: isReplay(msg.Headers())}
 	ev.Target = targetOf(ev.NATSSubject, d.w.cfg.Namespace)
 	d.stats.pending.Store(meta.NumPending)
 	if meta.NumDelivered > 1 {

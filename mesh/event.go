@@ -6,6 +6,7 @@ import (
 
 	"github.com/exprsn/ipcmesh/codec"
 	"github.com/exprsn/ipcmesh/subjects"
+	"github.com/nats-io/nats.go"
 )
 
 // Event is an event as a handler receives it: the CloudEvent (ID, Source =
@@ -27,6 +28,10 @@ type Event struct {
 	// StreamSequence is the event's sequence in the event stream, for events
 	// delivered to durable handlers; 0 for live events.
 	StreamSequence uint64
+	// Replayed is set when the event is a copy re-delivered by replay or by
+	// a dead-letter re-drive (the Mesh-Replay or Mesh-Redrive header): its
+	// ID and Time are the original's, so idempotent handlers can skip it.
+	Replayed bool
 	// Handler is the name of the durable handler (its consumer) the event
 	// was delivered to; "" for live events.
 	Handler string
@@ -36,6 +41,15 @@ type Event struct {
 
 	// reply is the NATS reply subject of a request, "" for an event.
 	reply string
+}
+
+// HeaderReplay marks a replayed event with the stream sequence of the
+// original.
+const HeaderReplay = "Mesh-Replay"
+
+// isReplay reports whether h marks a replayed or re-driven event.
+func isReplay(h nats.Header) bool {
+	return h != nil && (h.Get(HeaderReplay) != "" || h.Get(HeaderRedrive) != "")
 }
 
 // IsBroadcast reports whether the event was sent to every service.

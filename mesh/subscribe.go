@@ -185,7 +185,7 @@ func (w *Worker) offLocked(s *Subscription) error {
 // pending buffer.
 func (w *Worker) dispatch(r *route, m *nats.Msg) {
 	handlers := *r.handlers.Load()
-	ev := &Event{NATSSubject: m.Subject, reply: m.Reply}
+	ev := &Event{NATSSubject: m.Subject, reply: m.Reply, Replayed: isReplay(m.Header)}
 	if err := codec.DecodeMsg(m, &ev.Event); err != nil {
 		w.rejectInvalid(m, err)
 		return

@@ -12,14 +12,16 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
 )
 
 // Worker is one service instance's connection to the mesh. All its methods
 // are safe for concurrent use.
 type Worker struct {
-	cfg Config
-	nc  *nats.Conn
-	log *slog.Logger
+	cfg      Config
+	nc       *nats.Conn
+	log      *slog.Logger
+	instance string
 
 	// sem bounds running handlers; inflight waits for them on Close.
 	sem      chan struct{}
@@ -80,6 +82,7 @@ func Connect(ctx context.Context, cfg Config) (*Worker, error) {
 		routes:   make(map[routeKey]*route),
 		durables: make(map[string]*durable),
 		closed:   make(chan struct{}),
+		instance: nuid.Next(),
 	}
 	w.handlerCtx, w.cancelHandler = context.WithCancel(NewContext(context.Background(), w))
 	w.stats.init()
@@ -106,6 +109,10 @@ func Connect(ctx context.Context, cfg Config) (*Worker, error) {
 	if err := nc.FlushWithContext(flushCtx); err != nil {
 		w.abort()
 		return nil, fmt.Errorf("mesh: connected to %s as %q but the server did not answer: %w", nc.ConnectedUrlRedacted(), cfg.Service, err)
+	}
+	if err := w.serveStats(); err != nil {
+		w.abort()
+		return nil, fmt.Errorf("mesh: subscribe to %s: %w", StatsSubject(cfg.Namespace), err)
 	}
 	if err := w.openStreams(flushCtx); err != nil {
 		w.abort()
