@@ -41,16 +41,35 @@ func (f BatchHandlerFunc) HandleBatch(ctx context.Context, events []*Event) erro
 type BatchErrors map[int]error
 
 func (e BatchErrors) Error() string {
-	idx := make([]int, 0, len(e))
-	for i := range e {
-		idx = append(idx, i)
-	}
-	sort.Ints(idx)
+	idx := e.indexes()
 	parts := make([]string, len(idx))
 	for n, i := range idx {
 		parts[n] = "event " + strconv.Itoa(i) + ": " + e[i].Error()
 	}
 	return "mesh: batch: " + strings.Join(parts, "; ")
+}
+
+// Unwrap returns the per-event errors in index order, so errors.Is and
+// errors.As see each of them.
+func (e BatchErrors) Unwrap() []error {
+	idx := e.indexes()
+	errs := make([]error, len(idx))
+	for n, i := range idx {
+		errs[n] = e[i]
+	}
+	return errs
+}
+
+// indexes returns the indexes of failed events, in order.
+func (e BatchErrors) indexes() []int {
+	idx := make([]int, 0, len(e))
+	for i, err := range e {
+		if err != nil {
+			idx = append(idx, i)
+		}
+	}
+	sort.Ints(idx)
+	return idx
 }
 
 // Batch sets how a batch handler collects events: up to size events, or
@@ -66,10 +85,14 @@ func Batch(size int, wait time.Duration) HandlerOption {
 // OnDurableBatch registers h as a durable handler that takes the events
 // matching pattern in batches (see Batch), with the delivery guarantees of
 // OnDurable and a per-event outcome. Batches run one at a time per instance,
-// in stream order.
+// in stream order. Middleware, which wraps single-event handlers, does not
+// apply: Use is refused, and Config.Middleware is skipped.
 func (w *Worker) OnDurableBatch(ctx context.Context, pattern string, h BatchHandler, opts ...HandlerOption) (*Subscription, error) {
 	if h == nil {
 		return nil, fmt.Errorf("mesh: OnDurableBatch(%q): nil handler", pattern)
+	}
+	if len(newHandlerOptions(opts).middleware) > 0 {
+		return nil, fmt.Errorf("mesh: OnDurableBatch(%q): middleware (Use) wraps single-event handlers; apply it per event inside the batch handler", pattern)
 	}
 	opts = append([]HandlerOption{durableOption(func(o *durableOptions) {
 		o.batchSize, o.batchWait = DefaultBatchSize, DefaultBatchWait
@@ -164,7 +187,11 @@ func (w *Worker) runBatch(d *durable, events []*Event) error {
 		}
 	}
 	if err != nil {
-		w.report(&HandlerError{Service: w.cfg.Service, Pattern: d.pattern, Event: events[0].Type, ID: events[0].ID, Err: err},
+		first := events[0]
+		if idx := perEvent.indexes(); len(idx) > 0 && idx[0] < len(events) {
+			first = events[idx[0]]
+		}
+		w.report(&HandlerError{Service: w.cfg.Service, Pattern: d.pattern, Event: first.Type, ID: first.ID, Err: err},
 			"handler", d.name, "batch", len(events))
 	}
 	return err

@@ -102,6 +102,11 @@ type Config struct {
 	// errors. It must not block. Default: none (errors are still logged).
 	OnError func(error)
 
+	// OnDeadLetter is called after a durable handler's event was stored in
+	// the dead-letter stream, with the event and the reason. It must not
+	// block. Default: none (dead letters are still logged and counted).
+	OnDeadLetter func(ev *Event, reason string)
+
 	// OnDisconnect is called when the connection to the server is lost;
 	// err may be nil. The worker reconnects by itself. Default: none.
 	OnDisconnect func(err error)

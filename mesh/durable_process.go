@@ -176,6 +176,9 @@ func (d *durable) deadLetter(msg jetstream.Msg, ev *Event, cause error) {
 	}
 	d.stats.deadLettered.Add(1)
 	w.log.Warn("mesh: event dead-lettered", "handler", d.name, "event", ev.Type, "id", ev.ID, "reason", reason)
+	if w.cfg.OnDeadLetter != nil {
+		w.cfg.OnDeadLetter(ev, reason)
+	}
 }
 
 // deadLetterSubject is "_dlq.<ns>.<service>.<event tokens>" for an event

@@ -347,3 +347,34 @@ func TestBatchHandlerPerEventOutcome(t *testing.T) {
 	}
 	require.Eventually(t, func() bool { return w.Stats().Durable[durableNameOf(w)].Acked == n }, testutil.DefaultWait, time.Millisecond)
 }
+
+func TestStoredEventsAreNotRequests(t *testing.T) {
+	srv := testutil.StartServer(t)
+	w := testutil.Connect(t, srv, "exprsn-timeline", durableConfig)
+	rec := on(t, w, "post:created")
+	require.NoError(t, w.Emit(context.Background(), "post:created", nil))
+	ev := rec.WaitN(t, 1, 0)[0]
+	require.False(t, ev.IsRequest(), "the stream's acknowledgement inbox is not a request's reply")
+}
+
+func TestOnDeadLetterHookAndTypedDecodeFailure(t *testing.T) {
+	srv := testutil.StartServer(t)
+	dead := make(chan string, 1)
+	w := testutil.Connect(t, srv, "exprsn-herald", mesh.Config{
+		Stream:       mesh.StreamConfig{Manage: true},
+		OnDeadLetter: func(ev *mesh.Event, reason string) { dead <- ev.ID + ": " + reason },
+	})
+	onDurable(t, w, "notification:send", mesh.Typed(func(context.Context, *mesh.Event, struct{ To string }) error {
+		return nil
+	}))
+	require.NoError(t, w.Emit(context.Background(), "notification:send", []int{1}, mesh.ToSelf(), mesh.WithID("evt-1")))
+	select {
+	case got := <-dead:
+		require.Contains(t, got, "evt-1: permanent: mesh: decode data")
+	case <-time.After(testutil.DefaultWait):
+		t.Fatal("undecodable data was not dead-lettered at once")
+	}
+	_, err := w.OnDurableBatch(context.Background(), "x", mesh.BatchHandlerFunc(func(context.Context, []*mesh.Event) error { return nil }),
+		mesh.Use(func(h mesh.Handler) mesh.Handler { return h }))
+	require.ErrorContains(t, err, "middleware")
+}

@@ -21,13 +21,13 @@ type HandlerFunc func(ctx context.Context, ev *Event) error
 func (f HandlerFunc) HandleEvent(ctx context.Context, ev *Event) error { return f(ctx, ev) }
 
 // Typed adapts a function taking the event's JSON data decoded into T. An
-// event whose data does not decode into T fails with the decode error and
-// fn is not called.
+// event whose data does not decode into T fails with the decode error,
+// marked Permanent (a retry would not decode either), and fn is not called.
 func Typed[T any](fn func(ctx context.Context, ev *Event, data T) error) Handler {
 	return HandlerFunc(func(ctx context.Context, ev *Event) error {
 		var data T
 		if err := ev.Decode(&data); err != nil {
-			return err
+			return Permanent(err)
 		}
 		return fn(ctx, ev, data)
 	})

@@ -185,7 +185,12 @@ func (w *Worker) offLocked(s *Subscription) error {
 // pending buffer.
 func (w *Worker) dispatch(r *route, m *nats.Msg) {
 	handlers := *r.handlers.Load()
-	ev := &Event{NATSSubject: m.Subject, reply: m.Reply, Replayed: isReplay(m.Header)}
+	ev := &Event{NATSSubject: m.Subject, Replayed: isReplay(m.Header)}
+	if subjects.IsRequest(m.Subject) {
+		// Only requests are answered: an event stored by the stream has a
+		// reply subject too, for the stream's acknowledgement to the emitter.
+		ev.reply = m.Reply
+	}
 	if err := codec.DecodeMsg(m, &ev.Event); err != nil {
 		w.rejectInvalid(m, err)
 		return

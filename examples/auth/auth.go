@@ -78,8 +78,10 @@ type Service struct {
 }
 
 // Register makes w answer auth's requests for the given users and returns
-// the service, whose methods broadcast what happens to them.
-func Register(w *mesh.Worker, users ...Profile) (*Service, error) {
+// the service, whose methods broadcast what happens to them. Auth's
+// handlers are live, so registering does no I/O and ctx is not used; it is
+// there so that every example service registers alike.
+func Register(_ context.Context, w *mesh.Worker, users ...Profile) (*Service, error) {
 	s := &Service{w: w, users: map[string]Profile{}, sessions: map[string]string{}}
 	for _, u := range users {
 		s.users[u.UserID] = u

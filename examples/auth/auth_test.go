@@ -18,7 +18,7 @@ import (
 func start(t *testing.T) (*auth.Service, *mesh.Worker) {
 	t.Helper()
 	srv := testutil.StartServer(t)
-	svc, err := auth.Register(testutil.Connect(t, srv, auth.Name), auth.Profile{UserID: "ana", Name: "Ana"})
+	svc, err := auth.Register(t.Context(), testutil.Connect(t, srv, auth.Name), auth.Profile{UserID: "ana", Name: "Ana"})
 	if err != nil {
 		t.Fatal(err)
 	}

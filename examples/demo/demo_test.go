@@ -32,8 +32,22 @@ func TestRun(t *testing.T) {
 		{"not found", []string{"spark", "<- auth error", "profile:get", "404"}},
 		{"no responders", []string{"spark", "<- nobody", "no responders"}},
 		{"batch", []string{"moderator", "handled", "content:batch"}},
+		{"bulk notifications", []string{"moderator", "-> herald", "notification:bulk", `"contentId":"p3"`}},
+		{"bulk delivered", []string{"herald#", "delivered", "notification:bulk", "p"}},
 		{"HTTP", []string{"http", "POST /posts", "201", `"announced":true`}},
-		{"stats", []string{"herald#2", "emitted", "received", "handled", "failed"}},
+		{"herald offline", []string{"herald", "offline", "both instances closed"}},
+		{"triggers kept", []string{"herald", "offline", "notification:trigger", "3 wait in the stream"}},
+		{"catch-up", []string{"herald#3", "handled", "notification:trigger"}},
+		{"caught up in order, once", []string{"herald#3", "caught up", "notification:trigger", "p6, p7, p8"}},
+		{"second instance", []string{"herald#4", "joined"}},
+		{"permanent failure", []string{"moderator", "failed", "content:submitted", "permanent: moderator: no text"}},
+		{"dead-lettered", []string{"dlq", "<- moderator", "content:submitted", "no text to moderate"}},
+		{"dead letter listed", []string{"dlq", "listed #", "content:submitted", "deliveries 1", "was ipc.exprsn-moderator.content.submitted"}},
+		{"re-driven", []string{"timeline", "-> moderator", "content:submitted", "re-driven:", `"id":"p9"`}},
+		{"re-driven chain", []string{"herald", "-> timeline", "notification:delivered", `"contentId":"p9"`}},
+		{"no dead letter left", []string{"dlq", "left", "0 dead letters of moderator"}},
+		{"stats", []string{"herald#4", "emitted", "received", "handled", "failed", "acked", "dead-lettered"}},
+		{"durable stats", []string{"moderator", "acked", "dead-lettered 1"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if !hasLine(trace, tt.line) {

@@ -3,11 +3,17 @@
 //
 //	go run ./examples/demo
 //
+// The workers create the namespace's event stream, so moderator and herald
+// handle their events durably: the later scenes stop herald while posts are
+// moderated and show it catching up, and send content moderator cannot
+// moderate to the dead-letter stream, then re-drive it.
+//
 // Each scene starts a flow and waits, at most flowTimeout, until every
 // handler it involves has run; the demo exits 1 if one does not. Lines of
 // the form "timeline -> all  post:created" are events on the wire, seen by a
-// tap subscribed to ipc.>; lines "spark  handled  post:created" are handler
-// calls, seen by a middleware in every worker.
+// tap subscribed to ipc.>; lines "dlq  <- moderator  content:submitted" are
+// dead letters, read by the tap from their stream; lines "spark  handled
+// post:created" are handler calls, seen by a middleware in every worker.
 package main
 
 import (
@@ -18,6 +24,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"time"
 
 	"github.com/exprsn/ipcmesh/examples/auth"
@@ -60,16 +67,19 @@ func run(ctx context.Context, out io.Writer) (err error) {
 	}()
 
 	tr := newTracer(out)
-	stopTap, err := tr.tap(ns.ClientURL())
+	c := &cast{tr: tr, url: ns.ClientURL(), labels: map[*mesh.Worker]string{}}
+	defer func() { err = errors.Join(err, c.close()) }()
+	cctx, cancel := context.WithTimeout(ctx, flowTimeout)
+	defer cancel()
+	if err := c.connect(cctx); err != nil {
+		return err
+	}
+	// The tap starts once the workers have created the streams.
+	stopTap, err := tr.tap(cctx, ns.ClientURL())
 	if err != nil {
 		return err
 	}
 	defer stopTap()
-	c, err := connect(ctx, ns.ClientURL(), tr)
-	defer func() { err = errors.Join(err, c.close()) }()
-	if err != nil {
-		return err
-	}
 	fmt.Fprintf(out, "mesh demo: %d workers on an embedded NATS server\n", len(c.workers))
 
 	for i, s := range scenes {
@@ -84,8 +94,12 @@ func run(ctx context.Context, out io.Writer) (err error) {
 	fmt.Fprintf(out, "\nstats\n")
 	for _, w := range c.workers {
 		st := w.Stats()
-		tr.printf("%-10s emitted %2d  received %2d  handled %2d  failed %2d  requests %2d",
-			c.labels[w], st.Emitted, st.Received, st.Handled, st.Failed, st.Requests)
+		var acked, dead uint64
+		for _, d := range st.Durable {
+			acked, dead = acked+d.Acked, dead+d.DeadLettered
+		}
+		tr.printf("%-10s emitted %2d  received %2d  handled %2d  failed %2d  requests %2d  acked %2d  dead-lettered %d",
+			c.labels[w], st.Emitted, st.Received, st.Handled, st.Failed, st.Requests, acked, dead)
 	}
 	return nil
 }
@@ -93,69 +107,110 @@ func run(ctx context.Context, out io.Writer) (err error) {
 // cast is the services of the demo and their workers.
 type cast struct {
 	tr      *tracer
-	workers []*mesh.Worker
+	url     string
+	workers []*mesh.Worker // the connected ones
 	labels  map[*mesh.Worker]string
 
-	auth      *auth.Service
-	spark     *spark.Service
-	sparkW    *mesh.Worker
-	timeline  *timeline.Service
-	timelineW *mesh.Worker
+	auth       *auth.Service
+	spark      *spark.Service
+	sparkW     *mesh.Worker
+	timeline   *timeline.Service
+	timelineW  *mesh.Worker
+	moderator  *moderator.Service
+	moderatorW *mesh.Worker
+	heralds    []heraldInstance // the running ones
+	started    int              // herald instances started so far
 }
 
-// connect connects and registers every service, herald twice. On error, the
-// cast returned holds the workers connected so far, for close.
-func connect(ctx context.Context, url string, tr *tracer) (*cast, error) {
-	c := &cast{tr: tr, labels: map[*mesh.Worker]string{}}
-	worker := func(service, label string) (*mesh.Worker, error) {
-		w, err := mesh.Connect(ctx, mesh.Config{
-			Service:    service,
-			Servers:    []string{url},
-			Logger:     slog.New(slog.DiscardHandler), // the trace shows what matters
-			Middleware: []mesh.Middleware{tr.middleware(label)},
-			OnError:    tr.onError(label),
-		})
-		if err == nil {
-			c.workers = append(c.workers, w)
-			c.labels[w] = label
-		}
-		return w, err
+// heraldInstance is one running instance of herald.
+type heraldInstance struct {
+	label string
+	w     *mesh.Worker
+	svc   *herald.Service
+}
+
+// worker connects a worker for service, labelled label in the trace. The
+// workers create the namespace's streams (Manage), as the services do when
+// run on their own.
+func (c *cast) worker(ctx context.Context, service, label string) (*mesh.Worker, error) {
+	w, err := mesh.Connect(ctx, mesh.Config{
+		Service:    service,
+		Servers:    []string{c.url},
+		Logger:     slog.New(slog.DiscardHandler), // the trace shows what matters
+		Middleware: []mesh.Middleware{c.tr.middleware(label)},
+		OnError:    c.tr.onError(label),
+		Stream:     mesh.StreamConfig{Manage: true},
+	})
+	if err == nil {
+		c.workers = append(c.workers, w)
+		c.labels[w] = label
 	}
-	w, err := worker(auth.Name, "auth")
+	return w, err
+}
+
+// connect connects and registers every service, herald twice. On error,
+// c holds the workers connected so far, for close.
+func (c *cast) connect(ctx context.Context) error {
+	w, err := c.worker(ctx, auth.Name, "auth")
 	if err != nil {
-		return c, err
+		return err
 	}
 	users := []auth.Profile{{UserID: "ana", Name: "Ana", Bio: "writes about meshes"}, {UserID: "ben", Name: "Ben"}}
-	if c.auth, err = auth.Register(w, users...); err != nil {
-		return c, err
+	if c.auth, err = auth.Register(ctx, w, users...); err != nil {
+		return err
 	}
-	if c.sparkW, err = worker(spark.Name, "spark"); err != nil {
-		return c, err
+	if c.sparkW, err = c.worker(ctx, spark.Name, "spark"); err != nil {
+		return err
 	}
-	if c.spark, err = spark.Register(c.sparkW); err != nil {
-		return c, err
+	if c.spark, err = spark.Register(ctx, c.sparkW); err != nil {
+		return err
 	}
-	if c.timelineW, err = worker(timeline.Name, "timeline"); err != nil {
-		return c, err
+	if c.timelineW, err = c.worker(ctx, timeline.Name, "timeline"); err != nil {
+		return err
 	}
-	if c.timeline, err = timeline.Register(c.timelineW); err != nil {
-		return c, err
+	if c.timeline, err = timeline.Register(ctx, c.timelineW); err != nil {
+		return err
 	}
-	if w, err = worker(moderator.Name, "moderator"); err != nil {
-		return c, err
+	if c.moderatorW, err = c.worker(ctx, moderator.Name, "moderator"); err != nil {
+		return err
 	}
-	if err = moderator.Register(w); err != nil {
-		return c, err
+	if c.moderator, err = moderator.Register(ctx, c.moderatorW); err != nil {
+		return err
 	}
-	for i := 1; i <= 2; i++ {
-		if w, err = worker(herald.Name, fmt.Sprintf("herald#%d", i)); err != nil {
-			return c, err
-		}
-		if err = herald.Register(w); err != nil {
-			return c, err
+	for range 2 {
+		if _, err := c.startHerald(ctx); err != nil {
+			return err
 		}
 	}
-	return c, nil
+	return nil
+}
+
+// startHerald connects and registers one more instance of herald.
+func (c *cast) startHerald(ctx context.Context) (heraldInstance, error) {
+	c.started++
+	h := heraldInstance{label: fmt.Sprintf("herald#%d", c.started)}
+	var err error
+	if h.w, err = c.worker(ctx, herald.Name, h.label); err != nil {
+		return h, err
+	}
+	if h.svc, err = herald.Register(ctx, h.w); err != nil {
+		return h, err
+	}
+	c.heralds = append(c.heralds, h)
+	return h, nil
+}
+
+// stopHeralds closes every running instance of herald, as if the service
+// were shut down. Their durable consumers stay on the server.
+func (c *cast) stopHeralds(ctx context.Context) error {
+	var errs []error
+	for _, h := range c.heralds {
+		errs = append(errs, h.w.Close(ctx))
+		c.workers = slices.DeleteFunc(c.workers, func(w *mesh.Worker) bool { return w == h.w })
+		delete(c.labels, h.w)
+	}
+	c.heralds = nil
+	return errors.Join(errs...)
 }
 
 // close closes every worker: running handlers finish, emits are flushed.

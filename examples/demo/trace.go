@@ -9,31 +9,34 @@ import (
 	"sync"
 	"time"
 
-	"github.com/exprsn/ipcmesh/codec"
 	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/subjects"
-	"github.com/nats-io/nats.go"
 )
 
 // tapWait bounds how long a "handled" line waits for the tap to print the
 // event it follows.
 const tapWait = time.Second
 
-// tracer prints the trace of the demo: the events on the wire, seen by a tap
-// (as meshctl tail would show them), and the handler calls, seen by a
-// middleware in every worker. It also counts the handler calls, so that a
-// scene can wait until its flow is through. It is safe for concurrent use.
+// tracer prints the trace of the demo: the events on the wire and the dead
+// letters, seen by a tap (as meshctl tail would show them), and the handler
+// calls, seen by a middleware in every worker. It also counts the handler
+// calls and the dead letters, so that a scene can wait until its flow is
+// through. It is safe for concurrent use.
 type tracer struct {
 	out io.Writer
 
 	mu      sync.Mutex
 	tapped  map[string]bool // IDs of the events the tap has printed
-	calls   map[call]int    // finished handler calls
+	calls   map[call]int    // finished handler calls and dead letters
 	changed chan struct{}   // closed and replaced on every change
 }
 
-// call names the handler calls of one service for one event.
-type call struct{ service, event string }
+// call names the handler calls of one service for one event or, with dead
+// set, the service's dead letters of that event.
+type call struct {
+	service, event string
+	dead           bool
+}
 
 func newTracer(out io.Writer) *tracer {
 	return &tracer{out: out, tapped: map[string]bool{}, calls: map[call]int{}, changed: make(chan struct{})}
@@ -76,43 +79,6 @@ func (t *tracer) waitUntil(ctx context.Context, cond func() bool) error {
 	}
 }
 
-// tap subscribes a plain NATS connection to every event of the namespace
-// and prints each one in arrival order. It decodes with the codec package,
-// as any NATS client could. Requests travel under subjects.RequestPrefix,
-// outside "ipc.>", so the tap does not see them (and does not answer them,
-// which would hide mesh.ErrNoResponders from requesters).
-func (t *tracer) tap(url string) (stop func(), err error) {
-	nc, err := nats.Connect(url, nats.Name("demo-tap"))
-	if err != nil {
-		return nil, fmt.Errorf("tap: %w", err)
-	}
-	_, err = nc.Subscribe(subjects.DefaultNamespace+".>", func(m *nats.Msg) {
-		var ev codec.Event
-		if err := codec.DecodeMsg(m, &ev); err != nil {
-			t.printf(row, "tap", "invalid", m.Subject, err)
-			return
-		}
-		addr, err := subjects.Parse(m.Subject)
-		if err != nil {
-			t.printf(row, "tap", "invalid", m.Subject, err)
-			return
-		}
-		t.mu.Lock()
-		defer t.mu.Unlock()
-		t.printfLocked(row, short(ev.Source), "-> "+short(addr.Target), ev.Type, abbreviate(string(ev.Data)))
-		t.tapped[ev.ID] = true
-		t.changedLocked()
-	})
-	if err == nil {
-		err = nc.Flush()
-	}
-	if err != nil {
-		nc.Close()
-		return nil, fmt.Errorf("tap: %w", err)
-	}
-	return nc.Close, nil
-}
-
 // middleware returns the middleware of the worker labelled label: after
 // each handler call, it prints a line and counts the call.
 func (t *tracer) middleware(label string) mesh.Middleware {
@@ -126,9 +92,10 @@ func (t *tracer) middleware(label string) mesh.Middleware {
 }
 
 func (t *tracer) handled(ctx context.Context, label string, ev *mesh.Event, err error) {
-	if !ev.IsRequest() {
+	if !subjects.IsRequest(ev.NATSSubject) {
 		// Keep the trace causal: the event's own line first. The tap is
-		// another connection, so it may be a little behind.
+		// another connection, so it may be a little behind. It does not
+		// see requests.
 		waitCtx, cancel := context.WithTimeout(ctx, tapWait)
 		_ = t.waitUntil(waitCtx, func() bool { return t.tapped[ev.ID] })
 		cancel()
@@ -140,7 +107,7 @@ func (t *tracer) handled(ctx context.Context, label string, ev *mesh.Event, err 
 	} else {
 		t.printfLocked(row, label, "handled", ev.Type, "(from "+short(ev.Source)+")")
 	}
-	t.calls[call{mesh.FromContext(ctx).Service(), ev.Type}]++
+	t.calls[call{mesh.FromContext(ctx).Service(), ev.Type, false}]++
 	t.changedLocked()
 }
 
@@ -156,21 +123,24 @@ func (t *tracer) onError(label string) func(error) {
 	}
 }
 
-// expect is a number of handler calls a scene waits for.
+// expect is a number of handler calls or dead letters a scene waits for.
 type expect struct {
 	call
 	n int
 }
 
 // handled expects one call of a handler of service for event.
-func handled(service, event string) expect { return expect{call{service, event}, 1} }
+func handled(service, event string) expect { return expect{call{service, event, false}, 1} }
+
+// deadLettered expects one dead letter of service for event.
+func deadLettered(service, event string) expect { return expect{call{service, event, true}, 1} }
 
 // times expects n calls instead of one.
 func (e expect) times(n int) expect { e.n = n; return e }
 
 // await runs action, then waits until the handler calls in want have
-// finished (successfully or not). It fails when ctx is done first, saying
-// which calls are missing.
+// finished (successfully or not) and the dead letters in want are stored.
+// It fails when ctx is done first, saying which ones are missing.
 func (t *tracer) await(ctx context.Context, action func() error, want ...expect) error {
 	t.mu.Lock()
 	base := make(map[call]int, len(want))
@@ -185,7 +155,11 @@ func (t *tracer) await(ctx context.Context, action func() error, want ...expect)
 		var m []string
 		for _, e := range want {
 			if got := t.calls[e.call] - base[e.call]; got < e.n {
-				m = append(m, fmt.Sprintf("%s handling %s (%d of %d)", e.service, e.event, got, e.n))
+				verb := "handling"
+				if e.dead {
+					verb = "dead-lettering"
+				}
+				m = append(m, fmt.Sprintf("%s %s %s (%d of %d)", e.service, verb, e.event, got, e.n))
 			}
 		}
 		return m

@@ -1,19 +1,39 @@
-// Package herald is the example notification service, "exprsn-herald".
+// Package herald is the example notification service, "exprsn-herald", a
+// background worker whose notifications must not be lost.
 //
 // Other services send it notification:trigger (a Trigger) to notify a user.
 // Herald delivers the notification and answers the service named in the
 // trigger's Origin with notification:delivered (a Delivery): the last link
-// of the chain timeline -> moderator -> herald -> timeline. Several
-// instances share the triggers, each trigger reaching one of them.
+// of the chain timeline -> moderator -> herald -> timeline.
 //
-// Herald also listens to the broadcast user:login, once per service rather
-// than once per instance, to deliver what a user missed while logged out:
-// that is work to do once, whichever instance does it.
+// # Durable handling
+//
+// Triggers go to a durable handler (mesh.Worker.OnDurable). Herald's
+// instances share its consumer, so each trigger reaches one of them; a
+// trigger is acknowledged once delivered, and retried with backoff when
+// delivering fails. While herald is offline, triggers wait in the event
+// stream, and when it comes back it delivers every one it missed, in order.
+// An idempotency guard skips a trigger already delivered, should the server
+// deliver it again (an acknowledgement lost, a re-drive). A trigger that can
+// never be delivered, without an origin to answer, fails with
+// mesh.Permanent and goes to the dead-letter stream at once.
+//
+// notification:bulk carries a Trigger too, for senders with many at once
+// (moderator, for the items of a content:batch). Herald takes those in
+// batches (mesh.Worker.OnDurableBatch), with an outcome per event: the ones
+// that failed are retried or dead-lettered one by one, the others are
+// acknowledged.
+//
+// Herald also listens to the broadcast user:login, live and once per
+// service rather than once per instance, to deliver what a user missed
+// while logged out: that is work to do once, whichever instance does it.
 package herald
 
 import (
 	"context"
 	"errors"
+	"slices"
+	"sync"
 
 	"github.com/exprsn/ipcmesh/examples/auth"
 	"github.com/exprsn/ipcmesh/mesh"
@@ -26,12 +46,22 @@ const Name = "exprsn-herald"
 const (
 	// NotificationTrigger asks herald to notify a user, with a Trigger.
 	NotificationTrigger = "notification:trigger"
+	// NotificationBulk asks herald to notify a user, with a Trigger, as
+	// one of many sent at once: herald handles them in batches.
+	NotificationBulk = "notification:bulk"
 	// NotificationDelivered is sent with a Delivery to the Origin of a
 	// trigger once its notification is delivered.
 	NotificationDelivered = "notification:delivered"
 )
 
-// Trigger is the data of notification:trigger.
+// RecentSize is the number of deliveries Recent keeps.
+const RecentSize = 100
+
+// ErrNoOrigin is the permanent failure of a trigger without an origin: no
+// one could be told of its delivery.
+var ErrNoOrigin = errors.New("herald: a notification trigger needs an origin to answer")
+
+// Trigger is the data of notification:trigger and notification:bulk.
 type Trigger struct {
 	// Origin is the service to tell when the notification is delivered,
 	// usually the one where the content was created.
@@ -51,26 +81,79 @@ type Delivery struct {
 	Message   string `json:"message"`
 }
 
-// Register makes w handle herald's events.
-func Register(w *mesh.Worker) error {
-	if _, err := w.On(NotificationTrigger, mesh.Typed(notify)); err != nil {
-		return err
-	}
-	_, err := w.On(auth.UserLogin, mesh.Typed(catchUp), mesh.OncePerService())
-	return err
+// Service is one instance of herald and the notifications it delivered.
+// Its methods are safe for concurrent use.
+type Service struct {
+	bulkOne mesh.Handler // one bulk event: notify behind the idempotency guard
+
+	mu     sync.Mutex
+	recent []Delivery // oldest first
 }
 
-// notify delivers a notification (here: logs it) and reports the delivery
-// back to the trigger's origin.
-func notify(ctx context.Context, _ *mesh.Event, t Trigger) error {
-	if t.Origin == "" {
-		// Without an origin there is no one to tell; say so in herald's words.
-		return errors.New("herald: notification:trigger without an origin to answer")
+// Register makes w handle herald's events and returns the service. It
+// creates or updates herald's durable consumers and the idempotency guard's
+// bucket, so w's namespace needs its event stream (mesh.StreamConfig).
+func Register(ctx context.Context, w *mesh.Worker) (*Service, error) {
+	guard, err := w.IdempotencyGuard(ctx, 0)
+	if err != nil {
+		return nil, err
 	}
+	s := &Service{}
+	if _, err := w.OnDurable(ctx, NotificationTrigger, mesh.Typed(s.notify), mesh.Use(guard)); err != nil {
+		return nil, err
+	}
+	// A batch handler takes no middleware: the guard wraps each event.
+	s.bulkOne = guard(mesh.Typed(s.notify))
+	if _, err := w.OnDurableBatch(ctx, NotificationBulk, mesh.BatchHandlerFunc(s.notifyBulk)); err != nil {
+		return nil, err
+	}
+	if _, err := w.On(auth.UserLogin, mesh.Typed(catchUp), mesh.OncePerService()); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// notify delivers a notification (here: keeps it in Recent and logs it)
+// and reports the delivery back to the trigger's origin. If the report
+// cannot be sent, the trigger fails and is retried, delivering it again:
+// a user may be notified twice, never not at all.
+func (s *Service) notify(ctx context.Context, _ *mesh.Event, t Trigger) error {
+	if t.Origin == "" {
+		return mesh.Permanent(ErrNoOrigin)
+	}
+	d := Delivery{UserID: t.UserID, ContentID: t.ContentID, Message: t.Message}
+	s.mu.Lock()
+	s.recent = append(s.recent, d)
+	if len(s.recent) > RecentSize {
+		s.recent = slices.Delete(s.recent, 0, len(s.recent)-RecentSize)
+	}
+	s.mu.Unlock()
 	w := mesh.FromContext(ctx)
 	w.Logger().Info("notification delivered", "user", t.UserID, "content", t.ContentID, "message", t.Message)
-	d := Delivery{UserID: t.UserID, ContentID: t.ContentID, Message: t.Message}
 	return w.Emit(ctx, NotificationDelivered, d, mesh.To(t.Origin))
+}
+
+// notifyBulk delivers a batch of notification:bulk events and names the
+// ones that failed, so that only those are retried or dead-lettered.
+func (s *Service) notifyBulk(ctx context.Context, events []*mesh.Event) error {
+	failed := mesh.BatchErrors{}
+	for i, ev := range events {
+		if err := s.bulkOne.HandleEvent(ctx, ev); err != nil {
+			failed[i] = err
+		}
+	}
+	if len(failed) > 0 {
+		return failed
+	}
+	return nil
+}
+
+// Recent returns the last RecentSize notifications this instance
+// delivered, oldest first.
+func (s *Service) Recent() []Delivery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.recent)
 }
 
 // catchUp would deliver the notifications a user missed while logged out.

@@ -1,16 +1,31 @@
 // Package moderator is the example content moderation service,
-// "exprsn-moderator".
+// "exprsn-moderator", a worker that must moderate everything submitted to
+// it, including what was submitted while it was down.
 //
 // Services submit content to it one item at a time (content:submitted, a
-// Submission) or in bulk (content:batch, a Batch). For each item it decides
-// whether to approve or flag it and asks herald to tell the author
-// (notification:trigger), naming the submitting service as the origin so
-// that herald reports the delivery back there.
+// Submission) or in bulk (content:batch, a Batch). Both go to durable
+// handlers (mesh.Worker.OnDurable), so a submission waits in the event
+// stream until an instance of moderator has handled it, and is retried if
+// moderating fails. For each item moderator decides whether to approve or
+// flag it and asks herald to tell the author, with notification:trigger for
+// a single submission and notification:bulk for the items of a batch,
+// naming the submitting service as the origin so that herald reports the
+// delivery back there.
+//
+// Content without text cannot be moderated by these rules. Retrying would
+// not change that, so its event fails with mesh.Permanent(ErrNoText) and
+// goes to the dead-letter stream at once; once the rules change
+// (ApproveEmpty), the dead letter can be re-driven
+// (mesh.Worker.DeadLetters). A batch with such an item fails as a whole,
+// before any of its items is passed on.
 package moderator
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/exprsn/ipcmesh/examples/herald"
 	"github.com/exprsn/ipcmesh/mesh"
@@ -26,6 +41,10 @@ const (
 	// ContentBatch submits a Batch of submissions at once.
 	ContentBatch = "content:batch"
 )
+
+// ErrNoText is the permanent failure of content without text, unless
+// ApproveEmpty is set.
+var ErrNoText = errors.New("moderator: no text to moderate")
 
 // Submission is a piece of content to moderate.
 type Submission struct {
@@ -57,39 +76,78 @@ func Decide(text string) Verdict {
 	return Approved
 }
 
-// Register makes w handle moderator's events.
-func Register(w *mesh.Worker) error {
-	if _, err := w.On(ContentSubmitted, mesh.Typed(moderateOne)); err != nil {
+// Service is one instance of moderator. Its methods are safe for
+// concurrent use.
+type Service struct {
+	approveEmpty atomic.Bool
+}
+
+// Register makes w handle moderator's events and returns the service. It
+// creates or updates moderator's durable consumers, so w's namespace needs
+// its event stream (mesh.StreamConfig).
+func Register(ctx context.Context, w *mesh.Worker) (*Service, error) {
+	s := &Service{}
+	if _, err := w.OnDurable(ctx, ContentSubmitted, mesh.Typed(s.moderateOne)); err != nil {
+		return nil, err
+	}
+	if _, err := w.OnDurable(ctx, ContentBatch, mesh.Typed(s.moderateBatch)); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// ApproveEmpty sets whether content without text is approved. Default:
+// false, such content cannot be moderated and fails with ErrNoText.
+func (s *Service) ApproveEmpty(approve bool) { s.approveEmpty.Store(approve) }
+
+// verdict moderates sub.
+func (s *Service) verdict(sub Submission) (Verdict, error) {
+	if strings.TrimSpace(sub.Text) == "" && !s.approveEmpty.Load() {
+		return "", mesh.Permanent(ErrNoText)
+	}
+	return Decide(sub.Text), nil
+}
+
+func (s *Service) moderateOne(ctx context.Context, ev *mesh.Event, sub Submission) error {
+	v, err := s.verdict(sub)
+	if err != nil {
 		return err
 	}
-	_, err := w.On(ContentBatch, mesh.Typed(moderateBatch))
-	return err
+	return notify(ctx, ev, herald.NotificationTrigger, sub, v)
 }
 
-func moderateOne(ctx context.Context, ev *mesh.Event, s Submission) error {
-	return moderate(ctx, ev.Source, s)
-}
-
-// moderateBatch moderates every item of a batch. It stops at the first
-// item it cannot pass on to herald; the handler's error then says which.
-func moderateBatch(ctx context.Context, ev *mesh.Event, b Batch) error {
-	for _, s := range b.Items {
-		if err := moderate(ctx, ev.Source, s); err != nil {
+// moderateBatch moderates every item of a batch, then passes the verdicts
+// on to herald. An item that cannot be moderated fails the batch before
+// anything is sent.
+func (s *Service) moderateBatch(ctx context.Context, ev *mesh.Event, b Batch) error {
+	verdicts := make([]Verdict, len(b.Items))
+	for i, sub := range b.Items {
+		v, err := s.verdict(sub)
+		if err != nil {
+			return fmt.Errorf("item %d (%s): %w", i, sub.ID, err)
+		}
+		verdicts[i] = v
+	}
+	for i, sub := range b.Items {
+		if err := notify(ctx, ev, herald.NotificationBulk, sub, verdicts[i]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// moderate decides on s and asks herald to tell its author, on behalf of
-// origin, the service that submitted s.
-func moderate(ctx context.Context, origin string, s Submission) error {
-	verdict := Decide(s.Text)
+// notify asks herald, with event, to tell the author of sub the verdict, on
+// behalf of the service that submitted it. The trigger's id derives from
+// the submission's, so that when a submission is handled again (a retry
+// after some triggers went out, a re-drive) the stream drops a repeated
+// trigger as a duplicate, and herald's idempotency guard skips one that
+// comes later than the stream's duplicate window.
+func notify(ctx context.Context, submitted *mesh.Event, event string, sub Submission, v Verdict) error {
 	t := herald.Trigger{
-		Origin:    origin,
-		UserID:    s.Author,
-		ContentID: s.ID,
-		Message:   "your post " + s.ID + " was " + string(verdict),
+		Origin:    submitted.Source,
+		UserID:    sub.Author,
+		ContentID: sub.ID,
+		Message:   "your post " + sub.ID + " was " + string(v),
 	}
-	return mesh.FromContext(ctx).Emit(ctx, herald.NotificationTrigger, t, mesh.To(herald.Name))
+	return mesh.FromContext(ctx).Emit(ctx, event, t, mesh.To(herald.Name), mesh.WithID(submitted.ID+"-"+sub.ID))
 }

@@ -1,5 +1,5 @@
 // Command service runs one of the five example services as its own process
-// against a NATS server:
+// against a NATS server with JetStream (nats-server -js):
 //
 //	go run ./examples/service -name timeline -server nats://127.0.0.1:4222
 //
@@ -9,7 +9,12 @@
 //	curl -d '{"author":"ana","text":"hello"}' localhost:8080/posts
 //
 // runs the chain timeline -> moderator -> herald -> timeline across the
-// processes. SIGINT or SIGTERM stops the service cleanly.
+// processes. Stop herald, post again and start herald again: it delivers
+// the notifications it missed. SIGINT or SIGTERM stops the service cleanly.
+//
+// The service creates the namespace's event and dead-letter streams if
+// they do not exist (mesh.StreamConfig.Manage), so any JetStream server
+// will do.
 package main
 
 import (
@@ -42,28 +47,28 @@ const closeTimeout = 10 * time.Second
 // service is one runnable example service.
 type service struct {
 	name     string // the mesh service name
-	register func(*mesh.Worker) error
+	register func(context.Context, *mesh.Worker) error
 }
 
 // services are the runnable services by their short name.
 var services = map[string]service{
-	"auth": {auth.Name, func(w *mesh.Worker) error {
-		_, err := auth.Register(w,
+	"auth": {auth.Name, func(ctx context.Context, w *mesh.Worker) error {
+		_, err := auth.Register(ctx, w,
 			auth.Profile{UserID: "ana", Name: "Ana"},
 			auth.Profile{UserID: "ben", Name: "Ben"})
 		return err
 	}},
-	"herald":    {herald.Name, herald.Register},
-	"moderator": {moderator.Name, moderator.Register},
+	"herald":    {herald.Name, withoutState(herald.Register)},
+	"moderator": {moderator.Name, withoutState(moderator.Register)},
 	"spark":     {spark.Name, withoutState(spark.Register)},
 	"timeline":  {timeline.Name, withoutState(timeline.Register)},
 }
 
 // withoutState adapts the Register of a service whose state the process
 // does not use.
-func withoutState[S any](register func(*mesh.Worker) (S, error)) func(*mesh.Worker) error {
-	return func(w *mesh.Worker) error {
-		_, err := register(w)
+func withoutState[S any](register func(context.Context, *mesh.Worker) (S, error)) func(context.Context, *mesh.Worker) error {
+	return func(ctx context.Context, w *mesh.Worker) error {
+		_, err := register(ctx, w)
 		return err
 	}
 }
@@ -94,6 +99,7 @@ func main() {
 		Namespace: *namespace,
 		Servers:   strings.Split(*server, ","),
 		Logger:    log,
+		Stream:    mesh.StreamConfig{Manage: true},
 	}
 	if err := run(ctx, cfg, svc, *httpAddr); err != nil {
 		log.Error(err.Error())
@@ -107,7 +113,7 @@ func run(ctx context.Context, cfg mesh.Config, svc service, httpAddr string) err
 	if err != nil {
 		return err
 	}
-	if err := svc.register(w); err != nil {
+	if err := svc.register(ctx, w); err != nil {
 		return errors.Join(err, w.Close(context.Background()))
 	}
 	log := w.Logger()

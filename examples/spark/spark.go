@@ -37,8 +37,9 @@ type Service struct {
 }
 
 // Register makes w track presence and push live posts, and returns the
-// service.
-func Register(w *mesh.Worker) (*Service, error) {
+// service. Spark's handlers are live, so ctx is not used (see
+// auth.Register).
+func Register(_ context.Context, w *mesh.Worker) (*Service, error) {
 	s := &Service{w: w, online: map[string]bool{}, clients: map[chan timeline.Post]struct{}{}}
 	// "user:*" matches user:login and user:logout but not
 	// user:profile:updated, which has one segment more.

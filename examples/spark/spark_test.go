@@ -30,7 +30,7 @@ func afterHandling(rec *testutil.Recorder) mesh.Middleware {
 // start connects and registers spark.
 func start(t *testing.T, srv *testutil.Server, cfg ...mesh.Config) *spark.Service {
 	t.Helper()
-	svc, err := spark.Register(testutil.Connect(t, srv, spark.Name, cfg...))
+	svc, err := spark.Register(t.Context(), testutil.Connect(t, srv, spark.Name, cfg...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestProfile(t *testing.T) {
 	}
 
 	ana := auth.Profile{UserID: "ana", Name: "Ana"}
-	if _, err := auth.Register(testutil.Connect(t, srv, auth.Name), ana); err != nil {
+	if _, err := auth.Register(t.Context(), testutil.Connect(t, srv, auth.Name), ana); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := svc.Profile(ctx, "ana"); err != nil || got != ana {

@@ -79,8 +79,9 @@ type Service struct {
 }
 
 // Register makes w keep a feed from post:created and handle
-// notification:delivered, and returns the service.
-func Register(w *mesh.Worker) (*Service, error) {
+// notification:delivered, and returns the service. Timeline's handlers are
+// live, so ctx is not used (see auth.Register).
+func Register(_ context.Context, w *mesh.Worker) (*Service, error) {
 	s := &Service{}
 	// Every instance keeps its own feed, so it takes every broadcast (the
 	// default); mesh.OncePerService would leave the other feeds behind.
