@@ -1,0 +1,231 @@
+package codec
+
+import (
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/nats-io/nats.go"
+)
+
+// isBinary reports whether h holds a ce-specversion header, in any case.
+func isBinary(h nats.Header) bool {
+	if len(h) == 0 {
+		return false
+	}
+	if _, ok := h[hdrSpecVersion]; ok {
+		return true
+	}
+	for k := range h {
+		if strings.EqualFold(k, hdrSpecVersion) {
+			return true
+		}
+	}
+	return false
+}
+
+// Bits recording which core attributes a message has given.
+const (
+	seenSpecVersion uint16 = 1 << iota
+	seenID
+	seenSource
+	seenType
+	seenTime
+	seenDataContentType
+	seenDataSchema
+	seenSubject
+	seenData
+	seenDataBase64
+	seenContentType // binary mode: the Content-Type header
+)
+
+// decodeBinary decodes a binary-mode event. Extensions come out sorted by
+// name, because header order is not kept.
+func decodeBinary(h nats.Header, body []byte, ev *Event) error {
+	resetEvent(ev)
+	var seen uint16
+	var contentType string
+	for k, vs := range h {
+		var name string
+		switch {
+		case hasPrefixFold(k, HeaderPrefix):
+			name = strings.ToLower(k[len(HeaderPrefix):])
+		case strings.EqualFold(k, HeaderContentType):
+			if seen&seenContentType != 0 {
+				return newError(ErrInvalidAttribute, "datacontenttype", "Content-Type header given more than once")
+			}
+			seen |= seenContentType
+			if len(vs) > 1 {
+				return newError(ErrInvalidAttribute, "datacontenttype", "Content-Type header given more than once")
+			}
+			if len(vs) == 1 {
+				contentType = trimOWS(vs[0])
+				if !utf8.ValidString(contentType) {
+					return badUTF8("datacontenttype", contentType)
+				}
+			}
+			continue
+		default:
+			continue
+		}
+		v, err := headerValue(name, vs)
+		if err != nil {
+			return err
+		}
+		var bit uint16
+		switch name {
+		case "specversion":
+			bit = seenSpecVersion
+			if v != SpecVersion {
+				return wrongSpecVersion(v)
+			}
+		case "id":
+			bit, ev.ID = seenID, v
+		case "source":
+			bit, ev.Source = seenSource, v
+		case "type":
+			bit, ev.Type = seenType, v
+		case "time":
+			bit = seenTime
+			if ev.Time, err = parseTime(v); err != nil {
+				return err
+			}
+		case "datacontenttype":
+			bit, ev.DataContentType = seenDataContentType, v
+		case "dataschema":
+			bit, ev.DataSchema = seenDataSchema, v
+		case "subject":
+			bit, ev.Subject = seenSubject, v
+		default:
+			if err := checkExtensionName(name); err != nil {
+				return err
+			}
+			if _, dup := ev.Extension(name); dup {
+				return newError(ErrInvalidAttribute, name, "header ce-"+name+" given more than once")
+			}
+			if len(ev.Extensions) == MaxExtensions {
+				return tooManyExtensions()
+			}
+			ev.Extensions = append(ev.Extensions, Extension{Name: name, Value: v})
+			continue
+		}
+		if seen&bit != 0 {
+			return newError(ErrInvalidAttribute, name, "header ce-"+name+" given more than once")
+		}
+		seen |= bit
+	}
+	if seen&seenDataContentType == 0 {
+		ev.DataContentType = contentType
+	}
+	if err := checkRequired(ev, seen&seenSpecVersion != 0); err != nil {
+		return err
+	}
+	if len(ev.Extensions) > 1 {
+		slices.SortFunc(ev.Extensions, func(a, b Extension) int { return strings.Compare(a.Name, b.Name) })
+	}
+	if len(body) > 0 {
+		ev.Data = body
+	}
+	return nil
+}
+
+// headerValue returns the decoded value of the single header value in vs:
+// surrounding whitespace trimmed, a double-quoted string unquoted, then
+// percent-decoded; the result must be valid UTF-8.
+func headerValue(attr string, vs []string) (string, error) {
+	switch len(vs) {
+	case 0:
+		return "", nil
+	case 1:
+	default:
+		return "", newError(ErrInvalidAttribute, attr, "header ce-"+attr+" given more than once")
+	}
+	v := trimOWS(vs[0])
+	if len(v) > 0 && v[0] == '"' {
+		var err error
+		if v, err = unquoteHeader(attr, v); err != nil {
+			return "", err
+		}
+	}
+	if strings.IndexByte(v, '%') < 0 {
+		if !utf8.ValidString(v) {
+			return "", badUTF8(attr, v)
+		}
+		return v, nil
+	}
+	return percentDecode(attr, v)
+}
+
+func trimOWS(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// unquoteHeader undoes an RFC 7230 quoted-string: "..." with \-escapes.
+func unquoteHeader(attr, v string) (string, error) {
+	var sb strings.Builder
+	sb.Grow(len(v))
+	for i := 1; i < len(v); i++ {
+		switch c := v[i]; c {
+		case '\\':
+			if i+1 >= len(v) {
+				return "", newError(ErrInvalidAttribute, attr, "unterminated quoted header value: "+quote(v))
+			}
+			i++
+			sb.WriteByte(v[i])
+		case '"':
+			if i != len(v)-1 {
+				return "", newError(ErrInvalidAttribute, attr, "text after the closing quote of a quoted header value: "+quote(v))
+			}
+			return sb.String(), nil
+		default:
+			sb.WriteByte(c)
+		}
+	}
+	return "", newError(ErrInvalidAttribute, attr, "unterminated quoted header value: "+quote(v))
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// percentDecode decodes %XX escapes (either case). A '%' not followed by two
+// hex digits is an ErrInvalidAttribute error; a result that is not valid
+// UTF-8 (such as the overlong %C0%A0) is an ErrInvalidUTF8 error.
+func percentDecode(attr, v string) (string, error) {
+	buf := make([]byte, 0, len(v))
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c != '%' {
+			buf = append(buf, c)
+			continue
+		}
+		if i+2 >= len(v) {
+			return "", newError(ErrInvalidAttribute, attr, "truncated percent-encoding in "+quote(v))
+		}
+		hi, ok1 := unhex(v[i+1])
+		lo, ok2 := unhex(v[i+2])
+		if !ok1 || !ok2 {
+			return "", newError(ErrInvalidAttribute, attr, "invalid percent-encoding "+quote(v[i:i+3])+" in "+quote(v))
+		}
+		buf = append(buf, hi<<4|lo)
+		i += 2
+	}
+	if !utf8.Valid(buf) {
+		return "", newError(ErrInvalidUTF8, attr, "percent-decoded value is not valid UTF-8: "+quote(v))
+	}
+	return string(buf), nil
+}

@@ -1,0 +1,350 @@
+package codec
+
+import (
+	"encoding/base64"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// Decode decodes the CloudEvent carried by a NATS message's header h and body
+// into ev, overwriting every field of ev and reusing the backing array of
+// ev.Extensions (so do not share it with another Event).
+//
+// The message is in binary mode if h has a ce-specversion header (names are
+// matched case-insensitively); otherwise it is in structured mode, whatever
+// its Content-Type (sdk-go's NATS sender sends no header at all).
+//
+// In structured mode, ev's strings are substrings of one copy of body made
+// per call, and ev.Data is a sub-slice of body itself (JSON data, and string
+// data without escapes) or a new slice (data_base64, escaped string data). In
+// binary mode ev.Data is body itself (nil if body is empty) and extensions are
+// sorted by name. So ev.Data must be copied if body will be reused.
+//
+// On error, which is an [*Error] wrapping one of the sentinel errors, ev's
+// contents are unspecified.
+func Decode(h nats.Header, body []byte, ev *Event) error {
+	if isBinary(h) {
+		return decodeBinary(h, body, ev)
+	}
+	return decodeStructured(body, ev)
+}
+
+// DecodeMsg decodes the CloudEvent in msg into ev; see [Decode].
+func DecodeMsg(msg *nats.Msg, ev *Event) error {
+	if msg == nil {
+		return newError(ErrMalformed, "", "nil message")
+	}
+	return Decode(msg.Header, msg.Data, ev)
+}
+
+func resetEvent(ev *Event) {
+	exts := ev.Extensions
+	clear(exts) // drop references to the strings of the previous event
+	*ev = Event{Extensions: exts[:0]}
+}
+
+func wrongSpecVersion(v string) error {
+	if v == "" {
+		return missing("specversion")
+	}
+	return newError(ErrSpecVersion, "specversion", "got "+quote(v)+", want \""+SpecVersion+"\"")
+}
+
+// parseTime parses an RFC 3339 timestamp. RFC 3339 allows a lowercase 't'
+// and 'z', which time.Parse does not, so they are uppercased first.
+func parseTime(v string) (time.Time, error) {
+	s := v
+	if len(s) > 10 && (s[10] == 't' || s[len(s)-1] == 'z') {
+		b := []byte(s)
+		if b[10] == 't' {
+			b[10] = 'T'
+		}
+		if b[len(b)-1] == 'z' {
+			b[len(b)-1] = 'Z'
+		}
+		s = string(b)
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil || !offsetInRange(s) {
+		return time.Time{}, newError(ErrInvalidAttribute, "time", "not RFC 3339: "+quote(v))
+	}
+	return t, nil
+}
+
+// offsetInRange reports whether the zone offset at the end of a timestamp
+// that time.Parse accepted is "Z" or has hours 00..23 and minutes 00..59, as
+// RFC 3339 requires (time.Parse accepts up to "+24:00" and "+23:60").
+func offsetInRange(s string) bool {
+	if s[len(s)-1] == 'Z' {
+		return true
+	}
+	hh, mm := s[len(s)-5:len(s)-3], s[len(s)-2:]
+	return hh <= "23" && mm <= "59"
+}
+
+// checkRequired checks the required attributes after decoding.
+func checkRequired(ev *Event, haveSpecVersion bool) error {
+	switch {
+	case !haveSpecVersion:
+		return missing("specversion")
+	case ev.ID == "":
+		return missing("id")
+	case ev.Source == "":
+		return missing("source")
+	case ev.Type == "":
+		return missing("type")
+	}
+	return nil
+}
+
+func duplicate(key string) error {
+	return newError(ErrMalformed, key, "key given more than once")
+}
+
+// decodeStructured decodes a JSON event format body.
+func decodeStructured(body []byte, ev *Event) error {
+	resetEvent(ev)
+	s := string(body) // the one copy that ev's strings share
+	i := skipWS(s, 0)
+	if i == len(s) {
+		return newError(ErrMalformed, "", "empty body")
+	}
+	if s[i] != '{' {
+		return malformed(i, "not a JSON object: starts with "+strconv.QuoteRune(rune(s[i])))
+	}
+	var (
+		seen               uint16 // keys seen, null or not
+		haveSpecVersion    bool
+		dataStart, dataEnd int // span of "data" in s and body
+		b64                string
+		b64Set             bool // data_base64 is a string, not null
+		err                error
+	)
+	i = skipWS(s, i+1)
+	if i < len(s) && s[i] == '}' {
+		i++
+	} else {
+		for {
+			if i >= len(s) || s[i] != '"' {
+				return unexpected(s, i, "a string key")
+			}
+			var key string
+			if key, _, i, err = readString(s, i); err != nil {
+				return err
+			}
+			i = skipWS(s, i)
+			if i >= len(s) || s[i] != ':' {
+				return unexpected(s, i, "':'")
+			}
+			i = skipWS(s, i+1)
+			if i >= len(s) {
+				return truncated(i)
+			}
+			var (
+				bit uint16
+				v   string
+				set bool // v holds a string value (not null)
+			)
+			switch key {
+			case "specversion", "id", "source", "type", "time", "datacontenttype", "dataschema", "subject":
+				if v, set, i, err = readAttrString(s, i, key); err != nil {
+					return err
+				}
+				switch key {
+				case "specversion":
+					bit, haveSpecVersion = seenSpecVersion, set
+					if set && v != SpecVersion {
+						return wrongSpecVersion(v)
+					}
+				case "id":
+					bit, ev.ID = seenID, v
+				case "source":
+					bit, ev.Source = seenSource, v
+				case "type":
+					bit, ev.Type = seenType, v
+				case "time":
+					bit = seenTime
+					if set {
+						if ev.Time, err = parseTime(v); err != nil {
+							return err
+						}
+					}
+				case "datacontenttype":
+					bit, ev.DataContentType = seenDataContentType, v
+				case "dataschema":
+					bit, ev.DataSchema = seenDataSchema, v
+				case "subject":
+					bit, ev.Subject = seenSubject, v
+				}
+			case "data":
+				bit, dataStart = seenData, i
+				if i, err = skipValue(s, i); err != nil {
+					return withAttr(err, key)
+				}
+				dataEnd = i
+			case "data_base64":
+				bit = seenDataBase64
+				if b64, b64Set, i, err = readAttrString(s, i, key); err != nil {
+					return err
+				}
+			default:
+				if i, err = readExtension(s, i, key, ev); err != nil {
+					return err
+				}
+			}
+			if seen&bit != 0 {
+				return duplicate(key)
+			}
+			seen |= bit
+			i = skipWS(s, i)
+			if i >= len(s) {
+				return truncated(i)
+			}
+			if s[i] == ',' {
+				i = skipWS(s, i+1)
+				continue
+			}
+			if s[i] != '}' {
+				return unexpected(s, i, "',' or '}'")
+			}
+			i++
+			break
+		}
+	}
+	if i = skipWS(s, i); i != len(s) {
+		return malformed(i, "data after the end of the JSON object")
+	}
+	if err := checkRequired(ev, haveSpecVersion); err != nil {
+		return err
+	}
+	switch {
+	case seen&seenData != 0 && seen&seenDataBase64 != 0:
+		return newError(ErrInvalidAttribute, "data_base64", "both data and data_base64 are present")
+	case seen&seenData != 0:
+		return setData(ev, s, body, dataStart, dataEnd)
+	case b64Set:
+		if ev.Data, err = base64.StdEncoding.DecodeString(b64); err != nil {
+			return newError(ErrInvalidAttribute, "data_base64", "not standard base64: "+quote(b64))
+		}
+	}
+	return nil
+}
+
+// setData sets ev.Data from the "data" value at s[start:end] (and
+// body[start:end]), once datacontenttype is known.
+func setData(ev *Event, s string, body []byte, start, end int) error {
+	raw := s[start:end]
+	switch {
+	case raw == "null":
+		// Absent.
+	case dataIsJSON(ev.DataContentType) || raw[0] != '"':
+		// JSON data is sliced, never re-parsed or copied. Non-JSON data
+		// should be a string (below); anything else is kept as its JSON
+		// text, to be tolerant.
+		ev.Data = body[start:end:end]
+	default:
+		// A string holding non-JSON data (sdk-go writes text/* so).
+		if _, escaped, _ := scanString(s, start); !escaped {
+			ev.Data = body[start+1 : end-1 : end-1]
+			return nil
+		}
+		data, err := unescape(make([]byte, 0, end-start), raw[1:len(raw)-1])
+		if err != nil {
+			return withAttr(err, "data")
+		}
+		ev.Data = data
+	}
+	return nil
+}
+
+// readString reads the JSON string at s[i], returning its value (a substring
+// of s unless it has escapes) and the index past it.
+func readString(s string, i int) (v string, escaped bool, end int, err error) {
+	end, escaped, err = scanString(s, i)
+	if err != nil {
+		return "", false, 0, err
+	}
+	if !escaped {
+		return s[i+1 : end-1], false, end, nil
+	}
+	b, err := unescape(make([]byte, 0, end-i), s[i+1:end-1])
+	if err != nil {
+		return "", false, 0, err
+	}
+	return string(b), true, end, nil
+}
+
+// readAttrString reads the value of a string attribute at s[i]: a string
+// (set is true) or null (set is false, meaning absent).
+func readAttrString(s string, i int, attr string) (v string, set bool, end int, err error) {
+	switch s[i] {
+	case '"':
+		v, _, end, err = readString(s, i)
+		if err != nil {
+			return "", false, 0, withAttr(err, attr)
+		}
+		return v, true, end, nil
+	case 'n':
+		end, err = scanLiteral(s, i, "null")
+		return "", false, end, err
+	}
+	return "", false, 0, wrongType(s, i, attr, "a string")
+}
+
+// wrongType reports a value at s[i] of the wrong JSON type for attr.
+func wrongType(s string, i int, attr, want string) error {
+	var got string
+	switch c := s[i]; {
+	case c == '{':
+		got = "an object"
+	case c == '[':
+		got = "an array"
+	case c == 't' || c == 'f':
+		got = "a boolean"
+	case c == '-' || isDigit(c):
+		got = "a number"
+	default:
+		return unexpected(s, i, "a JSON value")
+	}
+	return newError(ErrInvalidAttribute, attr, "must be "+want+", not "+got)
+}
+
+// readExtension reads the extension attribute key whose value is at s[i] and
+// appends it to ev.Extensions (unless null).
+func readExtension(s string, i int, key string, ev *Event) (int, error) {
+	if err := checkExtensionName(key); err != nil {
+		return 0, err
+	}
+	if _, dup := ev.Extension(key); dup {
+		return 0, duplicate(key)
+	}
+	var (
+		v   string
+		end int
+		err error
+	)
+	switch c := s[i]; {
+	case c == '"':
+		v, _, end, err = readString(s, i)
+		err = withAttr(err, key)
+	case c == 't' || c == 'f' || c == '-' || isDigit(c):
+		// Numbers and booleans keep their literal text.
+		if end, err = scanScalar(s, i); err == nil {
+			v = s[i:end]
+		}
+	case c == 'n':
+		return scanLiteral(s, i, "null")
+	default:
+		return 0, wrongType(s, i, key, "a string, number or boolean")
+	}
+	if err != nil {
+		return 0, err
+	}
+	if len(ev.Extensions) == MaxExtensions {
+		return 0, tooManyExtensions()
+	}
+	ev.Extensions = append(ev.Extensions, Extension{Name: key, Value: v})
+	return end, nil
+}

@@ -1,0 +1,98 @@
+package codec
+
+import (
+	"errors"
+	"strconv"
+)
+
+// Sentinel errors. Every error returned by this package for an invalid event
+// or message is an [*Error] that wraps exactly one of them, so callers test
+// the kind with errors.Is and read the details with errors.As.
+var (
+	// ErrMalformed reports a body that is not a single JSON object: empty,
+	// truncated, not JSON, trailing bytes after the object, or a key given
+	// twice.
+	ErrMalformed = errors.New("codec: malformed CloudEvent")
+
+	// ErrMissingAttribute reports that a required attribute (specversion, id,
+	// source or type) is absent or empty.
+	ErrMissingAttribute = errors.New("codec: missing required CloudEvents attribute")
+
+	// ErrSpecVersion reports a specversion other than "1.0".
+	ErrSpecVersion = errors.New("codec: unsupported CloudEvents specversion")
+
+	// ErrInvalidUTF8 reports an attribute or JSON string that is not valid
+	// UTF-8 (including an escaped lone UTF-16 surrogate in an attribute).
+	ErrInvalidUTF8 = errors.New("codec: invalid UTF-8")
+
+	// ErrInvalidAttribute reports an attribute with a value of the wrong form:
+	// a time that is not RFC 3339, an invalid or reserved extension name, a
+	// value of the wrong JSON type, invalid percent-encoding in a header, bad
+	// base64 in data_base64, both data and data_base64, and similar.
+	ErrInvalidAttribute = errors.New("codec: invalid CloudEvents attribute")
+
+	// ErrInvalidData reports, on encode, data that is not valid JSON although
+	// the data content type is JSON (or empty, which means JSON).
+	ErrInvalidData = errors.New("codec: invalid event data")
+)
+
+// Error describes why an event could not be encoded or decoded. Err is one of
+// the package's sentinel errors and is returned by Unwrap.
+type Error struct {
+	// Attribute is the CloudEvents attribute concerned ("id", "time",
+	// "data", an extension name), or empty when the problem is not tied to
+	// one attribute (for example a truncated body).
+	Attribute string
+	// Reason says what is wrong, in words, e.g. `not RFC 3339: "yesterday"`.
+	Reason string
+	// Err is the sentinel that classifies the error (ErrMalformed, ...).
+	Err error
+}
+
+// Error formats the error as
+// `codec: invalid CloudEvent: attribute "time": not RFC 3339: "yesterday"`,
+// leaving out the attribute part when Attribute is empty.
+func (e *Error) Error() string {
+	s := "codec: invalid CloudEvent: "
+	if e.Attribute != "" {
+		s += "attribute " + quote(e.Attribute) + ": "
+	}
+	if e.Reason != "" {
+		return s + e.Reason
+	}
+	if e.Err != nil {
+		return s + e.Err.Error()
+	}
+	return s + "unknown error"
+}
+
+// Unwrap returns the sentinel error e.Err.
+func (e *Error) Unwrap() error { return e.Err }
+
+func newError(sentinel error, attr, reason string) *Error {
+	return &Error{Attribute: attr, Reason: reason, Err: sentinel}
+}
+
+// withAttr fills in the attribute of err if it is an *Error without one.
+func withAttr(err error, attr string) error {
+	if e, ok := err.(*Error); ok && e.Attribute == "" {
+		e.Attribute = attr
+	}
+	return err
+}
+
+// maxQuoted bounds how much of an offending value goes into an error message.
+const maxQuoted = 64
+
+// quote renders an attribute name or value for an error message, shortened
+// if long: both may come from a hostile message.
+func quote(s string) string {
+	if len(s) > maxQuoted {
+		return strconv.Quote(s[:maxQuoted]) + "..."
+	}
+	return strconv.Quote(s)
+}
+
+func missing(attr string) error {
+	return newError(ErrMissingAttribute, attr, "required attribute is missing or empty")
+}

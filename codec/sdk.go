@@ -1,0 +1,136 @@
+package codec
+
+import (
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cloudevents/sdk-go/v2/types"
+)
+
+// ToSDK converts ev to an sdk-go CloudEvents 1.0 event with the same
+// attributes, extensions (as strings) and data. The result's DataEncoded is
+// ev.Data itself, not a copy; DataBase64 is set for a content type that
+// sdk-go does not treat as JSON, so that sdk-go writes the data bytes
+// unchanged (as data_base64).
+//
+// It fails with an [*Error] if ev is not valid (see Event.Validate), or if
+// Source or DataSchema would not read back unchanged from sdk-go's URI types
+// (ErrInvalidAttribute).
+func ToSDK(ev *Event) (event.Event, error) {
+	if err := ev.Validate(); err != nil {
+		return event.Event{}, err
+	}
+	src, err := parseURI("source", ev.Source)
+	if err != nil {
+		return event.Event{}, err
+	}
+	ctx := &event.EventContextV1{ID: ev.ID, Source: types.URIRef{URL: *src}, Type: ev.Type}
+	if !ev.Time.IsZero() {
+		ctx.Time = &types.Timestamp{Time: ev.Time}
+	}
+	if ev.DataContentType != "" {
+		ct := ev.DataContentType
+		ctx.DataContentType = &ct
+	}
+	if ev.DataSchema != "" {
+		u, err := parseURI("dataschema", ev.DataSchema)
+		if err != nil {
+			return event.Event{}, err
+		}
+		ctx.DataSchema = &types.URI{URL: *u}
+	}
+	if ev.Subject != "" {
+		subject := ev.Subject
+		ctx.Subject = &subject
+	}
+	if len(ev.Extensions) > 0 {
+		ctx.Extensions = make(map[string]any, len(ev.Extensions))
+		for _, x := range ev.Extensions {
+			ctx.Extensions[x.Name] = x.Value
+		}
+	}
+	e := event.Event{Context: ctx}
+	if ev.Data != nil {
+		e.DataEncoded = ev.Data
+		e.DataBase64 = !sdkTreatsAsJSON(ev.DataContentType)
+	}
+	return e, nil
+}
+
+// parseURI parses v as sdk-go does and checks that it prints back as v.
+func parseURI(attr, v string) (*url.URL, error) {
+	u, err := url.Parse(v)
+	if err != nil {
+		return nil, newError(ErrInvalidAttribute, attr, "not a URI reference: "+quote(v))
+	}
+	if u.String() != v {
+		return nil, newError(ErrInvalidAttribute, attr, quote(v)+" would become "+quote(u.String())+" in sdk-go")
+	}
+	return u, nil
+}
+
+// sdkTreatsAsJSON mirrors sdk-go's rule for writing "data" as JSON text: no
+// content type, or one of four JSON media types, parameters ignored. Any
+// other type (even with a +json suffix) it writes as a JSON string.
+func sdkTreatsAsJSON(ct string) bool {
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	switch strings.ToLower(strings.TrimSpace(ct)) {
+	case "", event.ApplicationJSON, event.TextJSON, event.ApplicationCloudEventsJSON, event.ApplicationCloudEventsBatchJSON:
+		return true
+	}
+	return false
+}
+
+// FromSDK converts an sdk-go event to an Event. The event must be a
+// CloudEvents 1.0 event (else ErrSpecVersion). Extension values become their
+// canonical CloudEvents strings (an int32 42 becomes "42", a bool "true", a
+// timestamp RFC 3339) and are sorted by name. Data is e.DataEncoded itself,
+// not a copy; empty data with a JSON (or no) content type is taken as absent.
+//
+// The result is validated as by Event.Validate; on error the partly
+// converted event is returned with an [*Error]. For example, bytes set with
+// DataBase64 under a JSON content type that are not JSON cannot be
+// represented here (ErrInvalidData), because this package chooses between
+// data and data_base64 by content type alone.
+func FromSDK(e event.Event) (Event, error) {
+	if e.Context == nil {
+		return Event{}, missing("specversion")
+	}
+	if sv := e.SpecVersion(); sv != SpecVersion {
+		return Event{}, wrongSpecVersion(sv)
+	}
+	ctx := e.Context.AsV1()
+	ev := Event{ID: ctx.ID, Source: ctx.Source.String(), Type: ctx.Type}
+	if ctx.Time != nil {
+		ev.Time = ctx.Time.Time
+	}
+	if ctx.DataContentType != nil {
+		ev.DataContentType = *ctx.DataContentType
+	}
+	if ctx.DataSchema != nil {
+		ev.DataSchema = ctx.DataSchema.String()
+	}
+	if ctx.Subject != nil {
+		ev.Subject = *ctx.Subject
+	}
+	if len(ctx.Extensions) > 0 {
+		ev.Extensions = make([]Extension, 0, len(ctx.Extensions))
+		for name, v := range ctx.Extensions {
+			s, err := types.Format(v)
+			if err != nil {
+				return ev, newError(ErrInvalidAttribute, name, "sdk-go extension value has no CloudEvents string form: "+err.Error())
+			}
+			ev.Extensions = append(ev.Extensions, Extension{Name: name, Value: s})
+		}
+		slices.SortFunc(ev.Extensions, func(a, b Extension) int { return strings.Compare(a.Name, b.Name) })
+	}
+	ev.Data = e.DataEncoded
+	if len(ev.Data) == 0 && dataIsJSON(ev.DataContentType) {
+		ev.Data = nil
+	}
+	return ev, ev.Validate()
+}
