@@ -11,6 +11,8 @@ import (
 
 	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/testutil"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 )
 
@@ -377,4 +379,49 @@ func TestOnDeadLetterHookAndTypedDecodeFailure(t *testing.T) {
 	_, err := w.OnDurableBatch(context.Background(), "x", mesh.BatchHandlerFunc(func(context.Context, []*mesh.Event) error { return nil }),
 		mesh.Use(func(h mesh.Handler) mesh.Handler { return h }))
 	require.ErrorContains(t, err, "middleware")
+}
+
+func TestStreamsAndConsumersUpdateInPlace(t *testing.T) {
+	srv := testutil.StartServer(t)
+	w := testutil.Connect(t, srv, "exprsn-herald", durableConfig)
+	ctx := context.Background()
+	js := w.JetStream()
+
+	// The streams are created with the stated defaults, and updated when
+	// asked again with other settings.
+	s, err := js.Stream(ctx, mesh.EventStreamName("ipc"))
+	require.NoError(t, err)
+	cfg := s.CachedInfo().Config
+	require.Equal(t, mesh.DefaultStreamMaxAge, cfg.MaxAge)
+	require.Equal(t, mesh.DefaultDuplicateWindow, cfg.Duplicates)
+	require.Equal(t, jetstream.FileStorage, cfg.Storage)
+	require.Equal(t, 1, cfg.Replicas)
+	require.NoError(t, mesh.EnsureStreams(ctx, js, "ipc", mesh.StreamConfig{MaxAge: time.Hour, MaxBytes: 1 << 30}))
+	require.NoError(t, mesh.EnsureStreams(ctx, js, "ipc", mesh.StreamConfig{MaxAge: time.Hour, MaxBytes: 1 << 30}), "idempotent")
+	info, err := s.Info(ctx)
+	require.NoError(t, err)
+	require.Equal(t, time.Hour, info.Config.MaxAge)
+	require.Equal(t, int64(1<<30), info.Config.MaxBytes)
+	dlq, err := js.Stream(ctx, mesh.DeadLetterStreamName("ipc"))
+	require.NoError(t, err)
+	require.Equal(t, mesh.DefaultDeadLetterMaxAge, dlq.CachedInfo().Config.MaxAge)
+
+	// Registering a handler again with other options updates its consumer.
+	sub := onDurable(t, w, "notification:send", testutil.NewRecorder(), mesh.MaxDeliver(3), mesh.DurableName("herald-send"))
+	require.NoError(t, sub.Off())
+	onDurable(t, w, "notification:send", testutil.NewRecorder(), mesh.MaxDeliver(7), mesh.AckWait(time.Minute), mesh.DurableName("herald-send"))
+	c, err := s.Consumer(ctx, "herald-send")
+	require.NoError(t, err)
+	require.Equal(t, 8, c.CachedInfo().Config.MaxDeliver, "MaxDeliver tries plus one for a crash on the last")
+	require.Equal(t, time.Minute, c.CachedInfo().Config.AckWait)
+
+	// Close never deletes it.
+	closeWorker(t, w)
+	nc, err := nats.Connect(srv.URL())
+	require.NoError(t, err)
+	defer nc.Close()
+	js2, err := jetstream.New(nc)
+	require.NoError(t, err)
+	_, err = js2.Consumer(ctx, mesh.EventStreamName("ipc"), "herald-send")
+	require.NoError(t, err, "the durable consumer outlives the worker")
 }
