@@ -13,7 +13,8 @@ import (
 
 // Defaults used for zero Config fields.
 const (
-	// DefaultMaxConcurrent bounds the handlers running at once in a worker.
+	// DefaultMaxConcurrent bounds the calls of one live handler running at
+	// once.
 	DefaultMaxConcurrent = 256
 	// DefaultConnectTimeout bounds Connect when its context has no sooner
 	// deadline.
@@ -57,10 +58,14 @@ type Config struct {
 	// Default: slog.Default().
 	Logger *slog.Logger
 
-	// MaxConcurrent bounds the number of handlers running at once across the
-	// worker. When all are busy, further events wait in the NATS client's
-	// pending buffer (64 MiB or 512Ki messages per subscription); past that
-	// the client drops them and reports a slow consumer through OnError.
+	// MaxConcurrent bounds the calls of each live handler running at once
+	// (Concurrency overrides it per handler). When a handler has that many
+	// running, its subscription waits, and further events wait in the NATS
+	// client's pending buffer for the subscription (64 MiB or 512Ki
+	// messages); past that the client drops them, counts them in
+	// Stats.Dropped and reports a slow consumer through OnError. Other
+	// handlers go on, except those registered for the same pattern and
+	// delivery, which share the subscription.
 	// Default: DefaultMaxConcurrent.
 	MaxConcurrent int
 

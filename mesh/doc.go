@@ -30,9 +30,9 @@
 // group); a broadcast reaches every instance of every service that listens,
 // or one instance per service for handlers registered with [OncePerService].
 // Several handlers for one event each receive it. Handlers run concurrently,
-// at most Config.MaxConcurrent at once. A handler that returns an error or
-// panics is reported ([HandlerError], Config.OnError, the logs, [Stats]) and
-// never takes the worker down. Live delivery is at most once: an event
+// each at most Config.MaxConcurrent (or its Concurrency) at once. A handler
+// that returns an error or panics is reported ([HandlerError],
+// Config.OnError, the logs, [Stats]) and never takes the worker down. Live delivery is at most once: an event
 // emitted while no instance listens is gone.
 //
 // # Emitting

@@ -81,12 +81,6 @@ func AckWait(d time.Duration) HandlerOption {
 	return durableOption(func(o *durableOptions) { o.ackWait = d })
 }
 
-// Concurrency lets one instance run up to n events of the durable handler
-// at once. Default: 1, events in stream order.
-func Concurrency(n int) HandlerOption {
-	return durableOption(func(o *durableOptions) { o.concurrency = n })
-}
-
 // OrderedByKey keeps the order of events that share a partition key (the
 // CloudEvents partitionkey extension, set with WithPartitionKey) while
 // running up to Concurrency events with different keys at once. Events
@@ -224,6 +218,7 @@ func (w *Worker) OnDurable(ctx context.Context, pattern string, h Handler, opts 
 
 func (w *Worker) registerDurable(ctx context.Context, pattern string, h Handler, bh BatchHandler, opts []HandlerOption) (*Subscription, error) {
 	o := newHandlerOptions(opts)
+	o.durable.concurrency = o.concurrency
 	o.durable = o.durable.withDefaults()
 	if o.oncePerService {
 		return nil, fmt.Errorf("mesh: OnDurable(%q): OncePerService is implied: a durable handler's events reach one instance", pattern)

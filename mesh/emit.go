@@ -192,11 +192,7 @@ func (w *Worker) encode(event string, data any, opts []EmitOption, request bool)
 	if o.self {
 		o.target = w.cfg.Service
 	}
-	subjectOf := subjects.Subject
-	if request {
-		subjectOf = subjects.RequestSubject
-	}
-	subject, err := subjectOf(w.cfg.Namespace, o.target, event)
+	subject, err := w.subjects.subject(w.cfg.Namespace, o.target, event, request)
 	if err != nil {
 		return nil, nil, o.target, fmt.Errorf("mesh: emit: %w", err)
 	}

@@ -6,7 +6,7 @@ import (
 )
 
 // Handler handles events. HandleEvent may be called concurrently, for
-// different events, up to Config.MaxConcurrent at once; ctx is cancelled
+// different events, up to its Concurrency at once; ctx is cancelled
 // when the handler's Timeout passes or when Close gives up waiting. An error
 // or a panic is reported (Config.OnError, logs, Stats) and never stops the
 // worker.
@@ -44,6 +44,7 @@ type handlerOptions struct {
 	oncePerService bool
 	timeout        time.Duration
 	respond        bool // the handler answers requests (OnRequest)
+	concurrency    int
 	middleware     []Middleware
 	durable        durableOptions
 }
@@ -70,6 +71,13 @@ func OncePerService() HandlerOption {
 // retried.
 func Timeout(d time.Duration) HandlerOption {
 	return func(o *handlerOptions) { o.timeout = d }
+}
+
+// Concurrency bounds the calls of this handler running at once in this
+// instance. Default: Config.MaxConcurrent for live handlers; 1 for durable
+// handlers, which then handle events in stream order.
+func Concurrency(n int) HandlerOption {
+	return func(o *handlerOptions) { o.concurrency = n }
 }
 
 // Use wraps this handler in middleware, inside Config.Middleware, the first

@@ -59,8 +59,8 @@ func (w *Worker) OnRequest(pattern string, r Responder, opts ...HandlerOption) (
 		return nil, fmt.Errorf("mesh: OnRequest(%q): nil responder", pattern)
 	}
 	o := newHandlerOptions(opts)
-	if o.durable.set {
-		return nil, fmt.Errorf("mesh: OnRequest(%q): durable handler options need OnDurable", pattern)
+	if err := w.checkLiveOptions(&o); err != nil {
+		return nil, fmt.Errorf("mesh: OnRequest(%q): %w", pattern, err)
 	}
 	o.respond = true
 	h := HandlerFunc(func(ctx context.Context, ev *Event) error {

@@ -2,6 +2,7 @@ package mesh
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -33,6 +34,22 @@ type binding struct {
 	pattern string
 	handler Handler
 	opts    handlerOptions
+	sem     chan struct{} // bounds the handler's running calls
+}
+
+// checkLiveOptions refuses durable-only options and sets the default
+// concurrency of a live handler.
+func (w *Worker) checkLiveOptions(o *handlerOptions) error {
+	if o.durable.set {
+		return errors.New("durable handler options need OnDurable")
+	}
+	if o.concurrency < 0 {
+		return fmt.Errorf("Concurrency %d: want at least 1", o.concurrency)
+	}
+	if o.concurrency == 0 {
+		o.concurrency = w.cfg.MaxConcurrent
+	}
+	return nil
 }
 
 // Subscription is a registered handler; Off removes it.
@@ -91,8 +108,8 @@ func (w *Worker) On(pattern string, h Handler, opts ...HandlerOption) (*Subscrip
 		return nil, fmt.Errorf("mesh: On(%q): nil handler", pattern)
 	}
 	o := newHandlerOptions(opts)
-	if o.durable.set {
-		return nil, fmt.Errorf("mesh: On(%q): durable handler options need OnDurable", pattern)
+	if err := w.checkLiveOptions(&o); err != nil {
+		return nil, fmt.Errorf("mesh: On(%q): %w", pattern, err)
 	}
 	queue := subjects.QueueGroup(w.cfg.Service, pattern)
 	targeted, err := subjects.Filter(w.cfg.Namespace, w.cfg.Service, pattern)
@@ -110,7 +127,7 @@ func (w *Worker) On(pattern string, h Handler, opts ...HandlerOption) (*Subscrip
 // register subscribes handler h, registered for pattern, to the routes of
 // keys.
 func (w *Worker) register(pattern string, h Handler, o handlerOptions, keys []routeKey) (*Subscription, error) {
-	s := &Subscription{w: w, b: &binding{pattern: pattern, handler: w.wrap(h, o), opts: o}}
+	s := &Subscription{w: w, b: &binding{pattern: pattern, handler: w.wrap(h, o), opts: o, sem: make(chan struct{}, o.concurrency)}}
 
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -198,7 +215,7 @@ func (w *Worker) dispatch(r *route, m *nats.Msg) {
 	ev.Target = targetOf(m.Subject, w.cfg.Namespace)
 	w.stats.received(ev.Type)
 	for _, b := range handlers {
-		w.sem <- struct{}{}
+		b.sem <- struct{}{}
 		w.inflight.Add(1)
 		go w.run(b, ev)
 	}
@@ -228,7 +245,7 @@ func (w *Worker) rejectInvalid(m *nats.Msg, err error) {
 // run calls one live handler for one event.
 func (w *Worker) run(b *binding, ev *Event) {
 	defer func() {
-		<-w.sem
+		<-b.sem
 		w.inflight.Done()
 	}()
 	err := w.runHandler(b.handler, b.pattern, b.opts, ev)

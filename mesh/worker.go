@@ -23,8 +23,7 @@ type Worker struct {
 	log      *slog.Logger
 	instance string
 
-	// sem bounds running handlers; inflight waits for them on Close.
-	sem      chan struct{}
+	// inflight counts running handlers, for Close to wait on.
 	inflight sync.WaitGroup
 
 	// handlerCtx is the parent of every handler's context; it carries the
@@ -50,6 +49,7 @@ type Worker struct {
 
 	stats    stats
 	emitBufs sync.Pool
+	subjects subjectCache
 }
 
 const (
@@ -78,7 +78,6 @@ func Connect(ctx context.Context, cfg Config) (*Worker, error) {
 	w := &Worker{
 		cfg:      cfg,
 		log:      cfg.Logger.With("service", cfg.Service),
-		sem:      make(chan struct{}, cfg.MaxConcurrent),
 		routes:   make(map[routeKey]*route),
 		durables: make(map[string]*durable),
 		closed:   make(chan struct{}),
@@ -188,8 +187,8 @@ func (w *Worker) onAsyncError(nc *nats.Conn, sub *nats.Subscription, err error) 
 	if errors.Is(err, nats.ErrSlowConsumer) && sub != nil {
 		dropped, _ := sub.Dropped()
 		w.stats.dropped.Store(uint64(dropped))
-		err = fmt.Errorf("mesh: events on %s arrive faster than handlers finish (MaxConcurrent %d busy); %d dropped so far: %w",
-			sub.Subject, w.cfg.MaxConcurrent, dropped, err)
+		err = fmt.Errorf("mesh: events on %s arrive faster than its handlers finish; %d dropped so far: %w",
+			sub.Subject, dropped, err)
 	}
 	w.report(err)
 }

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// statsPath is where the bridge serves its stats report.
+const statsPath = "/api/ipc/stats"
+
+// handler serves the bridge's HTTP API.
+func (b *bridge) handler() http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), newMeshCollector(b.cfg.Namespace, b.stats.gather))
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+statsPath, b.serveStats)
+	mux.HandleFunc("GET /healthz", b.serveHealth)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	return mux
+}
+
+// serveStats answers GET /api/ipc/stats.
+func (b *bridge) serveStats(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), gatherTimeout)
+	defer cancel()
+	report, err := b.stats.gather(ctx)
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, report)
+}
+
+// serveHealth answers GET /healthz: 200 when the server accepts
+// connections and JetStream is ready, 503 otherwise.
+func (b *bridge) serveHealth(w http.ResponseWriter, _ *http.Request) {
+	status := b.ns.Healthz(&server.HealthzOptions{})
+	if b.ns.Running() && status.Status == "ok" {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		return
+	}
+	msg := status.Error
+	if msg == "" {
+		msg = "the NATS server is not running"
+	}
+	writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": msg})
+}
+
+// writeJSON answers with code and v as indented JSON.
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+// varzSource reports the counts of an embedded server, from its Varz.
+func varzSource(ns *server.Server) serverSource {
+	return func(context.Context) (*serverStats, error) {
+		v, err := ns.Varz(nil)
+		if err != nil {
+			return nil, fmt.Errorf("server stats: %w", err)
+		}
+		return &serverStats{
+			Source:      "varz",
+			Servers:     1,
+			Connections: v.Connections,
+			InMsgs:      v.InMsgs,
+			OutMsgs:     v.OutMsgs,
+			InBytes:     v.InBytes,
+			OutBytes:    v.OutBytes,
+		}, nil
+	}
+}
+
+// accountStatzSubject is the request every server answers with the stats
+// of the requester's account; any account may send it.
+const accountStatzSubject = "$SYS.REQ.ACCOUNT.PING.STATZ"
+
+// accountStatz is the part of a server's answer on accountStatzSubject that
+// the report uses.
+type accountStatz struct {
+	Data struct {
+		Accounts []struct {
+			Conns int `json:"conns"`
+			Sent  struct {
+				Msgs  int64 `json:"msgs"`
+				Bytes int64 `json:"bytes"`
+			} `json:"sent"`
+			Received struct {
+				Msgs  int64 `json:"msgs"`
+				Bytes int64 `json:"bytes"`
+			} `json:"received"`
+		} `json:"account_statz"`
+	} `json:"data"`
+}
+
+// accountSource reports the counts of nc's account summed over the servers
+// that answer, for a mesh reached over the network: a server's own Varz
+// needs the system account. It reports nil when no server answers (a
+// server without a system account).
+func accountSource(nc *nats.Conn) serverSource {
+	return func(ctx context.Context) (*serverStats, error) {
+		answers, err := gatherReplies(ctx, nc, accountStatzSubject, nil)
+		if err != nil {
+			return nil, fmt.Errorf("server stats: %w", err)
+		}
+		var out *serverStats
+		for _, m := range answers {
+			var a accountStatz
+			if json.Unmarshal(m.Data, &a) != nil {
+				continue
+			}
+			if out == nil {
+				out = &serverStats{Source: "account"}
+			}
+			out.Servers++
+			for _, acc := range a.Data.Accounts {
+				out.Connections += acc.Conns
+				out.InMsgs += acc.Received.Msgs
+				out.InBytes += acc.Received.Bytes
+				out.OutMsgs += acc.Sent.Msgs
+				out.OutBytes += acc.Sent.Bytes
+			}
+		}
+		return out, nil
+	}
+}
