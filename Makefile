@@ -17,7 +17,7 @@ test: build
 
 ## demo: run the example services in one process on an embedded server
 demo:
-	$(GO) run ./examples/demo
+	$(GO) run ./cmd/meshctl demo
 
 ## bench: micro-benchmarks of the codec, subjects and dispatch path
 bench:

@@ -1,6 +1,7 @@
 package mesh
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -107,6 +108,13 @@ type Config struct {
 	// errors. It must not block. Default: none (errors are still logged).
 	OnError func(error)
 
+	// OnSend is called for every event the worker is about to send (emits,
+	// requests and replies), with the call's context, before the event is
+	// encoded: it may add extensions (trace context, correlation ids). The
+	// func it returns, if not nil, is called with the send's outcome.
+	// Default: none.
+	OnSend func(ctx context.Context, kind SendKind, ev *codec.Event) (done func(err error))
+
 	// OnDeadLetter is called after a durable handler's event was stored in
 	// the dead-letter stream, with the event and the reason. It must not
 	// block. Default: none (dead letters are still logged and counted).
@@ -119,6 +127,27 @@ type Config struct {
 	// OnReconnect is called when the worker has reconnected, with the URL of
 	// the server it is connected to. Default: none.
 	OnReconnect func(url string)
+}
+
+// SendKind says what kind of event an OnSend hook sees.
+type SendKind uint8
+
+// The kinds of events a worker sends.
+const (
+	SendEvent   SendKind = iota // Emit, EmitAsync, TryEmit
+	SendRequest                 // Request
+	SendReply                   // a responder's reply
+)
+
+func (k SendKind) String() string {
+	switch k {
+	case SendRequest:
+		return "request"
+	case SendReply:
+		return "reply"
+	default:
+		return "event"
+	}
 }
 
 func (c Config) withDefaults() Config {

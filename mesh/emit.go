@@ -90,22 +90,49 @@ func WithExtension(name, value string) EmitOption {
 // target name, data that does not marshal, an event over the server's
 // max_payload (ErrTooLarge), a done ctx, or after Close (ErrClosed).
 func (w *Worker) Emit(ctx context.Context, event string, data any, opts ...EmitOption) error {
-	msg, buf, target, err := w.prepareEmit(ctx, event, data, opts)
+	_, err := w.EmitWithReceipt(ctx, event, data, opts...)
+	return err
+}
+
+// Receipt says what became of an emitted event.
+type Receipt struct {
+	// ID is the event's CloudEvents id.
+	ID string
+	// Subject is the subject it was sent on.
+	Subject string
+	// Stream and Sequence say where the event stream stored it; empty and 0
+	// when the namespace has no stream.
+	Stream   string
+	Sequence uint64
+	// Duplicate is set when the stream already had an event with this id
+	// (a retried emit) and did not store it again.
+	Duplicate bool
+}
+
+// EmitWithReceipt is Emit, returning what became of the event.
+func (w *Worker) EmitWithReceipt(ctx context.Context, event string, data any, opts ...EmitOption) (Receipt, error) {
+	out, err := w.prepareEmit(ctx, event, data, opts)
 	if err != nil {
-		return err
+		return Receipt{}, err
 	}
-	defer w.putBuf(buf)
+	defer w.putBuf(out.buf)
+	r := Receipt{ID: out.id, Subject: out.msg.Subject}
 	if w.durable {
-		_, err = w.js.PublishMsg(ctx, msg)
+		var ack *jetstream.PubAck
+		ack, err = w.js.PublishMsg(ctx, out.msg)
+		if err == nil {
+			r.Stream, r.Sequence, r.Duplicate = ack.Stream, ack.Sequence, ack.Duplicate
+		}
 		err = withHint(err)
 	} else {
-		err = w.publish(msg)
+		err = w.publish(out.msg)
 	}
+	out.sent(err)
 	if err != nil {
-		return fmt.Errorf("mesh: emit %q to %s: %w", event, target, err)
+		return Receipt{}, fmt.Errorf("mesh: emit %q to %s: %w", event, out.target, err)
 	}
 	w.stats.emitted(event)
-	return nil
+	return r, nil
 }
 
 // EmitAsync emits like Emit to the namespace's event stream without waiting
@@ -121,7 +148,7 @@ func (w *Worker) EmitAsync(ctx context.Context, event string, data any, opts ...
 		return nil, fmt.Errorf("mesh: EmitAsync(%q): namespace %q has no event stream %s: create it with meshctl serve, or set Config.Stream.Manage",
 			event, w.cfg.Namespace, EventStreamName(w.cfg.Namespace))
 	}
-	msg, _, target, err := w.prepareEmit(ctx, event, data, opts)
+	out, err := w.prepareEmit(ctx, event, data, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -131,9 +158,10 @@ func (w *Worker) EmitAsync(ctx context.Context, event string, data any, opts ...
 	if dl, ok := ctx.Deadline(); ok {
 		pubOpts = append(pubOpts, jetstream.WithStallWait(time.Until(dl)))
 	}
-	f, err := w.js.PublishMsgAsync(msg, pubOpts...)
+	f, err := w.js.PublishMsgAsync(out.msg, pubOpts...)
+	out.sent(err)
 	if err != nil {
-		return nil, fmt.Errorf("mesh: emit %q to %s: %w", event, target, withHint(err))
+		return nil, fmt.Errorf("mesh: emit %q to %s: %w", event, out.target, withHint(err))
 	}
 	w.stats.emitted(event)
 	return f, nil
@@ -159,14 +187,14 @@ func withHint(err error) error {
 
 // prepareEmit checks the worker and ctx, and encodes an event for the
 // stream when there is one.
-func (w *Worker) prepareEmit(ctx context.Context, event string, data any, opts []EmitOption) (*nats.Msg, *[]byte, string, error) {
+func (w *Worker) prepareEmit(ctx context.Context, event string, data any, opts []EmitOption) (outgoing, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, nil, "", fmt.Errorf("mesh: emit %q: %w", event, err)
+		return outgoing{}, fmt.Errorf("mesh: emit %q: %w", event, err)
 	}
 	if w.state.Load() == stateClosed {
-		return nil, nil, "", fmt.Errorf("mesh: emit %q: %w", event, ErrClosed)
+		return outgoing{}, fmt.Errorf("mesh: emit %q: %w", event, ErrClosed)
 	}
-	return w.encode(event, data, opts, false)
+	return w.encode(ctx, SendEvent, event, data, opts)
 }
 
 // TryEmit is Emit for callers that must not fail because an event could not
@@ -181,10 +209,26 @@ func (w *Worker) TryEmit(ctx context.Context, event string, data any, opts ...Em
 	return true
 }
 
-// encode builds the NATS message of an event, or of a request if request is
-// set. The body lives in buf, which the caller returns to the pool after
-// publishing.
-func (w *Worker) encode(event string, data any, opts []EmitOption, request bool) (*nats.Msg, *[]byte, string, error) {
+// outgoing is an encoded event ready to send. Its body lives in buf, which
+// goes back to the pool after the send; sent reports the send's outcome to
+// the OnSend hook.
+type outgoing struct {
+	msg    *nats.Msg
+	buf    *[]byte
+	target string
+	id     string
+	done   func(error)
+}
+
+func (o outgoing) sent(err error) {
+	if o.done != nil {
+		o.done(err)
+	}
+}
+
+// encode builds the NATS message of an event, or of a request when kind is
+// SendRequest.
+func (w *Worker) encode(ctx context.Context, kind SendKind, event string, data any, opts []EmitOption) (outgoing, error) {
 	o := emitOptions{target: subjects.Broadcast}
 	for _, opt := range opts {
 		opt(&o)
@@ -192,9 +236,10 @@ func (w *Worker) encode(event string, data any, opts []EmitOption, request bool)
 	if o.self {
 		o.target = w.cfg.Service
 	}
+	request := kind == SendRequest
 	subject, err := w.subjects.subject(w.cfg.Namespace, o.target, event, request)
 	if err != nil {
-		return nil, nil, o.target, fmt.Errorf("mesh: emit: %w", err)
+		return outgoing{}, fmt.Errorf("mesh: emit: %w", err)
 	}
 	ev := codec.Event{
 		ID:              o.id,
@@ -208,34 +253,48 @@ func (w *Worker) encode(event string, data any, opts []EmitOption, request bool)
 		ev.ID = nuid.Next()
 	}
 	if err := setData(&ev, data); err != nil {
-		return nil, nil, o.target, fmt.Errorf("mesh: emit %q: %w", event, err)
+		return outgoing{}, fmt.Errorf("mesh: emit %q: %w", event, err)
 	}
-	msg := &nats.Msg{Subject: subject}
-	buf := w.getBuf()
+	out := outgoing{msg: &nats.Msg{Subject: subject}, target: o.target, id: ev.ID}
 	if w.durable && !request {
 		// The stream drops a retried publish of the same id.
-		msg.Header = nats.Header{jetstream.MsgIDHeader: []string{ev.ID}}
+		out.msg.Header = nats.Header{jetstream.MsgIDHeader: []string{ev.ID}}
 	}
+	if w.cfg.OnSend != nil {
+		out.done = w.cfg.OnSend(ctx, kind, &ev)
+	}
+	if out.buf, err = w.marshal(out.msg, &ev); err != nil {
+		out.sent(err)
+		return outgoing{}, fmt.Errorf("mesh: emit %q: %w", event, err)
+	}
+	return out, nil
+}
+
+// marshal encodes ev into msg in the worker's mode, checking the server's
+// max_payload. The structured body lives in the returned buffer, to go back
+// to the pool after the send.
+func (w *Worker) marshal(msg *nats.Msg, ev *codec.Event) (*[]byte, error) {
+	buf := w.getBuf()
+	var err error
 	if w.cfg.Encoding == codec.Binary {
 		if msg.Header == nil {
 			msg.Header = nats.Header{}
 		}
-		err = codec.SetBinaryHeaders(msg.Header, &ev)
+		err = codec.SetBinaryHeaders(msg.Header, ev)
 		msg.Data = ev.Data
 	} else {
-		*buf, err = codec.AppendStructured((*buf)[:0], &ev)
+		*buf, err = codec.AppendStructured((*buf)[:0], ev)
 		msg.Data = *buf
 	}
 	if err != nil {
 		w.putBuf(buf)
-		return nil, nil, o.target, fmt.Errorf("mesh: emit %q: %w", event, err)
+		return nil, err
 	}
-	if max := w.nc.MaxPayload(); int64(len(msg.Data)+headerSize(msg.Header)) > max {
+	if size, max := int64(len(msg.Data)+headerSize(msg.Header)), w.nc.MaxPayload(); size > max {
 		w.putBuf(buf)
-		return nil, nil, o.target, fmt.Errorf("mesh: emit %q: %w: the event is %d bytes, the server allows %d",
-			event, ErrTooLarge, len(msg.Data)+headerSize(msg.Header), max)
+		return nil, fmt.Errorf("%w: the event is %d bytes, the server allows %d", ErrTooLarge, size, max)
 	}
-	return msg, buf, o.target, nil
+	return buf, nil
 }
 
 // setData puts data on ev as the Emit doc says.

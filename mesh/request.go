@@ -87,26 +87,23 @@ func (w *Worker) reply(ctx context.Context, req *Event, data any) {
 		w.replyError(req.reply, &RemoteError{Code: 500, Message: "reply " + err.Error()})
 		return
 	}
-	msg := &nats.Msg{Subject: req.reply}
-	if w.cfg.Encoding == codec.Binary {
-		msg.Header = nats.Header{}
-		if err := codec.SetBinaryHeaders(msg.Header, &ev); err != nil {
-			w.replyError(req.reply, &RemoteError{Code: 500, Message: err.Error()})
-			return
-		}
-		msg.Data = ev.Data
-	} else {
-		buf := w.getBuf()
-		defer w.putBuf(buf)
-		var err error
-		if *buf, err = codec.AppendStructured((*buf)[:0], &ev); err != nil {
-			w.replyError(req.reply, &RemoteError{Code: 500, Message: err.Error()})
-			return
-		}
-		msg.Data = *buf
+	var done func(error)
+	if w.cfg.OnSend != nil {
+		done = w.cfg.OnSend(ctx, SendReply, &ev)
 	}
-	if err := w.publish(msg); err != nil {
-		w.report(fmt.Errorf("mesh: reply to %q (id %s): %w", req.Type, req.ID, err))
+	msg := &nats.Msg{Subject: req.reply}
+	buf, err := w.marshal(msg, &ev)
+	if err != nil {
+		w.replyError(req.reply, &RemoteError{Code: 500, Message: "reply: " + err.Error()})
+	} else {
+		err = w.publish(msg)
+		w.putBuf(buf)
+		if err != nil {
+			w.report(fmt.Errorf("mesh: reply to %q (id %s): %w", req.Type, req.ID, err))
+		}
+	}
+	if done != nil {
+		done(err)
 	}
 }
 
@@ -159,12 +156,19 @@ func (w *Worker) Request(ctx context.Context, service, event string, data any, o
 		defer cancel()
 	}
 	opts = append(opts, To(service))
-	msg, buf, _, err := w.encode(event, data, opts, true)
+	out, err := w.encode(ctx, SendRequest, event, data, opts)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := w.nc.RequestMsgWithContext(ctx, msg)
-	w.putBuf(buf)
+	rev, err := w.roundTrip(ctx, out, service, event)
+	out.sent(err)
+	return rev, err
+}
+
+// roundTrip sends an encoded request and reads its reply.
+func (w *Worker) roundTrip(ctx context.Context, out outgoing, service, event string) (*Event, error) {
+	resp, err := w.nc.RequestMsgWithContext(ctx, out.msg)
+	w.putBuf(out.buf)
 	w.stats.requests.Add(1)
 	switch {
 	case errors.Is(err, nats.ErrNoResponders):

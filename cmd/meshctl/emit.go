@@ -7,14 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
 
-	"github.com/exprsn/ipcmesh/codec"
 	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/subjects"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-	"github.com/nats-io/nuid"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
@@ -44,7 +39,7 @@ sequence in the stream once stored.`,
 				return err
 			}
 			defer closeWorker(w, &err)
-			id, seq, err := emitEvent(cmd.Context(), w, args[0], to, data, a.now())
+			id, seq, err := emitEvent(cmd.Context(), w, args[0], to, data)
 			if err != nil {
 				return err
 			}
@@ -61,33 +56,15 @@ sequence in the stream once stored.`,
 	return cmd
 }
 
-// emitEvent emits event with JSON data to target as w's service, stamped
-// now, and returns the event's id and stream sequence (0 when there is no
-// event stream). With a stream it publishes through JetStream itself, as
-// Emit would, to learn the sequence.
-func emitEvent(ctx context.Context, w *mesh.Worker, event, target string, data []byte, now time.Time) (string, uint64, error) {
-	id := nuid.Next()
-	if !w.Durable() {
-		return id, 0, w.Emit(ctx, event, payload(data), mesh.To(target), mesh.WithID(id))
-	}
-	subject, err := subjects.Subject(w.Namespace(), target, event)
+// emitEvent emits event with JSON data to target as w's service and
+// returns the event's id and stream sequence (0 when there is no event
+// stream).
+func emitEvent(ctx context.Context, w *mesh.Worker, event, target string, data []byte) (string, uint64, error) {
+	r, err := w.EmitWithReceipt(ctx, event, payload(data), mesh.To(target))
 	if err != nil {
 		return "", 0, err
 	}
-	ev := codec.Event{ID: id, Source: w.Service(), Type: event, Time: now.UTC(), Data: data}
-	if data != nil {
-		ev.DataContentType = codec.ContentTypeJSON
-	}
-	body, err := codec.AppendStructured(nil, &ev)
-	if err != nil {
-		return "", 0, fmt.Errorf("emit %q: %w", event, err)
-	}
-	msg := &nats.Msg{Subject: subject, Header: nats.Header{jetstream.MsgIDHeader: []string{id}}, Data: body}
-	ack, err := w.JetStream().PublishMsg(ctx, msg)
-	if err != nil {
-		return "", 0, fmt.Errorf("emit %q to %s: %w", event, target, err)
-	}
-	return id, ack.Sequence, nil
+	return r.ID, r.Sequence, nil
 }
 
 // workerWithData reads the JSON data given as args[i] (see readData), then

@@ -78,6 +78,7 @@ stderr and a non-zero exit status.`,
 		a.replayCommand(),
 		a.dlqCommand(),
 		a.statsCommand(),
+		a.demoCommand(),
 	)
 	return root
 }

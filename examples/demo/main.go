@@ -1,7 +1,7 @@
-// Command demo runs the five example services in one process, on an
+// Package demo runs the five example services in one process, on an
 // embedded NATS server, and prints a trace of their flows: `make demo`, or
 //
-//	go run ./examples/demo
+//	go run ./cmd/meshctl demo
 //
 // The workers create the namespace's event stream, so moderator and herald
 // handle their events durably: the later scenes stop herald while posts are
@@ -9,12 +9,12 @@
 // moderate to the dead-letter stream, then re-drive it.
 //
 // Each scene starts a flow and waits, at most flowTimeout, until every
-// handler it involves has run; the demo exits 1 if one does not. Lines of
+// handler it involves has run; Run fails if one does not. Lines of
 // the form "timeline -> all  post:created" are events on the wire, seen by a
 // tap subscribed to ipc.>; lines "dlq  <- moderator  content:submitted" are
 // dead letters, read by the tap from their stream; lines "spark  handled
 // post:created" are handler calls, seen by a middleware in every worker.
-package main
+package demo
 
 import (
 	"context"
@@ -23,7 +23,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"slices"
 	"time"
 
@@ -39,19 +38,9 @@ import (
 // flowTimeout bounds each scene.
 const flowTimeout = 10 * time.Second
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "demo:", err)
-		stop()
-		os.Exit(1)
-	}
-}
-
-// run starts a server, connects the services, plays the scenes and prints
-// the workers' statistics.
-func run(ctx context.Context, out io.Writer) (err error) {
+// Run starts a server, connects the services, plays the scenes, prints
+// the trace and the workers' statistics to out, and shuts everything down.
+func Run(ctx context.Context, out io.Writer) (err error) {
 	dir, err := os.MkdirTemp("", "ipcmesh-demo-")
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ package embedded
 import (
 	"fmt"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -28,7 +29,17 @@ func Options(dir string) *server.Options {
 }
 
 // Start starts a server with opts and waits until it accepts connections.
+// A fixed port that is taken is an error at once (the server itself would
+// only fail to become ready).
 func Start(opts *server.Options) (*server.Server, error) {
+	if opts.Port > 0 {
+		addr := net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port))
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("embedded nats-server: cannot listen on %s: %w", addr, err)
+		}
+		l.Close()
+	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("embedded nats-server: %w", err)
