@@ -3,7 +3,7 @@ GO          ?= go
 FUZZTIME    ?= 10s
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build test demo bench fuzz lint tidy
+.PHONY: all build test soak demo bench fuzz lint tidy
 
 all: build test
 
@@ -14,6 +14,10 @@ build:
 ## test: build everything, then run all tests with the race detector
 test: build
 	$(GO) test -race -count=1 -timeout 8m ./...
+
+## soak: the fault-injection tests with ten times the events
+soak:
+	$(GO) test -race -count=1 -timeout 20m -run . ./faulttest -args -soak
 
 ## demo: run the example services in one process on an embedded server
 demo:
