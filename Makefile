@@ -1,4 +1,6 @@
 # The two commands a newcomer needs: `make demo` and `make test`.
+SHELL       := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 GO          ?= go
 FUZZTIME    ?= 10s
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
@@ -17,7 +19,7 @@ test: build
 
 ## soak: the fault-injection tests with ten times the events
 soak:
-	$(GO) test -race -count=1 -timeout 20m -run . ./faulttest -args -soak
+	$(GO) test -race -count=1 -timeout 20m -v -run . ./faulttest -args -soak 2>&1 | grep -E "^(=== RUN|--- |ok|FAIL|PASS|panic)|_test.go"
 
 ## demo: run the example services in one process on an embedded server
 demo:

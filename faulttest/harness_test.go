@@ -123,7 +123,6 @@ func (l *ledger) waitHandled(t *testing.T, name string, emitted int) {
 	summary := fmt.Sprintf("%s: emitted %d, acknowledged %d, failed with an error %d, refused %d, handled %d distinct, lost %d, duplicates %d",
 		name, emitted, len(l.acked), l.failed, l.refused, len(l.handled), lost, duplicates)
 	t.Log(summary)
-	fmt.Println(summary)
 	require.Zero(t, lost)
 	require.Equal(t, emitted, len(l.acked)+l.failed+l.refused, "every emit has an outcome")
 	require.NotEmpty(t, l.acked)
