@@ -110,8 +110,9 @@ type Config struct {
 
 	// OnSend is called for every event the worker is about to send (emits,
 	// requests and replies), with the call's context, before the event is
-	// encoded: it may add extensions (trace context, correlation ids). The
-	// func it returns, if not nil, is called with the send's outcome.
+	// encoded: it may add extensions (trace context, correlation ids), and
+	// must not keep ev, which is reused. The func it returns, if not nil,
+	// is called with the send's outcome.
 	// Default: none.
 	OnSend func(ctx context.Context, kind SendKind, ev *codec.Event) (done func(err error))
 

@@ -115,7 +115,7 @@ func (w *Worker) EmitWithReceipt(ctx context.Context, event string, data any, op
 	if err != nil {
 		return Receipt{}, err
 	}
-	defer w.putBuf(out.buf)
+	defer w.release(out)
 	r := Receipt{ID: out.id, Subject: out.msg.Subject}
 	if w.durable {
 		var ack *jetstream.PubAck
@@ -152,13 +152,15 @@ func (w *Worker) EmitAsync(ctx context.Context, event string, data any, opts ...
 	if err != nil {
 		return nil, err
 	}
-	// The message is kept by the client until acknowledged, for retries:
-	// its body must not go back to the pool.
+	defer w.release(out)
+	// The client keeps the message until it is acknowledged, for retries:
+	// it gets its own copy, not the pooled one.
+	msg := &nats.Msg{Subject: out.msg.Subject, Header: out.msg.Header, Data: append([]byte(nil), out.msg.Data...)}
 	var pubOpts []jetstream.PublishOpt
 	if dl, ok := ctx.Deadline(); ok {
 		pubOpts = append(pubOpts, jetstream.WithStallWait(time.Until(dl)))
 	}
-	f, err := w.js.PublishMsgAsync(out.msg, pubOpts...)
+	f, err := w.js.PublishMsgAsync(msg, pubOpts...)
 	out.sent(err)
 	if err != nil {
 		return nil, fmt.Errorf("mesh: emit %q to %s: %w", event, out.target, withHint(err))
@@ -209,12 +211,12 @@ func (w *Worker) TryEmit(ctx context.Context, event string, data any, opts ...Em
 	return true
 }
 
-// outgoing is an encoded event ready to send. Its body lives in buf, which
-// goes back to the pool after the send; sent reports the send's outcome to
-// the OnSend hook.
+// outgoing is an encoded event ready to send. It lives in a pooled
+// scratch, which goes back to the pool with release once the send is done;
+// sent reports the send's outcome to the OnSend hook.
 type outgoing struct {
+	s      *scratch
 	msg    *nats.Msg
-	buf    *[]byte
 	target string
 	id     string
 	done   func(error)
@@ -226,22 +228,60 @@ func (o outgoing) sent(err error) {
 	}
 }
 
+// scratch is what encoding one event needs, reused across emits so that an
+// emit allocates next to nothing. Nothing in it may be kept after the send:
+// nats.go copies what it publishes.
+type scratch struct {
+	opts emitOptions
+	ev   codec.Event
+	msg  nats.Msg
+	buf  []byte
+}
+
+// maxPooledBuf bounds the body buffers kept for reuse.
+const maxPooledBuf = 64 << 10
+
+func (w *Worker) scratch() *scratch {
+	if s, ok := w.scratches.Get().(*scratch); ok {
+		return s
+	}
+	return &scratch{buf: make([]byte, 0, 1024)}
+}
+
+// release returns an outgoing event's scratch to the pool.
+func (w *Worker) release(o outgoing) {
+	s := o.s
+	if s == nil || cap(s.buf) > maxPooledBuf {
+		return
+	}
+	s.opts = emitOptions{extensions: s.opts.extensions[:0]}
+	s.ev = codec.Event{}
+	s.msg = nats.Msg{}
+	w.scratches.Put(s)
+}
+
 // encode builds the NATS message of an event, or of a request when kind is
 // SendRequest.
 func (w *Worker) encode(ctx context.Context, kind SendKind, event string, data any, opts []EmitOption) (outgoing, error) {
-	o := emitOptions{target: subjects.Broadcast}
+	s := w.scratch()
+	out := outgoing{s: s}
+	o := &s.opts
+	o.target = subjects.Broadcast
 	for _, opt := range opts {
-		opt(&o)
+		opt(o)
 	}
 	if o.self {
 		o.target = w.cfg.Service
 	}
+	out.target = o.target
 	request := kind == SendRequest
 	subject, err := w.subjects.subject(w.cfg.Namespace, o.target, event, request)
 	if err != nil {
+		w.release(out)
 		return outgoing{}, fmt.Errorf("mesh: emit: %w", err)
 	}
-	ev := codec.Event{
+	ev := &s.ev
+	*ev = codec.Event{
 		ID:              o.id,
 		Source:          w.cfg.Service,
 		Type:            event,
@@ -252,29 +292,31 @@ func (w *Worker) encode(ctx context.Context, kind SendKind, event string, data a
 	if ev.ID == "" {
 		ev.ID = nuid.Next()
 	}
-	if err := setData(&ev, data); err != nil {
+	if err := setData(ev, data); err != nil {
+		w.release(out)
 		return outgoing{}, fmt.Errorf("mesh: emit %q: %w", event, err)
 	}
-	out := outgoing{msg: &nats.Msg{Subject: subject}, target: o.target, id: ev.ID}
+	out.id = ev.ID
+	out.msg = &s.msg
+	out.msg.Subject = subject
 	if w.durable && !request {
 		// The stream drops a retried publish of the same id.
 		out.msg.Header = nats.Header{jetstream.MsgIDHeader: []string{ev.ID}}
 	}
 	if w.cfg.OnSend != nil {
-		out.done = w.cfg.OnSend(ctx, kind, &ev)
+		out.done = w.cfg.OnSend(ctx, kind, ev)
 	}
-	if out.buf, err = w.marshal(out.msg, &ev); err != nil {
+	if err := w.marshal(out.msg, ev, &s.buf); err != nil {
 		out.sent(err)
+		w.release(out)
 		return outgoing{}, fmt.Errorf("mesh: emit %q: %w", event, err)
 	}
 	return out, nil
 }
 
-// marshal encodes ev into msg in the worker's mode, checking the server's
-// max_payload. The structured body lives in the returned buffer, to go back
-// to the pool after the send.
-func (w *Worker) marshal(msg *nats.Msg, ev *codec.Event) (*[]byte, error) {
-	buf := w.getBuf()
+// marshal encodes ev into msg in the worker's mode, with buf for the
+// structured body, and checks the server's max_payload.
+func (w *Worker) marshal(msg *nats.Msg, ev *codec.Event, buf *[]byte) error {
 	var err error
 	if w.cfg.Encoding == codec.Binary {
 		if msg.Header == nil {
@@ -287,14 +329,12 @@ func (w *Worker) marshal(msg *nats.Msg, ev *codec.Event) (*[]byte, error) {
 		msg.Data = *buf
 	}
 	if err != nil {
-		w.putBuf(buf)
-		return nil, err
+		return err
 	}
 	if size, max := int64(len(msg.Data)+headerSize(msg.Header)), w.nc.MaxPayload(); size > max {
-		w.putBuf(buf)
-		return nil, fmt.Errorf("%w: the event is %d bytes, the server allows %d", ErrTooLarge, size, max)
+		return fmt.Errorf("%w: the event is %d bytes, the server allows %d", ErrTooLarge, size, max)
 	}
-	return buf, nil
+	return nil
 }
 
 // setData puts data on ev as the Emit doc says.
@@ -338,20 +378,4 @@ func (w *Worker) publish(msg *nats.Msg) error {
 		return w.nc.Publish(msg.Subject, msg.Data)
 	}
 	return w.nc.PublishMsg(msg)
-}
-
-const maxPooledBuf = 64 << 10
-
-func (w *Worker) getBuf() *[]byte {
-	if b, ok := w.emitBufs.Get().(*[]byte); ok {
-		return b
-	}
-	b := make([]byte, 0, 1024)
-	return &b
-}
-
-func (w *Worker) putBuf(b *[]byte) {
-	if b != nil && cap(*b) <= maxPooledBuf {
-		w.emitBufs.Put(b)
-	}
 }

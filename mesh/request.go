@@ -92,12 +92,12 @@ func (w *Worker) reply(ctx context.Context, req *Event, data any) {
 		done = w.cfg.OnSend(ctx, SendReply, &ev)
 	}
 	msg := &nats.Msg{Subject: req.reply}
-	buf, err := w.marshal(msg, &ev)
+	var buf []byte
+	err := w.marshal(msg, &ev, &buf)
 	if err != nil {
 		w.replyError(req.reply, &RemoteError{Code: 500, Message: "reply: " + err.Error()})
 	} else {
 		err = w.publish(msg)
-		w.putBuf(buf)
 		if err != nil {
 			w.report(fmt.Errorf("mesh: reply to %q (id %s): %w", req.Type, req.ID, err))
 		}
@@ -168,7 +168,7 @@ func (w *Worker) Request(ctx context.Context, service, event string, data any, o
 // roundTrip sends an encoded request and reads its reply.
 func (w *Worker) roundTrip(ctx context.Context, out outgoing, service, event string) (*Event, error) {
 	resp, err := w.nc.RequestMsgWithContext(ctx, out.msg)
-	w.putBuf(out.buf)
+	w.release(out)
 	w.stats.requests.Add(1)
 	switch {
 	case errors.Is(err, nats.ErrNoResponders):

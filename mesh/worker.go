@@ -47,9 +47,9 @@ type Worker struct {
 	closeErr  error
 	closed    chan struct{} // closed when Close is done
 
-	stats    stats
-	emitBufs sync.Pool
-	subjects subjectCache
+	stats     stats
+	scratches sync.Pool // *scratch
+	subjects  subjectCache
 }
 
 const (
