@@ -48,13 +48,13 @@ func eventAttributes(ev *codec.Event, opType attribute.KeyValue, op string, room
 	)
 }
 
-// end ends span after an operation that returned err. An error fails the
+// finish ends span after an operation that returned err. An error fails the
 // span (status Error, the error recorded as an exception event with opts,
 // error.type set) unless it is a responder's answer: a *mesh.RemoteError
 // with a code below 500, which the mesh counts as handled. AttrErrorCode is
 // set for a *mesh.RemoteError, and on a responder's span for any error, to
 // the code the requester receives.
-func end(span trace.Span, err error, responder bool, opts ...trace.EventOption) {
+func finish(span trace.Span, err error, responder bool, opts ...trace.EventOption) {
 	if err != nil {
 		code := 500
 		re, remote := errors.AsType[*mesh.RemoteError](err)

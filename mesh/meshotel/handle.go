@@ -29,12 +29,12 @@ func (t *tracing) middleware(next mesh.Handler) mesh.Handler {
 			if v := recover(); v != nil {
 				// Recorded with the stack, which still holds the panicking
 				// frames, then passed on for the worker to report.
-				end(span, &mesh.PanicError{Value: v}, ev.IsRequest(), trace.WithStackTrace(true))
+				finish(span, &mesh.PanicError{Value: v}, ev.IsRequest(), trace.WithStackTrace(true))
 				panic(v)
 			}
 		}()
 		err := next.HandleEvent(ctx, ev)
-		end(span, err, ev.IsRequest())
+		finish(span, err, ev.IsRequest())
 		return err
 	})
 }

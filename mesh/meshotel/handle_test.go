@@ -80,21 +80,20 @@ func TestDurableSpansHaveDeliveryAttributes(t *testing.T) {
 	require.NoError(t, w.Emit(t.Context(), "digest:send", nil, mesh.ToSelf()))
 
 	spans := tr.wait(t, "send digest:send", "process digest:send", "process digest:send")
-	send := one(t, spans["send digest:send"])
-	first, second := spans["process digest:send"][0], spans["process digest:send"][1]
-	for i, s := range []struct {
+	send, calls := one(t, spans["send digest:send"]), spans["process digest:send"]
+	for i, want := range []struct {
 		deliveries int64
 		status     codes.Code
 	}{{1, codes.Error}, {2, codes.Unset}} {
-		span := spans["process digest:send"][i]
-		require.Equal(t, send.SpanContext(), span.Parent().WithRemote(false), "delivery %d", s.deliveries)
+		span := calls[i]
+		require.Equal(t, send.SpanContext(), span.Parent().WithRemote(false), "delivery %d", want.deliveries)
 		require.Equal(t, trace.SpanKindConsumer, span.SpanKind())
-		require.Equal(t, s.deliveries, attr(span, meshotel.AttrDeliveries).AsInt64())
-		require.Equal(t, s.status, span.Status().Code)
+		require.Equal(t, want.deliveries, attr(span, meshotel.AttrDeliveries).AsInt64())
+		require.Equal(t, want.status, span.Status().Code)
 		require.Equal(t, "digests", attr(span, semconv.MessagingConsumerGroupNameKey).AsString())
 	}
-	require.Positive(t, attr(first, meshotel.AttrStreamSequence).AsInt64())
-	require.Equal(t, attr(first, meshotel.AttrStreamSequence), attr(second, meshotel.AttrStreamSequence))
+	require.Positive(t, attr(calls[0], meshotel.AttrStreamSequence).AsInt64())
+	require.Equal(t, attr(calls[0], meshotel.AttrStreamSequence), attr(calls[1], meshotel.AttrStreamSequence))
 }
 
 // TestSendFailureIsRecorded checks the spans of sends that fail.

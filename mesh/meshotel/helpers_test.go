@@ -99,8 +99,8 @@ func (s *endSignal) OnEnd(sdktrace.ReadOnlySpan) {
 }
 
 func (*endSignal) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
-func (*endSignal) Shutdown(context.Context) error                 { return nil }
-func (*endSignal) ForceFlush(context.Context) error               { return nil }
+func (*endSignal) Shutdown(context.Context) error                  { return nil }
+func (*endSignal) ForceFlush(context.Context) error                { return nil }
 
 // attr returns the value of span's attribute key, or an empty value.
 func attr(span sdktrace.ReadOnlySpan, key attribute.Key) attribute.Value {

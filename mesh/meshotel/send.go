@@ -26,7 +26,7 @@ func (t *tracing) hook(next sendHook) sendHook {
 			if nextDone != nil {
 				nextDone(err)
 			}
-			end(span, err, false)
+			finish(span, err, false)
 		}
 	}
 }
