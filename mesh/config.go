@@ -110,11 +110,10 @@ type Config struct {
 
 	// OnSend is called for every event the worker is about to send (emits,
 	// requests and replies), with the call's context, before the event is
-	// encoded: it may add extensions (trace context, correlation ids), and
-	// must not keep ev, which is reused. The func it returns, if not nil,
-	// is called with the send's outcome.
-	// Default: none.
-	OnSend func(ctx context.Context, kind SendKind, ev *codec.Event) (done func(err error))
+	// encoded: it may add extensions to s.Event (trace context, correlation
+	// ids), and must not keep s.Event, which is reused. The func it returns,
+	// if not nil, is called with the send's outcome. Default: none.
+	OnSend func(ctx context.Context, s Send) (done func(err error))
 
 	// OnDeadLetter is called after a durable handler's event was stored in
 	// the dead-letter stream, with the event and the reason. It must not
@@ -128,6 +127,18 @@ type Config struct {
 	// OnReconnect is called when the worker has reconnected, with the URL of
 	// the server it is connected to. Default: none.
 	OnReconnect func(url string)
+}
+
+// Send is what an OnSend hook sees of an event about to be sent.
+type Send struct {
+	Kind SendKind
+	// Event is the event, before encoding.
+	Event *codec.Event
+	// Subject is the NATS subject it goes to (a reply inbox for a reply).
+	Subject string
+	// Target is the service it goes to, "all" for a broadcast, or the
+	// requesting service for a reply.
+	Target string
 }
 
 // SendKind says what kind of event an OnSend hook sees.

@@ -304,7 +304,7 @@ func (w *Worker) encode(ctx context.Context, kind SendKind, event string, data a
 		out.msg.Header = nats.Header{jetstream.MsgIDHeader: []string{ev.ID}}
 	}
 	if w.cfg.OnSend != nil {
-		out.done = w.cfg.OnSend(ctx, kind, ev)
+		out.done = w.cfg.OnSend(ctx, Send{Kind: kind, Event: ev, Subject: subject, Target: o.target})
 	}
 	if err := w.marshal(out.msg, ev, &s.buf); err != nil {
 		out.sent(err)

@@ -89,7 +89,7 @@ func (w *Worker) reply(ctx context.Context, req *Event, data any) {
 	}
 	var done func(error)
 	if w.cfg.OnSend != nil {
-		done = w.cfg.OnSend(ctx, SendReply, &ev)
+		done = w.cfg.OnSend(ctx, Send{Kind: SendReply, Event: &ev, Subject: req.reply, Target: req.Source})
 	}
 	msg := &nats.Msg{Subject: req.reply}
 	var buf []byte

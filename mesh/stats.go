@@ -37,7 +37,8 @@ type Stats struct {
 	InFlight int64 `json:"in_flight"`
 	// EmitFailed counts asynchronous emits the stream did not store.
 	EmitFailed uint64 `json:"emit_failed"`
-	// Events breaks the counts down by event name.
+	// Events breaks the counts down by event name, for up to
+	// MaxStatsEvents names; the rest are counted under OtherEvents.
 	Events map[string]EventStats `json:"events"`
 	// Durable has the counts of each durable handler, by consumer name.
 	Durable map[string]DurableStats `json:"durable,omitempty"`
@@ -82,9 +83,21 @@ type stats struct {
 	emits, receives, handles, failures, panics, invalid atomic.Uint64
 	dropped, requests                                   atomic.Uint64
 	inFlight                                            atomic.Int64
+	eventNames                                          atomic.Int64
 	byEvent                                             sync.Map // string -> *eventCounters
 	byDurable                                           sync.Map // string -> *durableCounters
+	droppedBySub                                        sync.Map // *nats.Subscription -> uint64
 	emitFailed                                          atomic.Uint64
+}
+
+// setDropped records the drop count a subscription reports; Dropped is
+// their sum, so it never goes down.
+func (s *stats) setDropped(sub any, n uint64) {
+	old, _ := s.droppedBySub.Swap(sub, n)
+	prev, _ := old.(uint64)
+	if n > prev {
+		s.dropped.Add(n - prev)
+	}
 }
 
 func (s *stats) durable(name string) *durableCounters {
@@ -94,11 +107,26 @@ func (s *stats) durable(name string) *durableCounters {
 
 func (s *stats) init() { s.since = time.Now().UTC() }
 
+// MaxStatsEvents bounds the event names Stats.Events breaks counts down by;
+// events past it are counted under OtherEvents, so that a sender inventing
+// names cannot grow a worker's memory or its metrics.
+const MaxStatsEvents = 1000
+
+// OtherEvents is the Stats.Events key of events past MaxStatsEvents names.
+const OtherEvents = "_other"
+
 func (s *stats) event(name string) *eventCounters {
 	if c, ok := s.byEvent.Load(name); ok {
 		return c.(*eventCounters)
 	}
-	c, _ := s.byEvent.LoadOrStore(strings.Clone(name), &eventCounters{})
+	if s.eventNames.Add(1) > MaxStatsEvents {
+		s.eventNames.Add(-1)
+		name = OtherEvents
+	}
+	c, loaded := s.byEvent.LoadOrStore(strings.Clone(name), &eventCounters{})
+	if loaded && name != OtherEvents {
+		s.eventNames.Add(-1)
+	}
 	return c.(*eventCounters)
 }
 

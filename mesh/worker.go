@@ -186,7 +186,7 @@ func (w *Worker) onReconnect(nc *nats.Conn) {
 func (w *Worker) onAsyncError(nc *nats.Conn, sub *nats.Subscription, err error) {
 	if errors.Is(err, nats.ErrSlowConsumer) && sub != nil {
 		dropped, _ := sub.Dropped()
-		w.stats.dropped.Store(uint64(dropped))
+		w.stats.setDropped(sub, uint64(dropped))
 		err = fmt.Errorf("mesh: events on %s arrive faster than its handlers finish; %d dropped so far: %w",
 			sub.Subject, dropped, err)
 	}

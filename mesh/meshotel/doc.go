@@ -43,8 +43,8 @@
 // or "process"), messaging.operation.name (the first word of the span's
 // name), messaging.message.id and cloudevents.event_id (the CloudEvents
 // id), cloudevents.event_source (the emitting service) and
-// cloudevents.event_type (the event name). Process and respond spans add
-// messaging.destination.name, the NATS subject the event came on; those of
+// cloudevents.event_type (the event name), and messaging.destination.name,
+// the NATS subject the event goes to or came on. Those of
 // durable handlers add messaging.consumer.group.name (the durable handler's
 // name), [AttrDeliveries] and [AttrStreamSequence]; those of replayed events
 // add [AttrReplayed].

@@ -4,7 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/exprsn/ipcmesh/codec"
 	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/mesh/meshotel"
 	"github.com/exprsn/ipcmesh/testutil"
@@ -26,8 +25,8 @@ func TestInstrumentKeepsHooksAndMiddleware(t *testing.T) {
 	hooked := make(chan sent, 1)
 	handled := make(chan trace.SpanContext, 1)
 	cfg := mesh.Config{
-		OnSend: func(ctx context.Context, _ mesh.SendKind, ev *codec.Event) func(error) {
-			tp, _ := ev.Extension("traceparent")
+		OnSend: func(ctx context.Context, s mesh.Send) func(error) {
+			tp, _ := s.Event.Extension("traceparent")
 			return func(err error) { hooked <- sent{trace.SpanContextFromContext(ctx), tp, err} }
 		},
 		Middleware: []mesh.Middleware{func(next mesh.Handler) mesh.Handler {

@@ -3,24 +3,23 @@ package meshotel
 import (
 	"context"
 
-	"github.com/exprsn/ipcmesh/codec"
 	"github.com/exprsn/ipcmesh/mesh"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 )
 
 // sendHook is the type of mesh.Config.OnSend.
-type sendHook = func(ctx context.Context, kind mesh.SendKind, ev *codec.Event) (done func(err error))
+type sendHook = func(ctx context.Context, s mesh.Send) (done func(err error))
 
 // hook returns an OnSend hook that starts a span for each event sent,
 // writes its context into the event, then calls next (if not nil) with the
 // span's context. The span ends when the send does, after next's done.
 func (t *tracing) hook(next sendHook) sendHook {
-	return func(ctx context.Context, kind mesh.SendKind, ev *codec.Event) func(error) {
-		ctx, span := t.startSend(ctx, kind, ev)
+	return func(ctx context.Context, s mesh.Send) func(error) {
+		ctx, span := t.startSend(ctx, s)
 		var nextDone func(error)
 		if next != nil {
-			nextDone = next(ctx, kind, ev)
+			nextDone = next(ctx, s)
 		}
 		return func(err error) {
 			if nextDone != nil {
@@ -33,12 +32,12 @@ func (t *tracing) hook(next sendHook) sendHook {
 
 // startSend starts the span of one event sent and writes its context into
 // the event's extensions.
-func (t *tracing) startSend(ctx context.Context, kind mesh.SendKind, ev *codec.Event) (context.Context, trace.Span) {
-	op, spanKind := sendOperation(kind)
-	ctx, span := t.tracer.Start(ctx, op+" "+ev.Type,
-		trace.WithSpanKind(spanKind),
-		trace.WithAttributes(eventAttributes(ev, semconv.MessagingOperationTypeSend, op, 0)...))
-	t.prop.Inject(ctx, carrier{ev})
+func (t *tracing) startSend(ctx context.Context, s mesh.Send) (context.Context, trace.Span) {
+	op, spanKind := sendOperation(s.Kind)
+	attrs := append(eventAttributes(s.Event, semconv.MessagingOperationTypeSend, op, 0),
+		semconv.MessagingDestinationName(s.Subject))
+	ctx, span := t.tracer.Start(ctx, op+" "+s.Event.Type, trace.WithSpanKind(spanKind), trace.WithAttributes(attrs...))
+	t.prop.Inject(ctx, carrier{s.Event})
 	return ctx, span
 }
 

@@ -64,12 +64,6 @@ func TestCredentials(t *testing.T) {
 		hint:    credentialsHint,
 		secrets: []string{password},
 	}, {
-		name:    "no credentials",
-		server:  []testutil.ServerOption{testutil.WithUsers(&server.User{Username: service, Password: password})},
-		good:    []nats.Option{nats.UserInfo(service, password)},
-		wantErr: nats.ErrAuthorization,
-		hint:    credentialsHint,
-	}, {
 		name:    "token",
 		server:  []testutil.ServerOption{testutil.WithToken(token)},
 		good:    []nats.Option{nats.Token(token)},

@@ -1,0 +1,302 @@
+package securitytest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/exprsn/ipcmesh/mesh"
+	"github.com/exprsn/ipcmesh/permissions"
+	"github.com/exprsn/ipcmesh/testutil"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+// TestServicesWorkUnderLeastPrivilege runs the seed's services with their
+// permissions, with the shared and with private reply inboxes: targeted
+// events, broadcasts, requests, durable handlers with the idempotency guard
+// and dead letters, and the operator's statistics all work.
+func TestServicesWorkUnderLeastPrivilege(t *testing.T) {
+	for _, private := range []bool{false, true} {
+		t.Run(fmt.Sprintf("private inbox %t", private), func(t *testing.T) {
+			m := startSecureMesh(t, private)
+			ctx, cancel := context.WithTimeout(context.Background(), testutil.DefaultWait)
+			defer cancel()
+			deadLetters := make(chan *mesh.Event, 1)
+			tl := m.connect(t, timeline, timeline, mesh.Config{})
+			he := m.connect(t, herald, herald, mesh.Config{OnDeadLetter: func(ev *mesh.Event, _ string) { deadLetters <- ev }})
+			sp := m.connect(t, spark, spark, mesh.Config{})
+			au := m.connect(t, auth, auth, mesh.Config{})
+			op := m.connect(t, permissions.OperatorName, "meshctl", mesh.Config{})
+
+			targeted, broadcast, durable := testutil.NewRecorder(), testutil.NewRecorder(), testutil.NewRecorder()
+			guard, err := he.IdempotencyGuard(ctx, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			poison := mesh.HandlerFunc(func(context.Context, *mesh.Event) error { return mesh.Permanent(errors.New("poison")) })
+			for _, err := range []error{
+				on(he.On("notification:trigger", targeted)),
+				on(sp.On("post:created", broadcast)),
+				on(he.OnDurable(ctx, "notification:queued", durable, mesh.Use(guard))),
+				on(he.OnDurable(ctx, "notification:poison", poison)),
+				on(au.OnRequest("session:validate", mesh.ResponderFunc(func(context.Context, *mesh.Event) (any, error) {
+					return map[string]bool{"valid": true}, nil
+				}))),
+			} {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			for _, emit := range []struct {
+				event string
+				opts  []mesh.EmitOption
+			}{
+				{"notification:trigger", []mesh.EmitOption{mesh.To(herald)}},
+				{"post:created", nil},
+				{"notification:queued", []mesh.EmitOption{mesh.To(herald)}},
+				{"notification:poison", []mesh.EmitOption{mesh.To(herald)}},
+			} {
+				if err := tl.Emit(ctx, emit.event, nil, emit.opts...); err != nil {
+					t.Fatalf("emit %s: %v", emit.event, err)
+				}
+			}
+			targeted.WaitType(t, "notification:trigger", 0)
+			broadcast.WaitType(t, "post:created", 0)
+			durable.WaitType(t, "notification:queued", 0)
+
+			reply, err := tl.Request(ctx, auth, "session:validate", nil)
+			if err != nil || !strings.Contains(string(reply.Data), "true") {
+				t.Fatalf("request: %v, %v", reply, err)
+			}
+
+			select {
+			case ev := <-deadLetters:
+				list, err := op.DeadLetters().List(ctx, herald, 1, 0)
+				if err != nil || len(list) != 1 || list[0].Event.ID != ev.ID {
+					t.Fatalf("operator's dead letters of %s: %v, %v; want the event %s", herald, list, err, ev.ID)
+				}
+			case <-ctx.Done():
+				t.Fatal("no dead letter")
+			}
+			waitGuardRecord(ctx, t, op)
+
+			// The services answer the operator's statistics request.
+			msg, err := op.Conn().RequestWithContext(ctx, mesh.StatsSubject("ipc"), nil)
+			var stats mesh.InstanceStats
+			if err != nil || json.Unmarshal(msg.Data, &stats) != nil || stats.Service == "" {
+				t.Fatalf("stats request: %v, %v", msg, err)
+			}
+		})
+	}
+}
+
+// on keeps the error of a registration.
+func on(_ *mesh.Subscription, err error) error { return err }
+
+// waitGuardRecord waits until the operator sees herald's idempotency guard
+// record an event in the namespace's bucket.
+func waitGuardRecord(ctx context.Context, t *testing.T, op *mesh.Worker) {
+	t.Helper()
+	kv, err := op.JetStream().KeyValue(ctx, mesh.IdempotencyBucketName("ipc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	watch, err := kv.Watch(ctx, herald+".>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Stop()
+	for {
+		select {
+		case entry := <-watch.Updates():
+			if entry != nil {
+				return
+			}
+		case <-ctx.Done():
+			t.Fatal("the idempotency guard recorded nothing")
+		}
+	}
+}
+
+// TestImpostorReceivesNothing connects a worker as exprsn-herald with
+// exprsn-timeline's credentials. Its handler's subscription to herald's
+// targeted events is refused by the server: On returns nil (the refusal
+// arrives after it), and the worker reports the permissions violation
+// through Config.OnError. Every event sent to herald reaches the real one;
+// had the impostor's subscription been accepted, it would have taken a share
+// of them in herald's queue group.
+func TestImpostorReceivesNothing(t *testing.T) {
+	m := startSecureMesh(t, false)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.DefaultWait)
+	defer cancel()
+	errs := make(chan error, 16)
+	impostor := m.connect(t, timeline, herald, mesh.Config{OnError: func(err error) { errs <- err }})
+	stolen := testutil.NewRecorder()
+	if _, err := impostor.On("notification:trigger", stolen); err != nil {
+		t.Fatalf("On returned %v; the refusal was expected through OnError", err)
+	}
+	want := `"ipc.exprsn-herald.notification.trigger"`
+	select {
+	case err := <-errs:
+		if !errors.Is(err, nats.ErrPermissionViolation) || !strings.Contains(err.Error(), want) {
+			t.Fatalf("OnError got %v; want a permissions violation for %s", err, want)
+		}
+	case <-ctx.Done():
+		t.Fatal("no permissions violation reported")
+	}
+
+	real := testutil.NewRecorder()
+	if _, err := m.connect(t, herald, herald, mesh.Config{}).On("notification:trigger", real); err != nil {
+		t.Fatal(err)
+	}
+	tl := m.connect(t, timeline, timeline, mesh.Config{})
+	const n = 20
+	for i := range n {
+		if err := tl.Emit(ctx, "notification:trigger", i, mesh.To(herald)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	real.WaitN(t, n, 0)
+	if got := stolen.Len(); got != 0 {
+		t.Fatalf("the impostor received %d events", got)
+	}
+}
+
+// TestUnauthenticatedClientIsRefused connects without credentials to a
+// server that has users.
+func TestUnauthenticatedClientIsRefused(t *testing.T) {
+	m := startSecureMesh(t, false)
+	_, err := dial(t, m.URL(), mesh.Config{Service: timeline})
+	if !errors.Is(err, nats.ErrAuthorization) || !strings.Contains(err.Error(), credentialsHint) {
+		t.Fatalf("Connect without credentials: %v; want an authorization error with the hint %q", err, credentialsHint)
+	}
+}
+
+// TestSubjectPermissions checks, subject by subject, what a service may
+// publish and subscribe to, over a plain NATS connection with its
+// credentials and private inboxes.
+func TestSubjectPermissions(t *testing.T) {
+	m := startSecureMesh(t, true)
+	const (
+		pub = "publish"
+		sub = "subscribe"
+	)
+	tests := []struct {
+		user, op, subject string
+		allowed           bool
+	}{
+		{timeline, sub, "ipc.exprsn-timeline.>", true},
+		{timeline, sub, "ipc.all.post.created", true},
+		{timeline, sub, "_rpc.ipc.exprsn-timeline.>", true},
+		{timeline, sub, "_mesh.ipc.stats", true},
+		{timeline, sub, "_INBOX_exprsn-timeline.>", true},
+		{timeline, sub, "ipc.exprsn-herald.>", false},
+		{timeline, sub, "ipc.*.notification.trigger", false},
+		{timeline, sub, "ipc.>", false},
+		{timeline, sub, "_rpc.ipc.exprsn-auth.session.validate", false},
+		{timeline, sub, "_INBOX.>", false},
+		{timeline, sub, "_INBOX_exprsn-herald.>", false},
+		{timeline, sub, "_dlq.ipc.>", false},
+		{timeline, sub, "$JS.API.>", false},
+		{timeline, sub, ">", false},
+		{timeline, pub, "ipc.exprsn-herald.notification.trigger", true},
+		{timeline, pub, "ipc.all.post.created", true},
+		{timeline, pub, "_rpc.ipc.exprsn-auth.session.validate", true},
+		{timeline, pub, "_mesh.ipc.stats", false},
+		{timeline, pub, "_INBOX_exprsn-herald.x", false},
+		{timeline, pub, "_dlq.ipc.exprsn-timeline.post.created", false},
+		{timeline, pub, "$JS.API.CONSUMER.CREATE.MESH_ipc.x", false},
+		{timeline, pub, "$JS.API.STREAM.DELETE.MESH_ipc", false},
+		{timeline, pub, "$KV.MESH_ipc_handled.exprsn-timeline.x", false},
+		{herald, pub, "_dlq.ipc.exprsn-herald.notification.trigger", true},
+		{herald, pub, "_dlq.ipc.exprsn-moderator.content.submitted", false},
+		{herald, pub, "$JS.API.CONSUMER.CREATE.MESH_ipc.exprsn-herald_x", true},
+		{herald, pub, "$JS.API.CONSUMER.DELETE.MESH_ipc.exprsn-herald_x", false},
+		{herald, pub, "$KV.MESH_ipc_handled.exprsn-moderator.x", false},
+		{herald, pub, "$JS.API.DIRECT.GET.KV_MESH_ipc_handled.$KV.MESH_ipc_handled.exprsn-moderator.x", false},
+		{herald, pub, "$JS.API.STREAM.DELETE.KV_MESH_ipc_handled", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.user+" "+tc.op+" "+tc.subject, func(t *testing.T) {
+			nc, err := nats.Connect(m.URL(), m.credentials(tc.user)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			if tc.op == sub {
+				_, err = nc.SubscribeSync(tc.subject)
+			} else {
+				err = nc.Publish(tc.subject, nil)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The server's refusal comes before its answer to the flush.
+			if err := nc.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			refused := errors.Is(nc.LastError(), nats.ErrPermissionViolation)
+			if refused == tc.allowed {
+				t.Fatalf("allowed = %t, want %t (last error: %v)", !refused, tc.allowed, nc.LastError())
+			}
+		})
+	}
+}
+
+// TestLongDurableHandlerIsAcknowledged runs a durable handler for longer
+// than its AckWait, in both of nats-server's acknowledgement formats: the
+// worker reports the event in progress, then acknowledges it, several
+// acknowledgements of one delivery that allow_responses alone (one reply
+// per message) would refuse. The event is handled once.
+func TestLongDurableHandlerIsAcknowledged(t *testing.T) {
+	for _, v2 := range []bool{false, true} {
+		t.Run(fmt.Sprintf("ack format v2 %t", v2), func(t *testing.T) {
+			m := startSecureMesh(t, false, func(o *server.Options) {
+				o.FeatureFlags = map[string]bool{server.FeatureFlagJsAckFormatV2: v2}
+			})
+			ctx, cancel := context.WithTimeout(context.Background(), testutil.DefaultWait)
+			defer cancel()
+			he := m.connect(t, herald, herald, mesh.Config{})
+			var slowCalls atomic.Int32
+			handled := testutil.NewRecorder()
+			h := mesh.HandlerFunc(func(ctx context.Context, ev *mesh.Event) error {
+				if ev.Type == "notification:slow" {
+					slowCalls.Add(1)
+					work := time.NewTimer(2500 * time.Millisecond) // 2.5 x AckWait
+					defer work.Stop()
+					select {
+					case <-work.C:
+					case <-ctx.Done():
+						return ctx.Err()
+					}
+				}
+				return handled.HandleEvent(ctx, ev)
+			})
+			if _, err := he.OnDurable(ctx, "notification:*", h, mesh.AckWait(time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			tl := m.connect(t, timeline, timeline, mesh.Config{})
+			if err := tl.Emit(ctx, "notification:slow", nil, mesh.To(herald)); err != nil {
+				t.Fatal(err)
+			}
+			handled.WaitType(t, "notification:slow", 0)
+			// A redelivery of the slow event, had its acknowledgement been
+			// refused, would come before this one: one instance handles
+			// its events one at a time in delivery order.
+			if err := tl.Emit(ctx, "notification:marker", nil, mesh.To(herald)); err != nil {
+				t.Fatal(err)
+			}
+			handled.WaitType(t, "notification:marker", 0)
+			if n := slowCalls.Load(); n != 1 {
+				t.Fatalf("the slow event was handled %d times, want once", n)
+			}
+		})
+	}
+}
