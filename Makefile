@@ -4,8 +4,10 @@ SHELL       := /bin/bash
 GO          ?= go
 FUZZTIME    ?= 10s
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+NATSCLI     ?= github.com/nats-io/natscli/nats@v0.5.0
+GOBIN       := $(shell $(GO) env GOPATH)/bin
 
-.PHONY: all build test soak demo bench fuzz lint tidy
+.PHONY: all build test interop-deps soak demo bench fuzz lint tidy
 
 all: build test
 
@@ -13,9 +15,18 @@ all: build test
 build:
 	$(GO) build ./...
 
-## test: build everything, then run all tests with the race detector
-test: build
+## test: build everything, install the interop peers, run all tests with the race detector
+test: build interop-deps
 	$(GO) test -race -count=1 -timeout 8m ./...
+
+## interop-deps: the JavaScript peer's npm packages and the nats CLI, for the interop tests
+interop-deps: examples/jspeer/node_modules/.package-lock.json $(GOBIN)/nats
+
+examples/jspeer/node_modules/.package-lock.json: examples/jspeer/package-lock.json
+	npm ci --prefix examples/jspeer --no-audit --no-fund
+
+$(GOBIN)/nats:
+	$(GO) install $(NATSCLI)
 
 ## soak: the fault-injection tests with ten times the events
 soak:

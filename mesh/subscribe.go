@@ -237,7 +237,9 @@ func targetOf(subject, ns string) string {
 func (w *Worker) rejectInvalid(m *nats.Msg, err error) {
 	w.stats.invalid.Add(1)
 	w.report(fmt.Errorf("%w on %s: %w", ErrInvalidMessage, m.Subject, err), "subject", m.Subject)
-	if m.Reply != "" {
+	if m.Reply != "" && subjects.IsRequest(m.Subject) {
+		// Only a request is answered; the reply subject of a stored event
+		// is the stream's acknowledgement to its publisher.
 		w.replyError(m.Reply, &RemoteError{Code: 400, Message: "not a valid CloudEvent: " + err.Error()})
 	}
 }
