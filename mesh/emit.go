@@ -129,6 +129,7 @@ func (w *Worker) EmitWithReceipt(ctx context.Context, event string, data any, op
 	}
 	out.sent(err)
 	if err != nil {
+		w.stats.emitFailed.Add(1)
 		return Receipt{}, fmt.Errorf("mesh: emit %q to %s: %w", event, out.target, err)
 	}
 	w.stats.emitted(event)

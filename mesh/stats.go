@@ -35,7 +35,9 @@ type Stats struct {
 	Requests uint64 `json:"requests"`
 	// InFlight is the number of handler calls running now.
 	InFlight int64 `json:"in_flight"`
-	// EmitFailed counts asynchronous emits the stream did not store.
+	// EmitFailed counts emits that could not be sent or stored: Emit and
+	// TryEmit calls that failed after encoding, and EmitAsync futures that
+	// failed. Emits refused at the call (bad names, data) are not counted.
 	EmitFailed uint64 `json:"emit_failed"`
 	// Events breaks the counts down by event name, for up to
 	// MaxStatsEvents names; the rest are counted under OtherEvents.

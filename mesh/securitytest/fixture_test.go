@@ -22,7 +22,7 @@ const (
 
 var seed = []permissions.Service{
 	{Name: timeline},
-	{Name: herald, Durable: true, IdempotencyGuard: true},
+	{Name: herald, Durable: true, IdempotencyGuard: true, OncePerService: []string{"user:login"}},
 	{Name: spark},
 	{Name: auth},
 	{Name: moderator, Durable: true},
@@ -39,6 +39,21 @@ type secureMesh struct {
 
 func startSecureMesh(t *testing.T, private bool, opts ...testutil.ServerOption) *secureMesh {
 	t.Helper()
+	users := seedUsers(t, private)
+	accounts := make([]*server.User, len(users))
+	for i, u := range users {
+		accounts[i] = &server.User{Username: u.Name, Password: passwordOf(u.Name), Permissions: u.Permissions.Server()}
+	}
+	m := &secureMesh{Server: testutil.StartServer(t, append(opts, testutil.WithUsers(accounts...))...), private: private}
+	// The operator creates the streams, as meshctl serve does.
+	m.connect(t, permissions.OperatorName, "meshctl", mesh.Config{Stream: mesh.StreamConfig{Manage: true, Storage: jetstream.MemoryStorage}})
+	return m
+}
+
+// seedUsers returns the users of the seed's services, with private
+// inboxes or not, and the operator.
+func seedUsers(t *testing.T, private bool) []permissions.User {
+	t.Helper()
 	services := make([]permissions.Service, len(seed))
 	for i, s := range seed {
 		s.PrivateInbox = private
@@ -48,14 +63,7 @@ func startSecureMesh(t *testing.T, private bool, opts ...testutil.ServerOption) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	accounts := make([]*server.User, len(users))
-	for i, u := range users {
-		accounts[i] = &server.User{Username: u.Name, Password: passwordOf(u.Name), Permissions: u.Permissions.Server()}
-	}
-	m := &secureMesh{Server: testutil.StartServer(t, append(opts, testutil.WithUsers(accounts...))...), private: private}
-	// The operator creates the streams, as meshctl serve does.
-	m.connect(t, permissions.OperatorName, "meshctl", mesh.Config{Stream: mesh.StreamConfig{Manage: true, Storage: jetstream.MemoryStorage}})
-	return m
+	return users
 }
 
 func passwordOf(user string) string { return "pw-" + user }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/permissions"
+	"github.com/exprsn/ipcmesh/replay"
 	"github.com/exprsn/ipcmesh/testutil"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -27,14 +28,14 @@ func TestServicesWorkUnderLeastPrivilege(t *testing.T) {
 			m := startSecureMesh(t, private)
 			ctx, cancel := context.WithTimeout(context.Background(), testutil.DefaultWait)
 			defer cancel()
-			deadLetters := make(chan *mesh.Event, 1)
+			deadLetters := make(chan *mesh.Event, 2)
 			tl := m.connect(t, timeline, timeline, mesh.Config{})
 			he := m.connect(t, herald, herald, mesh.Config{OnDeadLetter: func(ev *mesh.Event, _ string) { deadLetters <- ev }})
 			sp := m.connect(t, spark, spark, mesh.Config{})
 			au := m.connect(t, auth, auth, mesh.Config{})
 			op := m.connect(t, permissions.OperatorName, "meshctl", mesh.Config{})
 
-			targeted, broadcast, durable := testutil.NewRecorder(), testutil.NewRecorder(), testutil.NewRecorder()
+			targeted, broadcast, durable, logins := testutil.NewRecorder(), testutil.NewRecorder(), testutil.NewRecorder(), testutil.NewRecorder()
 			guard, err := he.IdempotencyGuard(ctx, 0)
 			if err != nil {
 				t.Fatal(err)
@@ -43,6 +44,7 @@ func TestServicesWorkUnderLeastPrivilege(t *testing.T) {
 			for _, err := range []error{
 				on(he.On("notification:trigger", targeted)),
 				on(sp.On("post:created", broadcast)),
+				on(he.On("user:login", logins, mesh.OncePerService())),
 				on(he.OnDurable(ctx, "notification:queued", durable, mesh.Use(guard))),
 				on(he.OnDurable(ctx, "notification:poison", poison)),
 				on(au.OnRequest("session:validate", mesh.ResponderFunc(func(context.Context, *mesh.Event) (any, error) {
@@ -67,6 +69,10 @@ func TestServicesWorkUnderLeastPrivilege(t *testing.T) {
 					t.Fatalf("emit %s: %v", emit.event, err)
 				}
 			}
+			if err := au.Emit(ctx, "user:login", nil); err != nil {
+				t.Fatal(err)
+			}
+			logins.WaitType(t, "user:login", 0)
 			targeted.WaitType(t, "notification:trigger", 0)
 			broadcast.WaitType(t, "post:created", 0)
 			durable.WaitType(t, "notification:queued", 0)
@@ -76,24 +82,79 @@ func TestServicesWorkUnderLeastPrivilege(t *testing.T) {
 				t.Fatalf("request: %v, %v", reply, err)
 			}
 
-			select {
-			case ev := <-deadLetters:
-				list, err := op.DeadLetters().List(ctx, herald, 1, 0)
-				if err != nil || len(list) != 1 || list[0].Event.ID != ev.ID {
-					t.Fatalf("operator's dead letters of %s: %v, %v; want the event %s", herald, list, err, ev.ID)
-				}
-			case <-ctx.Done():
-				t.Fatal("no dead letter")
-			}
-			waitGuardRecord(ctx, t, op)
-
-			// The services answer the operator's statistics request.
-			msg, err := op.Conn().RequestWithContext(ctx, mesh.StatsSubject("ipc"), nil)
-			var stats mesh.InstanceStats
-			if err != nil || json.Unmarshal(msg.Data, &stats) != nil || stats.Service == "" {
-				t.Fatalf("stats request: %v, %v", msg, err)
-			}
+			operatorWorks(ctx, t, op, deadLetters, targeted)
 		})
+	}
+}
+
+// operatorWorks checks that the operator sees the dead letter that herald
+// reports on deadLetters and re-drives it, sees the idempotency guard's
+// record, replays the targeted event to herald (whose handler records it on
+// targeted), and gathers statistics.
+func operatorWorks(ctx context.Context, t *testing.T, op *mesh.Worker, deadLetters <-chan *mesh.Event, targeted *testutil.Recorder) {
+	t.Helper()
+	ev := nextDeadLetter(ctx, t, deadLetters)
+	list, err := op.DeadLetters().List(ctx, herald, 1, 0)
+	if err != nil || len(list) != 1 || list[0].Event.ID != ev.ID {
+		t.Fatalf("operator's dead letters of %s: %v, %v; want the event %s", herald, list, err, ev.ID)
+	}
+	if err := op.DeadLetters().Redrive(ctx, list[0].Sequence); err != nil {
+		t.Fatal(err)
+	}
+	if again := nextDeadLetter(ctx, t, deadLetters); again.ID != ev.ID {
+		t.Fatalf("the re-driven event %s was not dead-lettered again; got %s", ev.ID, again.ID)
+	}
+	waitGuardRecord(ctx, t, op)
+
+	q := replay.Query{Event: "notification:trigger", Target: herald}
+	if p, err := replay.Replay(ctx, op.JetStream(), q, replay.Options{To: herald}); err != nil || p.Delivered != 1 {
+		t.Fatalf("replay: %+v, %v", p, err)
+	}
+	targeted.WaitFor(t, 0, func(evs []*mesh.Event) bool { return len(evs) == 2 && evs[1].Replayed })
+
+	gatherStats(ctx, t, op, timeline, herald, spark, auth)
+}
+
+// gatherStats sends the operator's statistics request and waits for the
+// answers of services.
+func gatherStats(ctx context.Context, t *testing.T, op *mesh.Worker, services ...string) {
+	t.Helper()
+	nc := op.Conn()
+	inbox := nc.NewInbox()
+	sub, err := nc.SubscribeSync(inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	if err := nc.PublishRequest(mesh.StatsSubject("ipc"), inbox, nil); err != nil {
+		t.Fatal(err)
+	}
+	missing := make(map[string]bool)
+	for _, s := range services {
+		missing[s] = true
+	}
+	for len(missing) > 0 {
+		msg, err := sub.NextMsgWithContext(ctx)
+		if err != nil {
+			t.Fatalf("statistics: no answer from %v: %v", missing, err)
+		}
+		var stats mesh.InstanceStats
+		if err := json.Unmarshal(msg.Data, &stats); err != nil {
+			t.Fatal(err)
+		}
+		delete(missing, stats.Service)
+	}
+}
+
+// nextDeadLetter waits for the next event that herald dead-letters.
+func nextDeadLetter(ctx context.Context, t *testing.T, deadLetters <-chan *mesh.Event) *mesh.Event {
+	t.Helper()
+	select {
+	case ev := <-deadLetters:
+		return ev
+	case <-ctx.Done():
+		t.Fatal("no dead letter")
+		return nil
 	}
 }
 
@@ -189,49 +250,58 @@ func TestSubjectPermissions(t *testing.T) {
 		sub = "subscribe"
 	)
 	tests := []struct {
-		user, op, subject string
-		allowed           bool
+		user, op, subject, queue string
+		allowed                  bool
 	}{
-		{timeline, sub, "ipc.exprsn-timeline.>", true},
-		{timeline, sub, "ipc.all.post.created", true},
-		{timeline, sub, "_rpc.ipc.exprsn-timeline.>", true},
-		{timeline, sub, "_mesh.ipc.stats", true},
-		{timeline, sub, "_INBOX_exprsn-timeline.>", true},
-		{timeline, sub, "ipc.exprsn-herald.>", false},
-		{timeline, sub, "ipc.*.notification.trigger", false},
-		{timeline, sub, "ipc.>", false},
-		{timeline, sub, "_rpc.ipc.exprsn-auth.session.validate", false},
-		{timeline, sub, "_INBOX.>", false},
-		{timeline, sub, "_INBOX_exprsn-herald.>", false},
-		{timeline, sub, "_dlq.ipc.>", false},
-		{timeline, sub, "$JS.API.>", false},
-		{timeline, sub, ">", false},
-		{timeline, pub, "ipc.exprsn-herald.notification.trigger", true},
-		{timeline, pub, "ipc.all.post.created", true},
-		{timeline, pub, "_rpc.ipc.exprsn-auth.session.validate", true},
-		{timeline, pub, "_mesh.ipc.stats", false},
-		{timeline, pub, "_INBOX_exprsn-herald.x", false},
-		{timeline, pub, "_dlq.ipc.exprsn-timeline.post.created", false},
-		{timeline, pub, "$JS.API.CONSUMER.CREATE.MESH_ipc.x", false},
-		{timeline, pub, "$JS.API.STREAM.DELETE.MESH_ipc", false},
-		{timeline, pub, "$KV.MESH_ipc_handled.exprsn-timeline.x", false},
-		{herald, pub, "_dlq.ipc.exprsn-herald.notification.trigger", true},
-		{herald, pub, "_dlq.ipc.exprsn-moderator.content.submitted", false},
-		{herald, pub, "$JS.API.CONSUMER.CREATE.MESH_ipc.exprsn-herald_x", true},
-		{herald, pub, "$JS.API.CONSUMER.DELETE.MESH_ipc.exprsn-herald_x", false},
-		{herald, pub, "$KV.MESH_ipc_handled.exprsn-moderator.x", false},
-		{herald, pub, "$JS.API.DIRECT.GET.KV_MESH_ipc_handled.$KV.MESH_ipc_handled.exprsn-moderator.x", false},
-		{herald, pub, "$JS.API.STREAM.DELETE.KV_MESH_ipc_handled", false},
+		{timeline, sub, "ipc.exprsn-timeline.>", "", true},
+		{timeline, sub, "ipc.all.post.created", "", true},
+		{timeline, sub, "_rpc.ipc.exprsn-timeline.>", "", true},
+		{timeline, sub, "_mesh.ipc.stats", "", true},
+		{timeline, sub, "_INBOX_exprsn-timeline.>", "", true},
+		{timeline, sub, "ipc.exprsn-timeline.post.created", "exprsn-timeline:post:created", true},
+		{timeline, sub, "ipc.all.user.login", "exprsn-herald:user:login", false},
+		{timeline, sub, "ipc.all.post.created", "exprsn-timeline:post:created", false},
+		{herald, sub, "ipc.all.user.login", "exprsn-herald:user:login", true},
+		{timeline, sub, "ipc.exprsn-herald.>", "", false},
+		{timeline, sub, "ipc.*.notification.trigger", "", false},
+		{timeline, sub, "ipc.>", "", false},
+		{timeline, sub, "_rpc.ipc.exprsn-auth.session.validate", "", false},
+		{timeline, sub, "_INBOX.>", "", false},
+		{timeline, sub, "_INBOX_exprsn-herald.>", "", false},
+		{timeline, sub, "_dlq.ipc.>", "", false},
+		{timeline, sub, "$JS.API.>", "", false},
+		{timeline, sub, ">", "", false},
+		{timeline, pub, "ipc.exprsn-herald.notification.trigger", "", true},
+		{timeline, pub, "ipc.all.post.created", "", true},
+		{timeline, pub, "_rpc.ipc.exprsn-auth.session.validate", "", true},
+		{timeline, pub, "_mesh.ipc.stats", "", false},
+		{timeline, pub, "_INBOX_exprsn-herald.x", "", false},
+		{timeline, pub, "_dlq.ipc.exprsn-timeline.post.created", "", false},
+		{timeline, pub, "$JS.API.CONSUMER.CREATE.MESH_ipc.x", "", false},
+		{timeline, pub, "$JS.API.STREAM.DELETE.MESH_ipc", "", false},
+		{timeline, pub, "$KV.MESH_ipc_handled.exprsn-timeline.x", "", false},
+		{herald, pub, "_dlq.ipc.exprsn-herald.notification.trigger", "", true},
+		{herald, pub, "_dlq.ipc.exprsn-moderator.content.submitted", "", false},
+		{herald, pub, "$JS.API.CONSUMER.CREATE.MESH_ipc.exprsn-herald_x", "", true},
+		{herald, pub, "$JS.API.CONSUMER.DELETE.MESH_ipc.exprsn-herald_x", "", false},
+		{herald, pub, "$KV.MESH_ipc_handled.exprsn-moderator.x", "", false},
+		{herald, pub, "$JS.API.DIRECT.GET.KV_MESH_ipc_handled.$KV.MESH_ipc_handled.exprsn-moderator.x", "", false},
+		{herald, pub, "$JS.API.STREAM.DELETE.KV_MESH_ipc_handled", "", false},
+		{permissions.OperatorName, sub, "ipc.*.>", "", true},
+		{permissions.OperatorName, sub, "_rpc.ipc.*.>", "", false},
+		{permissions.OperatorName, pub, "_mesh.ipc.stats", "", true},
+		{permissions.OperatorName, pub, "$JS.API.STREAM.INFO.MESH_ipc_DLQ", "", true},
+		{permissions.OperatorName, pub, "$JS.API.STREAM.INFO.OTHER", "", false},
 	}
 	for _, tc := range tests {
-		t.Run(tc.user+" "+tc.op+" "+tc.subject, func(t *testing.T) {
+		t.Run(strings.TrimSpace(tc.user+" "+tc.op+" "+tc.subject+" "+tc.queue), func(t *testing.T) {
 			nc, err := nats.Connect(m.URL(), m.credentials(tc.user)...)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer nc.Close()
 			if tc.op == sub {
-				_, err = nc.SubscribeSync(tc.subject)
+				_, err = nc.QueueSubscribeSync(tc.subject, tc.queue)
 			} else {
 				err = nc.Publish(tc.subject, nil)
 			}
