@@ -40,6 +40,7 @@ func (f BatchHandlerFunc) HandleBatch(ctx context.Context, events []*Event) erro
 // dead-letter that event at once.
 type BatchErrors map[int]error
 
+// Error lists the failed events by index.
 func (e BatchErrors) Error() string {
 	idx := e.indexes()
 	parts := make([]string, len(idx))

@@ -151,6 +151,7 @@ const (
 	SendReply                   // a responder's reply
 )
 
+// String returns "event", "request" or "reply".
 func (k SendKind) String() string {
 	switch k {
 	case SendRequest:

@@ -49,6 +49,7 @@ func NewRemoteError(code int, message string) *RemoteError {
 	return &RemoteError{Code: code, Message: message}
 }
 
+// Error says which service answered which event with which code.
 func (e *RemoteError) Error() string {
 	s := "mesh: "
 	if e.Service != "" {
@@ -79,10 +80,12 @@ type HandlerError struct {
 	Err error
 }
 
+// Error names the service, pattern, event and id, then the cause.
 func (e *HandlerError) Error() string {
 	return fmt.Sprintf("mesh: %s handler for %q failed on event %q (id %s): %v", e.Service, e.Pattern, e.Event, e.ID, e.Err)
 }
 
+// Unwrap returns the handler's error.
 func (e *HandlerError) Unwrap() error { return e.Err }
 
 // PanicError is the error of a handler that panicked.
@@ -95,4 +98,5 @@ type PanicError struct {
 
 func newPanicError(v any) *PanicError { return &PanicError{Value: v, Stack: debug.Stack()} }
 
+// Error returns "panic: " and the panic value.
 func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }

@@ -53,6 +53,7 @@ type NameError struct {
 	reserved bool
 }
 
+// Error names the kind of name, the name and the reason.
 func (e *NameError) Error() string {
 	return "subjects: invalid " + string(e.Kind) + " " + strconv.Quote(e.Name) + ": " + e.Reason
 }
