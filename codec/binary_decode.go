@@ -72,31 +72,11 @@ func decodeBinary(h nats.Header, body []byte, ev *Event) error {
 		if err != nil {
 			return err
 		}
-		var bit uint16
-		switch name {
-		case "specversion":
-			bit = seenSpecVersion
-			if v != SpecVersion {
-				return wrongSpecVersion(v)
-			}
-		case "id":
-			bit, ev.ID = seenID, v
-		case "source":
-			bit, ev.Source = seenSource, v
-		case "type":
-			bit, ev.Type = seenType, v
-		case "time":
-			bit = seenTime
-			if ev.Time, err = parseTime(v); err != nil {
-				return err
-			}
-		case "datacontenttype":
-			bit, ev.DataContentType = seenDataContentType, v
-		case "dataschema":
-			bit, ev.DataSchema = seenDataSchema, v
-		case "subject":
-			bit, ev.Subject = seenSubject, v
-		default:
+		bit, core, err := setCoreAttribute(ev, name, v, true)
+		if err != nil {
+			return err
+		}
+		if !core {
 			if err := checkExtensionName(name); err != nil {
 				return err
 			}

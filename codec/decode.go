@@ -152,31 +152,11 @@ func decodeStructured(body []byte, ev *Event) error {
 				if v, set, i, err = readAttrString(s, i, key); err != nil {
 					return err
 				}
-				switch key {
-				case "specversion":
-					bit, haveSpecVersion = seenSpecVersion, set
-					if set && v != SpecVersion {
-						return wrongSpecVersion(v)
-					}
-				case "id":
-					bit, ev.ID = seenID, v
-				case "source":
-					bit, ev.Source = seenSource, v
-				case "type":
-					bit, ev.Type = seenType, v
-				case "time":
-					bit = seenTime
-					if set {
-						if ev.Time, err = parseTime(v); err != nil {
-							return err
-						}
-					}
-				case "datacontenttype":
-					bit, ev.DataContentType = seenDataContentType, v
-				case "dataschema":
-					bit, ev.DataSchema = seenDataSchema, v
-				case "subject":
-					bit, ev.Subject = seenSubject, v
+				if bit, _, err = setCoreAttribute(ev, key, v, set); err != nil {
+					return err
+				}
+				if key == "specversion" {
+					haveSpecVersion = set
 				}
 			case "data":
 				bit, dataStart = seenData, i
@@ -347,4 +327,44 @@ func readExtension(s string, i int, key string, ev *Event) (int, error) {
 	}
 	ev.Extensions = append(ev.Extensions, Extension{Name: key, Value: v})
 	return end, nil
+}
+
+// setCoreAttribute sets the core attribute name of ev (any but data and
+// data_base64) to v, shared by both decoders. present is false for a JSON
+// null, which leaves the attribute absent. It returns the attribute's seen
+// bit, and core false (and nothing set) when name is not a core attribute.
+func setCoreAttribute(ev *Event, name, v string, present bool) (bit uint16, core bool, err error) {
+	switch name {
+	case "specversion":
+		if present && v != SpecVersion {
+			return 0, true, wrongSpecVersion(v)
+		}
+		return seenSpecVersion, true, nil
+	case "id":
+		ev.ID = v
+		return seenID, true, nil
+	case "source":
+		ev.Source = v
+		return seenSource, true, nil
+	case "type":
+		ev.Type = v
+		return seenType, true, nil
+	case "time":
+		if present {
+			if ev.Time, err = parseTime(v); err != nil {
+				return 0, true, err
+			}
+		}
+		return seenTime, true, nil
+	case "datacontenttype":
+		ev.DataContentType = v
+		return seenDataContentType, true, nil
+	case "dataschema":
+		ev.DataSchema = v
+		return seenDataSchema, true, nil
+	case "subject":
+		ev.Subject = v
+		return seenSubject, true, nil
+	}
+	return 0, false, nil
 }
