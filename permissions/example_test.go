@@ -1,0 +1,65 @@
+package permissions_test
+
+import (
+	"fmt"
+	"log"
+
+	"github.com/exprsn/ipcmesh/permissions"
+)
+
+func ExampleForService() {
+	p, err := permissions.ForService("ipc", permissions.Service{Name: "exprsn-spark", PrivateInbox: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("publish:   %q\n", p.Publish)
+	fmt.Printf("subscribe: %q\n", p.Subscribe)
+	fmt.Println("responses:", p.AllowResponses)
+	fmt.Println("inbox:    ", permissions.InboxPrefix("exprsn-spark"))
+	// Output:
+	// publish:   ["ipc.*.>" "_rpc.ipc.*.>" "$JS.API.STREAM.INFO.MESH_ipc"]
+	// subscribe: ["ipc.exprsn-spark.>" "ipc.all.>" "ipc.all.> exprsn-spark" "_rpc.ipc.exprsn-spark.>" "_mesh.ipc.stats" "_INBOX_exprsn-spark.>"]
+	// responses: true
+	// inbox:     _INBOX_exprsn-spark
+}
+
+func ExampleConfig() {
+	p, err := permissions.ForService("ipc", permissions.Service{Name: "exprsn-auth"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	config, err := permissions.Config([]permissions.User{{Name: "exprsn-auth", Permissions: p}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Print(config)
+	// Output:
+	// authorization {
+	//   users: [
+	//     {
+	//       user: "exprsn-auth"
+	//       password: $EXPRSN_AUTH_PASSWORD
+	//       permissions: {
+	//         publish: {
+	//           allow: [
+	//             "ipc.*.>"
+	//             "_rpc.ipc.*.>"
+	//             "$JS.API.STREAM.INFO.MESH_ipc"
+	//           ]
+	//         }
+	//         subscribe: {
+	//           allow: [
+	//             "ipc.exprsn-auth.>"
+	//             "ipc.all.>"
+	//             "ipc.all.> exprsn-auth"
+	//             "_rpc.ipc.exprsn-auth.>"
+	//             "_mesh.ipc.stats"
+	//             "_INBOX.>"
+	//           ]
+	//         }
+	//         allow_responses: true
+	//       }
+	//     }
+	//   ]
+	// }
+}
