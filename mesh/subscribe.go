@@ -148,7 +148,28 @@ func (w *Worker) register(pattern string, h Handler, o handlerOptions, keys []ro
 		w.offLocked(s)
 		return nil, fmt.Errorf("mesh: On(%q): the server did not confirm the subscription: %w", pattern, err)
 	}
+	if err := refusedSubscription(w.nc, keys); err != nil {
+		w.offLocked(s)
+		return nil, fmt.Errorf("mesh: On(%q): %w", pattern, err)
+	}
 	return s, nil
+}
+
+// refusedSubscription returns the server's refusal of the subscription to
+// one of keys. The server answers a subscription it refuses with an error
+// before it answers the flush that follows, so after Flush the refusal, if
+// any, is the connection's last error.
+func refusedSubscription(nc *nats.Conn, keys []routeKey) error {
+	err := nc.LastError()
+	if !errors.Is(err, nats.ErrPermissionViolation) {
+		return nil
+	}
+	for _, k := range keys {
+		if strings.Contains(err.Error(), "Subscription to \""+k.filter+"\"") {
+			return fmt.Errorf("the server refused the subscription to %s; check the user's subscribe permissions: %w", k.filter, err)
+		}
+	}
+	return nil
 }
 
 // routeLocked returns the route for key, subscribing if it is new.

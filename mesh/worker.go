@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"strings"
 	"sync"
@@ -131,16 +132,20 @@ func (w *Worker) abort() {
 func connectError(cfg Config, servers string, err error) error {
 	hint := "is nats-server running there and reachable? (meshctl serve starts one)"
 	switch {
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission):
+		hint = "a file given in Config.NATSOptions cannot be read: check the paths given to nats.UserCredentials, nats.RootCAs and nats.ClientCert"
 	case errors.Is(err, nats.ErrAuthorization), errors.Is(err, nats.ErrAuthExpired), errors.Is(err, nats.ErrAuthRevoked):
 		hint = "check the credentials given in Config.NATSOptions (nats.UserCredentials, nats.UserInfo, nats.Token, nats.Nkey)"
-	case errors.Is(err, nats.ErrSecureConnRequired), errors.Is(err, nats.ErrSecureConnWanted), strings.Contains(err.Error(), "tls"), strings.Contains(err.Error(), "x509"):
+	case errors.Is(err, nats.ErrTLS), errors.Is(err, nats.ErrSecureConnRequired), errors.Is(err, nats.ErrSecureConnWanted), strings.Contains(err.Error(), "tls"), strings.Contains(err.Error(), "x509"):
 		hint = "check the TLS options in Config.NATSOptions (nats.RootCAs, nats.ClientCert) and the server's TLS setup"
 	}
-	return fmt.Errorf("mesh: connect %q to %s: %w: %s", cfg.Service, redactURLs(servers), err, hint)
+	return fmt.Errorf("mesh: connect %q to %s: %w: %s", cfg.Service, RedactURLs(servers), err, hint)
 }
 
-// redactURLs hides passwords and tokens in server URLs.
-func redactURLs(servers string) string {
+// RedactURLs returns servers, one or several comma-separated NATS URLs,
+// with every user, password or token ("nats://user:password@host")
+// replaced by "[redacted]", for error messages and logs.
+func RedactURLs(servers string) string {
 	parts := strings.Split(servers, ",")
 	for i, p := range parts {
 		if at := strings.LastIndex(p, "@"); at >= 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"strings"
 	"time"
@@ -20,12 +21,17 @@ const connectTimeout = 5 * time.Second
 
 // globalFlags are the flags every command takes.
 type globalFlags struct {
-	servers   string
-	namespace string
-	creds     string
-	user      string
-	password  string
-	tlsCA     string
+	servers     string
+	namespace   string
+	creds       string
+	user        string
+	password    string
+	token       string
+	nkey        string
+	tlsCA       string
+	tlsCert     string
+	tlsKey      string
+	inboxPrefix string
 }
 
 // rootCommand builds the meshctl command tree, its global flags bound to
@@ -69,7 +75,12 @@ stderr and a non-zero exit status.`,
 	f.StringVar(&a.flags.creds, "creds", "", "NATS credentials file (JWT and NKey seed)")
 	f.StringVar(&a.flags.user, "user", "", "NATS user name")
 	f.StringVar(&a.flags.password, "password", "", "NATS password, with --user")
+	f.StringVar(&a.flags.token, "token", "", "NATS authentication token")
+	f.StringVar(&a.flags.nkey, "nkey", "", "NKey seed file to authenticate with")
 	f.StringVar(&a.flags.tlsCA, "tls-ca", "", "CA certificate file (PEM) to verify the servers' TLS certificates")
+	f.StringVar(&a.flags.tlsCert, "tls-cert", "", "client certificate file (PEM) for mutual TLS, with --tls-key")
+	f.StringVar(&a.flags.tlsKey, "tls-key", "", "client private key file (PEM) for mutual TLS, with --tls-cert")
+	f.StringVar(&a.flags.inboxPrefix, "inbox-prefix", "", `reply inbox prefix, for users confined to private inboxes (default "_INBOX")`)
 	root.AddCommand(
 		a.serveCommand(),
 		a.emitCommand(),
@@ -79,6 +90,7 @@ stderr and a non-zero exit status.`,
 		a.dlqCommand(),
 		a.statsCommand(),
 		a.demoCommand(),
+		a.authCommand(),
 	)
 	return root
 }
@@ -104,21 +116,45 @@ func (a *app) serverList() []string {
 
 // natsOptions maps the credentials flags to nats.go options.
 func (a *app) natsOptions() ([]nats.Option, error) {
-	var opts []nats.Option
-	if a.flags.password != "" && a.flags.user == "" {
+	f := a.flags
+	if f.password != "" && f.user == "" {
 		return nil, errors.New("--password needs --user")
 	}
-	if a.flags.user != "" {
-		if a.flags.creds != "" {
-			return nil, errors.New("--creds and --user exclude each other: use one way to authenticate")
+	ways := 0
+	for _, set := range []string{f.user, f.creds, f.token, f.nkey} {
+		if set != "" {
+			ways++
 		}
-		opts = append(opts, nats.UserInfo(a.flags.user, a.flags.password))
 	}
-	if a.flags.creds != "" {
-		opts = append(opts, nats.UserCredentials(a.flags.creds))
+	if ways > 1 {
+		return nil, errors.New("--creds, --user, --token and --nkey exclude each other: use one way to authenticate")
 	}
-	if a.flags.tlsCA != "" {
-		opts = append(opts, nats.RootCAs(a.flags.tlsCA))
+	if (f.tlsCert == "") != (f.tlsKey == "") {
+		return nil, errors.New("--tls-cert and --tls-key go together")
+	}
+	var opts []nats.Option
+	switch {
+	case f.user != "":
+		opts = append(opts, nats.UserInfo(f.user, f.password))
+	case f.creds != "":
+		opts = append(opts, nats.UserCredentials(f.creds))
+	case f.token != "":
+		opts = append(opts, nats.Token(f.token))
+	case f.nkey != "":
+		opt, err := nats.NkeyOptionFromSeed(f.nkey)
+		if err != nil {
+			return nil, fmt.Errorf("--nkey: %w", err)
+		}
+		opts = append(opts, opt)
+	}
+	if f.tlsCA != "" {
+		opts = append(opts, nats.RootCAs(f.tlsCA))
+	}
+	if f.tlsCert != "" {
+		opts = append(opts, nats.ClientCert(f.tlsCert, f.tlsKey))
+	}
+	if f.inboxPrefix != "" {
+		opts = append(opts, nats.CustomInboxPrefix(f.inboxPrefix))
 	}
 	return opts, nil
 }
@@ -134,9 +170,22 @@ func (a *app) connect(name string) (*nats.Conn, error) {
 	servers := strings.Join(a.serverList(), ",")
 	nc, err := nats.Connect(servers, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w (is nats-server running there and reachable? meshctl serve starts one)", servers, err)
+		return nil, fmt.Errorf("connect to %s: %w (%s)", mesh.RedactURLs(servers), err, connectHint(err))
 	}
 	return nc, nil
+}
+
+// connectHint says which flags to check after a failed connection.
+func connectHint(err error) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission):
+		return "check the files given with --creds, --nkey, --tls-ca, --tls-cert and --tls-key"
+	case errors.Is(err, nats.ErrAuthorization), errors.Is(err, nats.ErrAuthExpired), errors.Is(err, nats.ErrAuthRevoked):
+		return "check --creds, --user and --password, --token or --nkey"
+	case errors.Is(err, nats.ErrTLS), errors.Is(err, nats.ErrSecureConnWanted), errors.Is(err, nats.ErrSecureConnRequired):
+		return "check --tls-ca, --tls-cert and --tls-key, and the server's TLS setup"
+	}
+	return "is nats-server running there and reachable? meshctl serve starts one"
 }
 
 // connectJetStream opens a plain NATS connection and its JetStream handle.

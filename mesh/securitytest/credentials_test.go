@@ -2,6 +2,7 @@ package securitytest
 
 import (
 	"errors"
+	"io/fs"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,10 +15,12 @@ import (
 	"github.com/nats-io/nkeys"
 )
 
-// The hints mesh.Connect's errors give for refused credentials and TLS.
+// The hints mesh.Connect's errors give for refused credentials, TLS and
+// files that cannot be read.
 const (
 	credentialsHint = "check the credentials given in Config.NATSOptions"
 	tlsHint         = "check the TLS options in Config.NATSOptions"
+	filesHint       = "a file given in Config.NATSOptions cannot be read"
 )
 
 const (
@@ -88,11 +91,12 @@ func TestCredentials(t *testing.T) {
 		hint:    credentialsHint,
 		secrets: []string{goodSeed, badSeed},
 	}, {
-		name:   "missing creds file",
-		server: []testutil.ServerOption{tr.option},
-		good:   []nats.Option{nats.UserCredentials(goodCreds)},
-		bad:    []nats.Option{nats.UserCredentials(missing)},
-		hint:   missing,
+		name:    "missing creds file",
+		server:  []testutil.ServerOption{tr.option},
+		good:    []nats.Option{nats.UserCredentials(goodCreds)},
+		bad:     []nats.Option{nats.UserCredentials(missing)},
+		wantErr: fs.ErrNotExist,
+		hint:    filesHint,
 	}, {
 		name:   "TLS",
 		server: []testutil.ServerOption{testutil.WithTLS(pki.serverTLS(t, false))},
@@ -105,17 +109,19 @@ func TestCredentials(t *testing.T) {
 		bad:    []nats.Option{nats.RootCAs(pki.caFile)},
 		hint:   tlsHint,
 	}, {
-		name:   "missing CA file",
-		server: []testutil.ServerOption{testutil.WithTLS(pki.serverTLS(t, false))},
-		good:   []nats.Option{nats.RootCAs(pki.caFile)},
-		bad:    []nats.Option{nats.RootCAs(missing)},
-		hint:   missing,
+		name:    "missing CA file",
+		server:  []testutil.ServerOption{testutil.WithTLS(pki.serverTLS(t, false))},
+		good:    []nats.Option{nats.RootCAs(pki.caFile)},
+		bad:     []nats.Option{nats.RootCAs(missing)},
+		wantErr: fs.ErrNotExist,
+		hint:    filesHint,
 	}, {
-		name:   "missing client certificate",
-		server: []testutil.ServerOption{testutil.WithTLS(pki.serverTLS(t, true))},
-		good:   []nats.Option{nats.RootCAs(pki.caFile), nats.ClientCert(pki.clientCert, pki.clientKey)},
-		bad:    []nats.Option{nats.RootCAs(pki.caFile), nats.ClientCert(missing, pki.clientKey)},
-		hint:   missing,
+		name:    "missing client certificate",
+		server:  []testutil.ServerOption{testutil.WithTLS(pki.serverTLS(t, true))},
+		good:    []nats.Option{nats.RootCAs(pki.caFile), nats.ClientCert(pki.clientCert, pki.clientKey)},
+		bad:     []nats.Option{nats.RootCAs(pki.caFile), nats.ClientCert(missing, pki.clientKey)},
+		wantErr: fs.ErrNotExist,
+		hint:    filesHint,
 	}, {
 		name:    "TLS wanted, server without",
 		bad:     []nats.Option{nats.Secure()},
