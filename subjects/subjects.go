@@ -83,6 +83,9 @@ func Parse(subject string) (Address, error) {
 	if !ok {
 		return Address{}, &NameError{Kind: KindSubject, Name: subject, Reason: "want <namespace>.<target>.<event>"}
 	}
+	if strings.Contains(event, ":") {
+		return Address{}, &NameError{Kind: KindSubject, Name: subject, Reason: "':' cannot appear in a subject token"}
+	}
 	a := Address{Namespace: ns, Target: target, Event: strings.ReplaceAll(event, ".", ":")}
 	if err := ValidateNamespace(a.Namespace); err != nil {
 		return Address{}, err

@@ -187,3 +187,25 @@ func TestRequestSubject(t *testing.T) {
 		t.Fatalf("namespace _rpc: error %v, want ErrReserved", err)
 	}
 }
+
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"ipc.all.post.created", "_rpc.ipc.exprsn-auth.profile.get", "ipc..x", "a.b", "ipc.all.>", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, subject string) {
+		a, err := subjects.Parse(subject)
+		if err != nil {
+			if !errors.Is(err, subjects.ErrInvalidName) {
+				t.Fatalf("Parse error %v does not match ErrInvalidName", err)
+			}
+			return
+		}
+		back, err := a.Subject()
+		if err != nil {
+			t.Fatalf("Parse(%q) = %+v, which Subject refuses: %v", subject, a, err)
+		}
+		if strings.TrimPrefix(subject, subjects.RequestPrefix+".") != back {
+			t.Fatalf("Parse(%q) = %+v, back to %q", subject, a, back)
+		}
+	})
+}
