@@ -7,7 +7,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 NATSCLI     ?= github.com/nats-io/natscli/nats@v0.5.0
 GOBIN       := $(shell $(GO) env GOPATH)/bin
 
-.PHONY: all build test interop-deps soak demo bench fuzz lint tidy
+.PHONY: all build test interop-deps soak demo bench bench-check fuzz lint tidy
 
 all: build test
 
@@ -36,9 +36,14 @@ soak:
 demo:
 	$(GO) run ./cmd/meshctl demo
 
-## bench: micro-benchmarks of the codec, subjects and dispatch path
+## bench: the comparison table against raw nats.go and peers (bench/, its own module; 2 to 3 minutes), then the micro-benchmarks
 bench:
+	cd bench && $(GO) run .
 	$(GO) test -run '^$$' -bench . -benchmem ./codec ./subjects ./mesh
+
+## bench-check: vet and test the bench module (a smoke run of every section)
+bench-check:
+	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 ## fuzz: run every fuzz target for FUZZTIME each (default 10s)
 fuzz:

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// targets prints issue 5's targets, for the first payload size, and
+// whether this run meets them.
+func targets(w io.Writer, rp *report, o options) {
+	size := o.sizes[0]
+	fmt.Fprintf(w, "Targets (issue 5), %s payloads:\n", sizeName(size))
+	check := func(what string, ok bool, detail string) {
+		if strings.Contains(detail, "NaN") {
+			return // a contender did not run
+		}
+		mark := "MISSED"
+		if ok {
+			mark = "met"
+		}
+		fmt.Fprintf(w, "- %s: %s (%s)\n", what, mark, detail)
+	}
+	ratio := pairedRatio
+	if raw, m, sdk := rp.find(sectionLive, "raw nats.go core pub", size), rp.find(sectionLive, "mesh Emit -> On, structured", size),
+		rp.find(sectionLive, "cloudevents", size); m != nil && len(m.samples) > 0 {
+		r1, r2 := ratio(m, raw), ratio(m, sdk)
+		check("live emit -> handler >= 0.6 of raw core", r1 >= 0.6, fmt.Sprintf("%.2f", r1))
+		check("live emit -> handler >= 6x sdk-go protocol/nats", r2 >= 6, fmt.Sprintf("%.1fx", r2))
+	}
+	if raw, m, wm := rp.find(sectionPublish, "raw jetstream PublishAsync, all", size), rp.find(sectionPublish, "mesh", size),
+		rp.find(sectionPublish, "watermill", size); m != nil && len(m.samples) > 0 {
+		r1, r2 := ratio(m, raw), ratio(m, wm)
+		check("durable async emit >= 0.9 of raw PublishAsync", r1 >= 0.9, fmt.Sprintf("%.2f", r1))
+		check("durable async emit >= 8x watermill-nats publish", r2 >= 8, fmt.Sprintf("%.1fx", r2))
+	}
+	if raw, m, wm := rp.find(sectionConsume, "raw", size), rp.find(sectionConsume, "mesh", size),
+		rp.find(sectionConsume, "watermill", size); m != nil && len(m.samples) > 0 {
+		r1, r2 := ratio(m, raw), ratio(m, wm)
+		check("durable handler >= 0.9 of raw Consume+Ack", r1 >= 0.9, fmt.Sprintf("%.2f", r1))
+		check("durable handler >= 8x watermill-nats subscribe", r2 >= 8, fmt.Sprintf("%.1fx", r2))
+	}
+	if raw, m := rp.find(sectionRequest, "raw", size), rp.find(sectionRequest, "mesh", size); raw != nil && m != nil && len(m.samples) > 0 && len(raw.samples) > 0 {
+		a, b := float64(m.p50())/float64(raw.p50()), float64(m.p99())/float64(raw.p99())
+		check("request/reply p50 and p99 within 1.2x of raw", a <= 1.2 && b <= 1.2, fmt.Sprintf("p50 ×%.2f, p99 ×%.2f", a, b))
+	}
+	// Fan-out scales as the bytes do when a delivery costs the mesh, next to
+	// raw NATS, as much at 10 services x 2 as at 1 x 2.
+	for _, sz := range o.sizes {
+		first, last := fanServices[0], fanServices[len(fanServices)-1]
+		meshName := func(n int) string { return fmt.Sprintf("%s, %d services", fanCases[1].name, n) }
+		rawName := func(n int) string { return fmt.Sprintf("%s, %d services", fanCases[0].name, n) }
+		r1 := ratio(rp.find(sectionFan, meshName(first), sz), rp.find(sectionFan, rawName(first), sz))
+		r10 := ratio(rp.find(sectionFan, meshName(last), sz), rp.find(sectionFan, rawName(last), sz))
+		check(fmt.Sprintf("fan-out, %s: mesh/raw deliveries at %d services x %d hold within 0.8 of mesh/raw at %d x %d (cost grows as deliveries do)",
+			sizeName(sz), last, instancesPerService, first, instancesPerService), r10 >= 0.8*r1,
+			fmt.Sprintf("%.2f at %d, %.2f at %d", r10, last, r1, first))
+	}
+	for _, r := range rp.rows {
+		if r.section == sectionMemory && r.size == 0 {
+			check(fmt.Sprintf("memory: idle worker with %d handlers under 10 MiB of heap above the process baseline", memHandlers),
+				r.value < 10<<20, r.text)
+		}
+	}
+	fmt.Fprintln(w, "- codec encode/decode of a 256 B event under 1 µs and at most 2 allocations: see `go test -run '^$' -bench . -benchmem ./codec`")
+}
