@@ -149,9 +149,9 @@ func (b *batcher) flush() {
 	for i, t := range tasks {
 		events[i], msgs[i] = t.ev, t.msg
 	}
-	stopKeepAlive := d.keepAlive(msgs...)
+	d.keeper.add(msgs)
 	err := d.w.runBatch(d, events)
-	stopKeepAlive()
+	d.keeper.remove(msgs)
 	var perEvent BatchErrors
 	errors.As(err, &perEvent)
 	for i, t := range tasks {

@@ -28,6 +28,12 @@ const (
 	DefaultPrefetch = 128
 )
 
+// pullExpiry bounds each pull request of a durable handler. nats.go pulls
+// again when one expires; a short one bounds the rare stall in which a
+// consumer has events pending and no pull request waiting (the client
+// otherwise notices only after two missed heartbeats, 30 seconds).
+const pullExpiry = 5 * time.Second
+
 // DefaultBackoff is the delay before each retry of a failed durable event:
 // the first retry after 1s, the second after 5s, then 30s, then 2m for every
 // further retry.
@@ -189,6 +195,7 @@ type durable struct {
 	cc       jetstream.ConsumeContext
 	exec     executor
 	batcher  *batcher
+	keeper   *keeper
 	stats    *durableCounters
 	stopOnce sync.Once
 }
@@ -269,14 +276,17 @@ func (w *Worker) registerDurable(ctx context.Context, pattern string, h Handler,
 		return nil, fmt.Errorf("mesh: OnDurable(%q): create or update consumer %s: %w%s", pattern, name, err, jetStreamHint(err))
 	}
 	d.exec = newExecutor(o.durable, d.process)
+	d.keeper = newKeeper(o.durable.ackWait / 3)
 	if bh != nil {
 		d.batcher = newBatcher(d)
 	}
 	d.cc, err = d.cons.Consume(d.receive,
 		jetstream.PullMaxMessages(o.durable.prefetch),
+		jetstream.PullExpiry(pullExpiry),
 		jetstream.ConsumeErrHandler(d.consumeError))
 	if err != nil {
 		d.exec.stop()
+		d.keeper.stop()
 		return nil, fmt.Errorf("mesh: OnDurable(%q): consume %s: %w", pattern, name, err)
 	}
 	w.durables[name] = d
@@ -310,6 +320,7 @@ func (d *durable) stop(ctx context.Context) error {
 				d.batcher.flush()
 			}
 			d.exec.stop()
+			d.keeper.stop()
 			close(stopped)
 		}()
 		select {

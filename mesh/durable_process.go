@@ -67,47 +67,72 @@ func (d *durable) receive(msg jetstream.Msg) {
 func (d *durable) process(t task) {
 	d.w.inflight.Add(1)
 	defer d.w.inflight.Done()
-	stopKeepAlive := d.keepAlive(t.msg)
+	// While the handler runs, the keeper reports the event in progress.
+	msgs := [1]jetstream.Msg{t.msg}
+	d.keeper.add(msgs[:])
 	err := d.w.runHandler(d.handler, d.pattern, d.opts, t.ev)
-	stopKeepAlive()
+	d.keeper.remove(msgs[:])
 	d.settle(t, err)
 }
 
-// keepAlive tells the server every AckWait/3 that the events are still
-// being worked on, so a long handler keeps them; the returned func stops it.
-func (d *durable) keepAlive(msgs ...jetstream.Msg) func() {
-	k := &keepAliver{msgs: msgs, every: d.opts.durable.ackWait / 3}
-	k.mu.Lock()
-	k.timer = time.AfterFunc(k.every, k.tick)
-	k.mu.Unlock()
-	return k.stop
-}
-
-type keepAliver struct {
-	msgs    []jetstream.Msg
-	every   time.Duration
+// keeper holds the events a durable handler is working on, and reports
+// them in progress every AckWait/3 from one goroutine, so that a handler
+// call costs no timer of its own.
+type keeper struct {
 	mu      sync.Mutex
-	timer   *time.Timer
-	stopped bool
+	running map[jetstream.Msg]struct{}
+	stopped chan struct{}
+	done    chan struct{}
 }
 
-func (k *keepAliver) tick() {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.stopped {
-		return
-	}
-	for _, msg := range k.msgs {
-		_ = msg.InProgress()
-	}
-	k.timer.Reset(k.every)
+func newKeeper(every time.Duration) *keeper {
+	k := &keeper{running: map[jetstream.Msg]struct{}{}, stopped: make(chan struct{}), done: make(chan struct{})}
+	go k.loop(every)
+	return k
 }
 
-func (k *keepAliver) stop() {
+func (k *keeper) loop(every time.Duration) {
+	defer close(k.done)
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-k.stopped:
+			return
+		case <-tick.C:
+		}
+		k.mu.Lock()
+		msgs := make([]jetstream.Msg, 0, len(k.running))
+		for m := range k.running {
+			msgs = append(msgs, m)
+		}
+		k.mu.Unlock()
+		for _, m := range msgs {
+			_ = m.InProgress()
+		}
+	}
+}
+
+func (k *keeper) add(msgs []jetstream.Msg) {
 	k.mu.Lock()
-	defer k.mu.Unlock()
-	k.stopped = true
-	k.timer.Stop()
+	for _, m := range msgs {
+		k.running[m] = struct{}{}
+	}
+	k.mu.Unlock()
+}
+
+func (k *keeper) remove(msgs []jetstream.Msg) {
+	k.mu.Lock()
+	for _, m := range msgs {
+		delete(k.running, m)
+	}
+	k.mu.Unlock()
+}
+
+// stop ends the keeper's goroutine.
+func (k *keeper) stop() {
+	close(k.stopped)
+	<-k.done
 }
 
 // settle acknowledges, retries or dead-letters one event after its handler

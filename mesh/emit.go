@@ -141,7 +141,8 @@ func (w *Worker) EmitWithReceipt(ctx context.Context, event string, data any, op
 // the failure (Err), and every failure is also reported through
 // Config.OnError and counted in Stats.EmitFailed. At most
 // Config.MaxPendingEmits acknowledgements are pending; past that EmitAsync
-// waits for one, until ctx ends. Close waits for the pending ones.
+// waits for one, until ctx ends (or for Config.AsyncEmitTimeout when ctx has
+// no deadline). Close waits for the pending ones.
 //
 // EmitAsync needs the event stream: without it, it returns an error.
 func (w *Worker) EmitAsync(ctx context.Context, event string, data any, opts ...EmitOption) (jetstream.PubAckFuture, error) {
@@ -157,10 +158,13 @@ func (w *Worker) EmitAsync(ctx context.Context, event string, data any, opts ...
 	// The client keeps the message until it is acknowledged, for retries:
 	// it gets its own copy, not the pooled one.
 	msg := &nats.Msg{Subject: out.msg.Subject, Header: out.msg.Header, Data: append([]byte(nil), out.msg.Data...)}
-	var pubOpts []jetstream.PublishOpt
+	// Wait for room among the pending acknowledgements until ctx ends, or
+	// for AsyncEmitTimeout without a deadline.
+	stall := w.cfg.AsyncEmitTimeout
 	if dl, ok := ctx.Deadline(); ok {
-		pubOpts = append(pubOpts, jetstream.WithStallWait(time.Until(dl)))
+		stall = time.Until(dl)
 	}
+	pubOpts := []jetstream.PublishOpt{jetstream.WithStallWait(stall)}
 	f, err := w.js.PublishMsgAsync(msg, pubOpts...)
 	out.sent(err)
 	if err != nil {
