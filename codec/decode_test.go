@@ -347,3 +347,22 @@ func TestStructuredRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeOwnedIsDecodeWithoutTheCopy: the same event, and no allocation
+// into a reused Event.
+func TestDecodeOwnedIsDecodeWithoutTheCopy(t *testing.T) {
+	body := []byte(goldenStructured)
+	var want, got codec.Event
+	require.NoError(t, codec.Decode(nil, body, &want))
+	require.NoError(t, codec.DecodeOwned(nil, body, &got))
+	require.Equal(t, want, got)
+	allocs := testing.AllocsPerRun(200, func() {
+		if err := codec.DecodeOwned(nil, body, &got); err != nil {
+			t.Fatal(err)
+		}
+	})
+	require.Zero(t, allocs, "DecodeOwned into a reused Event allocates nothing")
+	for _, tt := range []string{`{"specversion":"0.3","id":"1","source":"s","type":"t"}`, `{`, ``} {
+		require.Error(t, codec.DecodeOwned(nil, []byte(tt), &got), tt)
+	}
+}

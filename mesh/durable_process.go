@@ -43,7 +43,7 @@ func (d *durable) receive(msg jetstream.Msg) {
 	if meta.NumDelivered > 1 {
 		d.stats.redelivered.Add(1)
 	}
-	if err := codec.Decode(msg.Headers(), msg.Data(), &ev.Event); err != nil {
+	if err := codec.DecodeOwned(msg.Headers(), msg.Data(), &ev.Event); err != nil {
 		d.w.stats.invalid.Add(1)
 		err = fmt.Errorf("%w: %w", ErrInvalidMessage, err)
 		d.w.report(fmt.Errorf("mesh: durable handler %s: %w", d.name, err), "subject", ev.NATSSubject)

@@ -184,7 +184,7 @@ func (w *Worker) roundTrip(ctx context.Context, out outgoing, service, event str
 		return nil, &RemoteError{Service: service, Event: event, Code: code, Message: msg}
 	}
 	rev := &Event{NATSSubject: resp.Subject, Target: w.cfg.Service}
-	if err := codec.DecodeMsg(resp, &rev.Event); err != nil {
+	if err := codec.DecodeOwned(resp.Header, resp.Data, &rev.Event); err != nil {
 		return nil, fmt.Errorf("mesh: request %q from %q: %w: %w", event, service, ErrInvalidMessage, err)
 	}
 	return rev, nil
