@@ -244,7 +244,7 @@ func TestLongHandlerKeepsItsEvent(t *testing.T) {
 	done := testutil.NewRecorder()
 	onDurable(t, w, "content:scan", mesh.HandlerFunc(func(ctx context.Context, ev *mesh.Event) error {
 		calls.Add(1)
-		timer := time.NewTimer(2500 * time.Millisecond) // 2.5 x AckWait
+		timer := time.NewTimer(5 * time.Second) // 2.5 x AckWait
 		defer timer.Stop()
 		select {
 		case <-timer.C:
@@ -252,7 +252,7 @@ func TestLongHandlerKeepsItsEvent(t *testing.T) {
 			return ctx.Err()
 		}
 		return done.HandleEvent(ctx, ev)
-	}), mesh.AckWait(time.Second))
+	}), mesh.AckWait(2*time.Second))
 	require.NoError(t, w.Emit(context.Background(), "content:scan", nil, mesh.ToSelf()))
 	done.WaitN(t, 1, 0)
 	require.Equal(t, int32(1), calls.Load(), "the event must not be redelivered while its handler runs")
