@@ -38,8 +38,8 @@ type consCase struct {
 
 var consCases = []consCase{
 	{name: "raw jetstream Consume + Ack after handler", stream: rawStream, n: 100_000, load: loadRaw, prepare: prepareRawConsume},
-	{name: "mesh OnDurable, ack after handler", note: "defaults: Concurrency 1, Prefetch 128", stream: meshStream(), n: 100_000, load: loadMesh, prepare: prepareMeshConsume()},
-	{name: "mesh OnDurable, Prefetch 500", note: "raw Consume's default batch", stream: meshStream(), n: 100_000, load: loadMesh, prepare: prepareMeshConsume(mesh.Prefetch(500))},
+	{name: "mesh OnDurable, ack after handler", note: "defaults: Concurrency 1 (stream order), Prefetch 500", stream: meshStream(), n: 100_000, load: loadMesh, prepare: prepareMeshConsume()},
+	{name: "mesh OnDurable, Concurrency 4", note: "four handler goroutines, any order", stream: meshStream(), n: 100_000, load: loadMesh, prepare: prepareMeshConsume(mesh.Concurrency(4))},
 	{name: "watermill-nats v2 durable Subscribe (defaults)", note: "synchronous ack", stream: wmStream, n: 8_000, load: loadWatermill, prepare: prepareWatermillConsume},
 	{name: "cloudevents sdk-go nats_jetstream/v2 receive", note: "ephemeral push consumer, auto-ack", stream: ceStream, n: 40_000, load: loadSDKJS, prepare: prepareSDKJSConsume},
 }

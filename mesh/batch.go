@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Batch defaults.
@@ -145,13 +144,10 @@ func (b *batcher) flush() {
 	defer d.w.inflight.Done()
 
 	events := make([]*Event, len(tasks))
-	msgs := make([]jetstream.Msg, len(tasks))
 	for i, t := range tasks {
-		events[i], msgs[i] = t.ev, t.msg
+		events[i] = t.ev
 	}
-	d.keeper.add(msgs)
 	err := d.w.runBatch(d, events)
-	d.keeper.remove(msgs)
 	var perEvent BatchErrors
 	errors.As(err, &perEvent)
 	for i, t := range tasks {

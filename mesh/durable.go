@@ -25,7 +25,7 @@ const (
 	DefaultAckWait = 30 * time.Second
 	// DefaultPrefetch is how many events a durable handler's instance holds
 	// ready in memory.
-	DefaultPrefetch = 128
+	DefaultPrefetch = 500
 )
 
 // pullExpiry bounds each pull request of a durable handler. nats.go pulls
@@ -95,9 +95,10 @@ func OrderedByKey() HandlerOption {
 	return durableOption(func(o *durableOptions) { o.byKey = true })
 }
 
-// Prefetch is how many events an instance pulls ahead of its handler.
-// Events wait in memory with their AckWait running, so keep Prefetch times
-// the handler's duration well under AckWait. Default: DefaultPrefetch.
+// Prefetch is how many events an instance pulls ahead of its handler. They
+// are reported in progress while they wait, so a slow handler does not see
+// them redelivered; other instances cannot take them meanwhile, so lower it
+// when events are slow and instances many. Default: DefaultPrefetch.
 func Prefetch(n int) HandlerOption {
 	return durableOption(func(o *durableOptions) { o.prefetch = n })
 }
@@ -193,7 +194,7 @@ type durable struct {
 	opts     handlerOptions
 	cons     jetstream.Consumer
 	cc       jetstream.ConsumeContext
-	exec     executor
+	exec     *executor
 	batcher  *batcher
 	keeper   *keeper
 	stats    *durableCounters
@@ -269,7 +270,8 @@ func (w *Worker) registerDurable(ctx context.Context, pattern string, h Handler,
 		// whose last try never reported (a crash) still reaches the
 		// dead-letter stream.
 		MaxDeliver:    o.durable.maxDeliver + 1,
-		MaxAckPending: max(o.durable.prefetch, 1000),
+		// The executor's lanes hold at most this many events.
+		MaxAckPending: o.durable.prefetch,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	})
 	if err != nil {

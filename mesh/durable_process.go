@@ -56,6 +56,9 @@ func (d *durable) receive(msg jetstream.Msg) {
 		return
 	}
 	t := task{ev: ev, msg: msg}
+	// From now until it is settled, the keeper reports the event in
+	// progress, whether it waits for its turn or its handler runs.
+	d.keeper.add(msg)
 	if d.batcher != nil {
 		d.batcher.add(t)
 		return
@@ -67,17 +70,14 @@ func (d *durable) receive(msg jetstream.Msg) {
 func (d *durable) process(t task) {
 	d.w.inflight.Add(1)
 	defer d.w.inflight.Done()
-	// While the handler runs, the keeper reports the event in progress.
-	msgs := [1]jetstream.Msg{t.msg}
-	d.keeper.add(msgs[:])
 	err := d.w.runHandler(d.handler, d.pattern, d.opts, t.ev)
-	d.keeper.remove(msgs[:])
 	d.settle(t, err)
 }
 
-// keeper holds the events a durable handler is working on, and reports
-// them in progress every AckWait/3 from one goroutine, so that a handler
-// call costs no timer of its own.
+// keeper holds the events a durable handler has received and not yet
+// settled, waiting or running, and reports them in progress every AckWait/3
+// from one goroutine: a long handler keeps its event, prefetched events
+// keep theirs, and no event costs a timer of its own.
 type keeper struct {
 	mu      sync.Mutex
 	running map[jetstream.Msg]struct{}
@@ -113,19 +113,15 @@ func (k *keeper) loop(every time.Duration) {
 	}
 }
 
-func (k *keeper) add(msgs []jetstream.Msg) {
+func (k *keeper) add(m jetstream.Msg) {
 	k.mu.Lock()
-	for _, m := range msgs {
-		k.running[m] = struct{}{}
-	}
+	k.running[m] = struct{}{}
 	k.mu.Unlock()
 }
 
-func (k *keeper) remove(msgs []jetstream.Msg) {
+func (k *keeper) remove(m jetstream.Msg) {
 	k.mu.Lock()
-	for _, m := range msgs {
-		delete(k.running, m)
-	}
+	delete(k.running, m)
 	k.mu.Unlock()
 }
 
@@ -138,6 +134,7 @@ func (k *keeper) stop() {
 // settle acknowledges, retries or dead-letters one event after its handler
 // returned err.
 func (d *durable) settle(t task, err error) {
+	defer d.keeper.remove(t.msg)
 	switch {
 	case err == nil:
 		if ackErr := t.msg.Ack(); ackErr != nil {

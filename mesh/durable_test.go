@@ -425,3 +425,30 @@ func TestStreamsAndConsumersUpdateInPlace(t *testing.T) {
 	_, err = js2.Consumer(ctx, mesh.EventStreamName("ipc"), "herald-send")
 	require.NoError(t, err, "the durable consumer outlives the worker")
 }
+
+// TestPrefetchedEventsAreNotRedelivered: events waiting behind a slow
+// handler for longer than AckWait are kept in progress, not redelivered.
+func TestPrefetchedEventsAreNotRedelivered(t *testing.T) {
+	srv := testutil.StartServer(t)
+	w := testutil.Connect(t, srv, "exprsn-moderator", durableConfig)
+	const n = 15
+	for i := range n {
+		require.NoError(t, w.Emit(context.Background(), "content:scan", i, mesh.ToSelf()))
+	}
+	done := testutil.NewRecorder()
+	onDurable(t, w, "content:scan", mesh.HandlerFunc(func(ctx context.Context, ev *mesh.Event) error {
+		timer := time.NewTimer(150 * time.Millisecond) // n events: 2.25 x AckWait in all
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		return done.HandleEvent(ctx, ev)
+	}), mesh.AckWait(time.Second))
+	evs := done.WaitN(t, n, 0)
+	for _, ev := range evs {
+		require.Equal(t, uint64(1), ev.Deliveries, "event %s was redelivered while it waited", ev.ID)
+	}
+	require.Zero(t, w.Stats().Durable[durableNameOf(w)].Redelivered)
+}

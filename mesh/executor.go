@@ -13,92 +13,62 @@ type task struct {
 	msg jetstream.Msg
 }
 
-// executor runs the tasks of one durable handler: inline (in stream order),
-// on a bounded pool, or on lanes that keep the order of each partition key.
-// run is called from the consumer's delivery goroutine, one task at a time;
-// it blocks while the executor is full. stop is called once, after the last
-// run.
-type executor interface {
-	run(t task)
-	stop()
-}
-
-func newExecutor(o durableOptions, process func(task)) executor {
-	switch {
-	case o.concurrency == 1:
-		return inlineExecutor(process)
-	case o.byKey:
-		return newLaneExecutor(o.concurrency, process)
-	default:
-		return &poolExecutor{sem: make(chan struct{}, o.concurrency), process: process}
-	}
-}
-
-// inlineExecutor runs each task on the delivery goroutine, in stream order.
-type inlineExecutor func(task)
-
-func (e inlineExecutor) run(t task) { e(t) }
-func (inlineExecutor) stop()        {}
-
-// poolExecutor runs up to cap(sem) tasks at once, in any order.
-type poolExecutor struct {
-	sem     chan struct{}
-	wg      sync.WaitGroup
-	process func(task)
-}
-
-func (e *poolExecutor) run(t task) {
-	e.sem <- struct{}{}
-	e.wg.Add(1)
-	go func() {
-		defer func() {
-			<-e.sem
-			e.wg.Done()
-		}()
-		e.process(t)
-	}()
-}
-
-func (e *poolExecutor) stop() { e.wg.Wait() }
-
-// laneExecutor runs tasks on a fixed set of lanes, each in order; a task's
-// lane is chosen by its partition key, so events with one key never
-// overtake each other.
-type laneExecutor struct {
+// executor runs the tasks of one durable handler on lanes: queues served by
+// goroutines. With Concurrency(1) there is one lane and one goroutine, so
+// events run in stream order; with Concurrency(n), one lane and n
+// goroutines, in any order; with OrderedByKey, n lanes of one goroutine
+// each, an event's lane chosen by its partition key.
+//
+// run only queues, so the consumer's delivery goroutine hands every pulled
+// event over at once, and the keeper covers events waiting in a lane. A lane
+// holds Prefetch events, the most the consumer lets this handler have
+// unacknowledged (MaxAckPending), so run does not block in practice.
+type executor struct {
 	lanes []chan task
 	wg    sync.WaitGroup
 }
 
-// laneDepth is how many tasks may wait in one lane.
-const laneDepth = 16
-
-func newLaneExecutor(n int, process func(task)) *laneExecutor {
-	e := &laneExecutor{lanes: make([]chan task, n)}
+func newExecutor(o durableOptions, process func(task)) *executor {
+	lanes, workers := 1, o.concurrency
+	if o.byKey {
+		lanes, workers = o.concurrency, 1
+	}
+	e := &executor{lanes: make([]chan task, lanes)}
 	for i := range e.lanes {
-		lane := make(chan task, laneDepth)
+		lane := make(chan task, o.prefetch)
 		e.lanes[i] = lane
-		e.wg.Add(1)
-		go func() {
-			defer e.wg.Done()
-			for t := range lane {
-				process(t)
-			}
-		}()
+		for range workers {
+			e.wg.Add(1)
+			go func() {
+				defer e.wg.Done()
+				for t := range lane {
+					process(t)
+				}
+			}()
+		}
 	}
 	return e
 }
 
-func (e *laneExecutor) run(t task) {
-	key, ok := t.ev.Extension(PartitionKeyExtension)
-	if !ok {
-		key = t.ev.ID
+// run queues t on its lane. It is called from the consumer's delivery
+// goroutine, one task at a time.
+func (e *executor) run(t task) {
+	lane := e.lanes[0]
+	if len(e.lanes) > 1 {
+		key, ok := t.ev.Extension(PartitionKeyExtension)
+		if !ok {
+			key = t.ev.ID
+		}
+		h := fnv.New32a()
+		h.Write([]byte(key))
+		lane = e.lanes[h.Sum32()%uint32(len(e.lanes))]
 	}
-	h := fnv.New32a()
-	h.Write([]byte(key))
-	e.lanes[h.Sum32()%uint32(len(e.lanes))] <- t
+	lane <- t
 }
 
-func (e *laneExecutor) stop() {
+// stop lets the queued tasks finish and waits for them; run must not be
+// called after it.
+func (e *executor) stop() {
 	for _, lane := range e.lanes {
 		close(lane)
 	}
