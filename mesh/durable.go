@@ -269,7 +269,7 @@ func (w *Worker) registerDurable(ctx context.Context, pattern string, h Handler,
 		// One delivery more than the handler's tries, so that an event
 		// whose last try never reported (a crash) still reaches the
 		// dead-letter stream.
-		MaxDeliver:    o.durable.maxDeliver + 1,
+		MaxDeliver: o.durable.maxDeliver + 1,
 		// The executor's lanes hold at most this many events.
 		MaxAckPending: o.durable.prefetch,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
