@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -99,49 +98,58 @@ func (w *Worker) OnDurableBatch(ctx context.Context, pattern string, h BatchHand
 	return w.registerDurable(ctx, pattern, nil, h, opts)
 }
 
-// batcher collects a batch handler's events and runs them.
+// batcher collects a batch handler's events on a queue and runs them, one
+// batch at a time in stream order, on its own goroutine: up to batchSize
+// events, or what arrived within batchWait of a batch's first event.
 type batcher struct {
-	d     *durable
-	runMu sync.Mutex // one batch at a time, in order
-	mu    sync.Mutex
-	buf   []task
-	timer *time.Timer
+	d    *durable
+	q    *queue
+	done chan struct{}
 }
 
-func newBatcher(d *durable) *batcher { return &batcher{d: d} }
+func newBatcher(d *durable) *batcher {
+	b := &batcher{d: d, q: newQueue(), done: make(chan struct{})}
+	go b.loop()
+	return b
+}
 
-func (b *batcher) add(t task) {
-	b.mu.Lock()
-	b.buf = append(b.buf, t)
-	if len(b.buf) == 1 {
-		b.timer = time.AfterFunc(b.d.opts.durable.batchWait, b.flush)
-	}
-	full := len(b.buf) >= b.d.opts.durable.batchSize
-	b.mu.Unlock()
-	if full {
-		b.flush()
+func (b *batcher) add(t task) { b.q.push(t) }
+
+// stop runs what is queued and ends the batcher's goroutine.
+func (b *batcher) stop() {
+	b.q.close()
+	<-b.done
+}
+
+func (b *batcher) loop() {
+	defer close(b.done)
+	size, wait := b.d.opts.durable.batchSize, b.d.opts.durable.batchWait
+	for {
+		first, ok := b.q.pop(nil)
+		if !ok {
+			return
+		}
+		tasks := []task{first}
+		timer := time.NewTimer(wait)
+		for len(tasks) < size {
+			t, ok := b.q.pop(timer.C)
+			if !ok {
+				break
+			}
+			tasks = append(tasks, t)
+		}
+		timer.Stop()
+		b.run(tasks)
 	}
 }
 
-// flush runs the batch collected so far, if any.
-func (b *batcher) flush() {
-	b.runMu.Lock()
-	defer b.runMu.Unlock()
-	b.mu.Lock()
-	tasks := b.buf
-	b.buf = nil
-	if b.timer != nil {
-		b.timer.Stop()
-		b.timer = nil
-	}
-	b.mu.Unlock()
-	if len(tasks) == 0 {
+// run runs one batch and settles each of its events.
+func (b *batcher) run(tasks []task) {
+	d := b.d
+	if d.w.handlerCtx.Err() != nil {
+		// Close gave up waiting: leave the events to be redelivered.
 		return
 	}
-	d := b.d
-	d.w.inflight.Add(1)
-	defer d.w.inflight.Done()
-
 	events := make([]*Event, len(tasks))
 	for i, t := range tasks {
 		events[i] = t.ev

@@ -199,6 +199,7 @@ type durable struct {
 	keeper   *keeper
 	stats    *durableCounters
 	stopOnce sync.Once
+	stopErr  error
 }
 
 // OnDurable registers h as a durable handler for the events matching
@@ -266,10 +267,10 @@ func (w *Worker) registerDurable(ctx context.Context, pattern string, h Handler,
 		FilterSubjects: []string{targeted, broadcast},
 		AckPolicy:      jetstream.AckExplicitPolicy,
 		AckWait:        o.durable.ackWait,
-		// One delivery more than the handler's tries, so that an event
-		// whose last try never reported (a crash) still reaches the
-		// dead-letter stream.
-		MaxDeliver: o.durable.maxDeliver + 1,
+		// No server limit: receive dead-letters an event past its tries,
+		// even when its last try never reported (a crash), and an event
+		// whose dead letter cannot be stored is retried, not dropped.
+		MaxDeliver: -1,
 		// The executor's lanes hold at most this many events.
 		MaxAckPending: o.durable.prefetch,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
@@ -303,23 +304,18 @@ func (d *durable) consumeError(_ jetstream.ConsumeContext, err error) {
 	d.w.log.Debug("mesh: durable consume", "handler", d.name, "error", err)
 }
 
-// stop stops pulling, lets buffered and running events finish, and waits
-// for them or ctx.
+// stop stops pulling, lets pulled and running events finish, and waits for
+// them or ctx. When ctx ends first, the rest of the shutdown goes on in the
+// background, so no goroutine is left behind. Later calls return the first
+// call's result.
 func (d *durable) stop(ctx context.Context) error {
-	var err error
 	d.stopOnce.Do(func() {
 		d.cc.Drain()
-		select {
-		case <-d.cc.Closed():
-		case <-ctx.Done():
-			d.cc.Stop()
-			err = fmt.Errorf("draining durable handler %s: %w", d.name, ctx.Err())
-			return
-		}
 		stopped := make(chan struct{})
 		go func() {
+			<-d.cc.Closed() // after the last callback, so nothing is queued later
 			if d.batcher != nil {
-				d.batcher.flush()
+				d.batcher.stop()
 			}
 			d.exec.stop()
 			d.keeper.stop()
@@ -328,10 +324,11 @@ func (d *durable) stop(ctx context.Context) error {
 		select {
 		case <-stopped:
 		case <-ctx.Done():
-			err = fmt.Errorf("waiting for durable handler %s: %w", d.name, ctx.Err())
+			d.cc.Stop()
+			d.stopErr = fmt.Errorf("waiting for durable handler %s: %w", d.name, ctx.Err())
 		}
 	})
-	return err
+	return d.stopErr
 }
 
 // offDurable stops one durable handler in this instance; its consumer stays.

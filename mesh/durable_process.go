@@ -23,6 +23,10 @@ const (
 	HeaderDeadLetterTime       = "Mesh-Dlq-Time"
 )
 
+// maxReasonLen bounds the reason a dead letter carries, so that it fits
+// under max_payload with the original event.
+const maxReasonLen = 1024
+
 // deadLetterTimeout bounds the publish of a dead letter.
 const deadLetterTimeout = 10 * time.Second
 
@@ -68,8 +72,10 @@ func (d *durable) receive(msg jetstream.Msg) {
 
 // process runs the handler for one event and settles the message.
 func (d *durable) process(t task) {
-	d.w.inflight.Add(1)
-	defer d.w.inflight.Done()
+	if d.w.handlerCtx.Err() != nil {
+		// Close gave up waiting: leave the event to be redelivered.
+		return
+	}
 	err := d.w.runHandler(d.handler, d.pattern, d.opts, t.ev)
 	d.settle(t, err)
 }
@@ -101,15 +107,13 @@ func (k *keeper) loop(every time.Duration) {
 			return
 		case <-tick.C:
 		}
+		// Under the lock, so that no event is reported in progress after
+		// settle took it out (which would undo a delayed retry).
 		k.mu.Lock()
-		msgs := make([]jetstream.Msg, 0, len(k.running))
 		for m := range k.running {
-			msgs = append(msgs, m)
-		}
-		k.mu.Unlock()
-		for _, m := range msgs {
 			_ = m.InProgress()
 		}
+		k.mu.Unlock()
 	}
 }
 
@@ -134,7 +138,7 @@ func (k *keeper) stop() {
 // settle acknowledges, retries or dead-letters one event after its handler
 // returned err.
 func (d *durable) settle(t task, err error) {
-	defer d.keeper.remove(t.msg)
+	d.keeper.remove(t.msg)
 	switch {
 	case err == nil:
 		if ackErr := t.msg.Ack(); ackErr != nil {
@@ -177,7 +181,7 @@ func (d *durable) deadLetter(msg jetstream.Msg, ev *Event, cause error) {
 			dl.Header[k] = vs
 		}
 	}
-	dl.Header.Set(HeaderDeadLetterReason, reason)
+	dl.Header.Set(HeaderDeadLetterReason, truncate(reason, maxReasonLen))
 	dl.Header.Set(HeaderDeadLetterService, w.cfg.Service)
 	dl.Header.Set(HeaderDeadLetterHandler, d.name)
 	dl.Header.Set(HeaderDeadLetterDeliveries, strconv.FormatUint(ev.Deliveries, 10))

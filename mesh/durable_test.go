@@ -412,7 +412,7 @@ func TestStreamsAndConsumersUpdateInPlace(t *testing.T) {
 	onDurable(t, w, "notification:send", testutil.NewRecorder(), mesh.MaxDeliver(7), mesh.AckWait(time.Minute), mesh.DurableName("herald-send"))
 	c, err := s.Consumer(ctx, "herald-send")
 	require.NoError(t, err)
-	require.Equal(t, 8, c.CachedInfo().Config.MaxDeliver, "MaxDeliver tries plus one for a crash on the last")
+	require.Equal(t, -1, c.CachedInfo().Config.MaxDeliver, "the worker counts the tries, the server never drops an event")
 	require.Equal(t, time.Minute, c.CachedInfo().Config.AckWait)
 
 	// Close never deletes it.
@@ -451,4 +451,27 @@ func TestPrefetchedEventsAreNotRedelivered(t *testing.T) {
 		require.Equal(t, uint64(1), ev.Deliveries, "event %s was redelivered while it waited", ev.ID)
 	}
 	require.Zero(t, w.Stats().Durable[durableNameOf(w)].Redelivered)
+}
+
+// TestDeadLetterStoreFailureRetriesInsteadOfDropping: while the dead-letter
+// stream is missing, an exhausted event keeps being retried; once the stream
+// is back, the event lands there.
+func TestDeadLetterStoreFailureRetriesInsteadOfDropping(t *testing.T) {
+	srv := testutil.StartServer(t)
+	w := testutil.Connect(t, srv, "exprsn-herald", durableConfig)
+	ctx := context.Background()
+	require.NoError(t, w.JetStream().DeleteStream(ctx, mesh.DeadLetterStreamName("ipc")))
+	onDurable(t, w, "notification:send", mesh.HandlerFunc(func(context.Context, *mesh.Event) error {
+		return errors.New("smtp unavailable")
+	}), mesh.MaxDeliver(2), mesh.Backoff(50*time.Millisecond))
+	require.NoError(t, w.Emit(ctx, "notification:send", nil, mesh.ToSelf(), mesh.WithID("evt-kept")))
+
+	// Well past MaxDeliver, the server still redelivers it.
+	require.Eventually(t, func() bool { return w.Stats().Durable[durableNameOf(w)].Redelivered >= 5 },
+		testutil.DefaultWait, 10*time.Millisecond)
+	require.NoError(t, mesh.EnsureStreams(ctx, w.JetStream(), "ipc", mesh.StreamConfig{}))
+	require.Eventually(t, func() bool {
+		letters, err := w.DeadLetters().List(ctx, "exprsn-herald", 1, 0)
+		return err == nil && len(letters) == 1 && letters[0].Event != nil && letters[0].Event.ID == "evt-kept"
+	}, testutil.DefaultWait, 10*time.Millisecond)
 }

@@ -141,8 +141,9 @@ func (w *Worker) EmitWithReceipt(ctx context.Context, event string, data any, op
 // the failure (Err), and every failure is also reported through
 // Config.OnError and counted in Stats.EmitFailed. At most
 // Config.MaxPendingEmits acknowledgements are pending; past that EmitAsync
-// waits for one, until ctx ends (or for Config.AsyncEmitTimeout when ctx has
-// no deadline). Close waits for the pending ones.
+// waits for one until ctx's deadline, or for Config.AsyncEmitTimeout when
+// ctx has none (cancelling ctx does not end that wait). Close waits for the
+// pending ones.
 //
 // EmitAsync needs the event stream: without it, it returns an error.
 func (w *Worker) EmitAsync(ctx context.Context, event string, data any, opts ...EmitOption) (jetstream.PubAckFuture, error) {
@@ -162,7 +163,7 @@ func (w *Worker) EmitAsync(ctx context.Context, event string, data any, opts ...
 	// for AsyncEmitTimeout without a deadline.
 	stall := w.cfg.AsyncEmitTimeout
 	if dl, ok := ctx.Deadline(); ok {
-		stall = time.Until(dl)
+		stall = max(time.Until(dl), time.Millisecond)
 	}
 	pubOpts := []jetstream.PublishOpt{jetstream.WithStallWait(stall)}
 	f, err := w.js.PublishMsgAsync(msg, pubOpts...)

@@ -3,6 +3,7 @@ package mesh
 import (
 	"hash/fnv"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -19,12 +20,12 @@ type task struct {
 // goroutines, in any order; with OrderedByKey, n lanes of one goroutine
 // each, an event's lane chosen by its partition key.
 //
-// run only queues, so the consumer's delivery goroutine hands every pulled
-// event over at once, and the keeper covers events waiting in a lane. A lane
-// holds Prefetch events, the most the consumer lets this handler have
-// unacknowledged (MaxAckPending), so run does not block in practice.
+// run only queues and never blocks, so the consumer's delivery goroutine
+// hands every pulled event over at once and the keeper covers the events
+// waiting in a lane. The server bounds them: a consumer has at most
+// MaxAckPending events unacknowledged.
 type executor struct {
-	lanes []chan task
+	lanes []*queue
 	wg    sync.WaitGroup
 }
 
@@ -33,15 +34,19 @@ func newExecutor(o durableOptions, process func(task)) *executor {
 	if o.byKey {
 		lanes, workers = o.concurrency, 1
 	}
-	e := &executor{lanes: make([]chan task, lanes)}
+	e := &executor{lanes: make([]*queue, lanes)}
 	for i := range e.lanes {
-		lane := make(chan task, o.prefetch)
+		lane := newQueue()
 		e.lanes[i] = lane
 		for range workers {
 			e.wg.Add(1)
 			go func() {
 				defer e.wg.Done()
-				for t := range lane {
+				for {
+					t, ok := lane.pop(nil)
+					if !ok {
+						return
+					}
 					process(t)
 				}
 			}()
@@ -50,8 +55,7 @@ func newExecutor(o durableOptions, process func(task)) *executor {
 	return e
 }
 
-// run queues t on its lane. It is called from the consumer's delivery
-// goroutine, one task at a time.
+// run queues t on its lane.
 func (e *executor) run(t task) {
 	lane := e.lanes[0]
 	if len(e.lanes) > 1 {
@@ -63,14 +67,77 @@ func (e *executor) run(t task) {
 		h.Write([]byte(key))
 		lane = e.lanes[h.Sum32()%uint32(len(e.lanes))]
 	}
-	lane <- t
+	lane.push(t)
 }
 
 // stop lets the queued tasks finish and waits for them; run must not be
 // called after it.
 func (e *executor) stop() {
 	for _, lane := range e.lanes {
-		close(lane)
+		lane.close()
 	}
 	e.wg.Wait()
+}
+
+// queue is an unbounded FIFO of tasks for one or more waiting goroutines.
+type queue struct {
+	mu     sync.Mutex
+	items  []task
+	closed bool
+	ready  chan struct{} // signalled when a task is pushed or the queue closes
+}
+
+func newQueue() *queue { return &queue{ready: make(chan struct{}, 1)} }
+
+func (q *queue) push(t task) {
+	q.mu.Lock()
+	q.items = append(q.items, t)
+	q.mu.Unlock()
+	q.signal()
+}
+
+func (q *queue) signal() {
+	select {
+	case q.ready <- struct{}{}:
+	default:
+	}
+}
+
+// close makes pop return false once the queue is empty.
+func (q *queue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.signal()
+}
+
+// pop returns the next task, waiting for one until timeout fires (forever
+// if timeout is nil); ok is false when it timed out, or when the queue is
+// closed and empty.
+func (q *queue) pop(timeout <-chan time.Time) (task, bool) {
+	for {
+		q.mu.Lock()
+		if len(q.items) > 0 {
+			t := q.items[0]
+			q.items[0] = task{}
+			q.items = q.items[1:]
+			more := len(q.items) > 0
+			q.mu.Unlock()
+			if more {
+				q.signal() // another waiter may take the next one
+			}
+			return t, true
+		}
+		closed := q.closed
+		q.mu.Unlock()
+		if closed {
+			q.signal() // wake the other waiters to see it
+			return task{}, false
+		}
+		select {
+		case <-q.ready:
+		case <-timeout:
+			return task{}, false
+		}
+	}
 }

@@ -162,13 +162,13 @@ func (w *Worker) Request(ctx context.Context, service, event string, data any, o
 	}
 	rev, err := w.roundTrip(ctx, out, service, event)
 	out.sent(err)
+	w.release(out)
 	return rev, err
 }
 
 // roundTrip sends an encoded request and reads its reply.
 func (w *Worker) roundTrip(ctx context.Context, out outgoing, service, event string) (*Event, error) {
 	resp, err := w.nc.RequestMsgWithContext(ctx, out.msg)
-	w.release(out)
 	w.stats.requests.Add(1)
 	switch {
 	case errors.Is(err, nats.ErrNoResponders):

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -139,6 +140,11 @@ func connectError(cfg Config, servers string, err error) error {
 	case errors.Is(err, nats.ErrTLS), errors.Is(err, nats.ErrSecureConnRequired), errors.Is(err, nats.ErrSecureConnWanted), strings.Contains(err.Error(), "tls"), strings.Contains(err.Error(), "x509"):
 		hint = "check the TLS options in Config.NATSOptions (nats.RootCAs, nats.ClientCert) and the server's TLS setup"
 	}
+	// A URL nats.go could not parse comes back whole in its error.
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		err = fmt.Errorf("%s %s: %w", uerr.Op, RedactURLs(uerr.URL), uerr.Err)
+	}
 	return fmt.Errorf("mesh: connect %q to %s: %w: %s", cfg.Service, RedactURLs(servers), err, hint)
 }
 
@@ -148,11 +154,17 @@ func connectError(cfg Config, servers string, err error) error {
 func RedactURLs(servers string) string {
 	parts := strings.Split(servers, ",")
 	for i, p := range parts {
-		if at := strings.LastIndex(p, "@"); at >= 0 {
-			if scheme := strings.Index(p, "://"); scheme >= 0 && scheme < at {
-				parts[i] = p[:scheme+3] + "[redacted]" + p[at:]
-			}
+		p = strings.TrimSpace(p)
+		at := strings.LastIndex(p, "@")
+		if at < 0 {
+			parts[i] = p
+			continue
 		}
+		start := 0 // user info without a scheme: "alice:secret@host:4222"
+		if scheme := strings.Index(p, "://"); scheme >= 0 && scheme < at {
+			start = scheme + 3
+		}
+		parts[i] = p[:start] + "[redacted]" + p[at:]
 	}
 	return strings.Join(parts, ",")
 }
@@ -217,8 +229,10 @@ func (w *Worker) report(err error, attrs ...any) {
 // first call and returns its result.
 func (w *Worker) Close(ctx context.Context) error {
 	w.closeOnce.Do(func() {
-		w.closeErr = w.close(ctx)
-		close(w.closed)
+		go func() {
+			w.closeErr = w.close(ctx)
+			close(w.closed)
+		}()
 	})
 	select {
 	case <-w.closed:
