@@ -109,16 +109,8 @@ func rawPair(e *env, subject string, s *sink) (pub, sub *nats.Conn, err error) {
 
 func startMesh(mode codec.Mode) func(e *env, data []byte, s *sink) (func() error, func(), error) {
 	return func(e *env, data []byte, s *sink) (func() error, func(), error) {
-		sub, err := e.worker("bench-sub", "live", false)
+		sub, err := meshReceiver(e, s)
 		if err != nil {
-			return nil, nil, err
-		}
-		_, err = sub.On("bench:live", mesh.HandlerFunc(func(context.Context, *mesh.Event) error {
-			s.hit()
-			return nil
-		}))
-		if err != nil {
-			closeWorker(sub)
 			return nil, nil, err
 		}
 		pub, err := e.worker("bench-pub", "live", false, func(c *mesh.Config) { c.Encoding = mode })
@@ -126,10 +118,7 @@ func startMesh(mode codec.Mode) func(e *env, data []byte, s *sink) (func() error
 			closeWorker(sub)
 			return nil, nil, err
 		}
-		ctx := context.Background()
-		raw := json.RawMessage(data)
-		send := func() error { return pub.Emit(ctx, "bench:live", raw) }
-		return send, func() { closeWorker(pub); closeWorker(sub) }, nil
+		return meshEmitter(pub, data), func() { closeWorker(pub); closeWorker(sub) }, nil
 	}
 }
 
@@ -151,23 +140,18 @@ func startMeshToRaw(e *env, data []byte, s *sink) (func() error, func(), error) 
 		sub.Close()
 		return nil, nil, err
 	}
-	ctx := context.Background()
-	raw := json.RawMessage(data)
-	send := func() error { return pub.Emit(ctx, "bench:live", raw) }
-	return send, func() { closeWorker(pub); sub.Close() }, nil
+	return meshEmitter(pub, data), func() { closeWorker(pub); sub.Close() }, nil
 }
 
 func startRawToMesh(e *env, data []byte, s *sink) (func() error, func(), error) {
-	sub, err := e.worker("bench-sub", "live", false)
+	ev := codec.Event{ID: nuid.Next(), Source: "bench-pub", Type: "bench:live", Time: time.Now().UTC(),
+		DataContentType: codec.ContentTypeJSON, Data: data}
+	body, err := codec.AppendStructured(nil, &ev)
 	if err != nil {
 		return nil, nil, err
 	}
-	_, err = sub.On("bench:live", mesh.HandlerFunc(func(context.Context, *mesh.Event) error {
-		s.hit()
-		return nil
-	}))
+	sub, err := meshReceiver(e, s)
 	if err != nil {
-		closeWorker(sub)
 		return nil, nil, err
 	}
 	pub, err := e.connect("raw-pub")
@@ -175,14 +159,33 @@ func startRawToMesh(e *env, data []byte, s *sink) (func() error, func(), error) 
 		closeWorker(sub)
 		return nil, nil, err
 	}
-	ev := codec.Event{ID: nuid.Next(), Source: "bench-pub", Type: "bench:live", Time: time.Now().UTC(),
-		DataContentType: codec.ContentTypeJSON, Data: data}
-	body, err := codec.AppendStructured(nil, &ev)
-	if err != nil {
-		return nil, nil, err
-	}
 	send := func() error { return pub.Publish("live.all.bench.live", body) }
 	return send, func() { pub.Close(); closeWorker(sub) }, nil
+}
+
+// meshReceiver connects the worker whose live handler counts every
+// bench:live event in s.
+func meshReceiver(e *env, s *sink) (*mesh.Worker, error) {
+	sub, err := e.worker("bench-sub", "live", false)
+	if err != nil {
+		return nil, err
+	}
+	_, err = sub.On("bench:live", mesh.HandlerFunc(func(context.Context, *mesh.Event) error {
+		s.hit()
+		return nil
+	}))
+	if err != nil {
+		closeWorker(sub)
+		return nil, err
+	}
+	return sub, nil
+}
+
+// meshEmitter returns a send func that broadcasts data as bench:live from pub.
+func meshEmitter(pub *mesh.Worker, data []byte) func() error {
+	ctx := context.Background()
+	raw := json.RawMessage(data)
+	return func() error { return pub.Emit(ctx, "bench:live", raw) }
 }
 
 // sdkEvent builds one event with the attributes the mesh sends.
