@@ -21,13 +21,10 @@ func runLive(o options, e *env, rp *report) error {
 				if !o.wantsCase(c.name, i == 0) {
 					continue
 				}
-				s, err := attempt(o, e, rows[i], func() (sample, error) {
-					return labelled(sectionLive, c.name, size, func() (sample, error) { return measureLive(c, e, data, o.n(c.n), o.latN, o.window) })
-				})
+				s, err := take(o, e, rows[i], sectionLive, c.name, size, func() (sample, error) { return measureLive(c, e, data, o.n(c.n), o.latN, o.window) })
 				if err != nil {
 					return fmt.Errorf("live %s %s: %w", c.name, sizeName(size), err)
 				}
-				rows[i].samples = append(rows[i].samples, s)
 				o.logf("live %s round %d: %-45s %s msgs/s, p50 %s", sizeName(size), round+1, c.name, formatRate(s.rate), formatDur(s.p50))
 			}
 		}
@@ -50,13 +47,10 @@ func runPublish(o options, e *env, rp *report) error {
 				if !o.wantsCase(c.name, i == 0) {
 					continue
 				}
-				s, err := attempt(o, e, rows[i], func() (sample, error) {
-					return labelled(sectionPublish, c.name, size, func() (sample, error) { return measurePublish(c, e, data, o.n(c.n), o.latN/4) })
-				})
+				s, err := take(o, e, rows[i], sectionPublish, c.name, size, func() (sample, error) { return measurePublish(c, e, data, o.n(c.n), o.latN/4) })
 				if err != nil {
 					return fmt.Errorf("publish %s %s: %w", c.name, sizeName(size), err)
 				}
-				rows[i].samples = append(rows[i].samples, s)
 				o.logf("publish %s round %d: %-45s %s msgs/s, sync p50 %s", sizeName(size), round+1, c.name, formatRate(s.rate), formatDur(s.p50))
 			}
 		}
@@ -108,14 +102,11 @@ func runConsume(o options, e *env, rp *report) error {
 				if !o.wantsCase(c.name, i == 0) {
 					continue
 				}
-				s, err := attempt(o, e, rows[i], func() (sample, error) {
-					return labelled(sectionConsume, c.name, size, func() (sample, error) { return measureConsume(c, e, o.n(c.n), lasts[i], round) })
-				})
+				s, err := take(o, e, rows[i], sectionConsume, c.name, size, func() (sample, error) { return measureConsume(c, e, o.n(c.n), lasts[i], round) })
 				if err != nil {
 					cancel()
 					return fmt.Errorf("consume %s %s: %w", c.name, sizeName(size), err)
 				}
-				rows[i].samples = append(rows[i].samples, s)
 				o.logf("consume %s round %d: %-45s %s msgs/s", sizeName(size), round+1, c.name, formatRate(s.rate))
 			}
 		}
@@ -145,13 +136,10 @@ func runRequest(o options, e *env, rp *report) error {
 				if !o.wantsCase(c.name, i == 0) {
 					continue
 				}
-				s, err := attempt(o, e, rows[i], func() (sample, error) {
-					return labelled(sectionRequest, c.name, size, func() (sample, error) { return measureRequest(c, e, data, o.latN) })
-				})
+				s, err := take(o, e, rows[i], sectionRequest, c.name, size, func() (sample, error) { return measureRequest(c, e, data, o.latN) })
 				if err != nil {
 					return fmt.Errorf("request %s %s: %w", c.name, sizeName(size), err)
 				}
-				rows[i].samples = append(rows[i].samples, s)
 				o.logf("request %s round %d: %-45s p50 %s p99 %s", sizeName(size), round+1, c.name, formatDur(s.p50), formatDur(s.p99))
 			}
 		}
@@ -180,13 +168,10 @@ func runFan(o options, e *env, rp *report) error {
 					if !o.wantsCase(c.name, i == 0) {
 						continue
 					}
-					s, err := attempt(o, e, rows[i], func() (sample, error) {
-						return labelled(sectionFan, fmt.Sprintf("%s %d", c.name, services), size, func() (sample, error) { return measureFan(c, e, data, services, n, o.window) })
-					})
+					s, err := take(o, e, rows[i], sectionFan, fmt.Sprintf("%s %d", c.name, services), size, func() (sample, error) { return measureFan(c, e, data, services, n, o.window) })
 					if err != nil {
 						return fmt.Errorf("fan-out %s %d services %s: %w", c.name, services, sizeName(size), err)
 					}
-					rows[i].samples = append(rows[i].samples, s)
 					o.logf("fan-out %s %d services round %d: %-40s %s deliveries/s", sizeName(size), services, round+1, c.name, formatRate(s.rate))
 				}
 			}
@@ -212,16 +197,23 @@ func runHandlers(o options, e *env, rp *report) error {
 		for round := range o.rounds {
 			for i, h := range handlerCounts {
 				n := o.n(handlerCalls / h)
-				s, err := attempt(o, e, rows[i], func() (sample, error) {
-					return labelled(sectionHandlers, rows[i].name, size, func() (sample, error) { return measureHandlers(e, data, h, n, o.window) })
-				})
+				s, err := take(o, e, rows[i], sectionHandlers, rows[i].name, size, func() (sample, error) { return measureHandlers(e, data, h, n, o.window) })
 				if err != nil {
 					return fmt.Errorf("handlers %d %s: %w", h, sizeName(size), err)
 				}
-				rows[i].samples = append(rows[i].samples, s)
 				o.logf("handlers %s %d round %d: %s handler calls/s", sizeName(size), h, round+1, formatRate(s.rate))
 			}
 		}
 	}
 	return nil
+}
+
+// take measures one contender for one round, with retries (attempt) under
+// its pprof labels, and records the sample in r.
+func take(o options, e *env, r *row, section, label string, size int, measure func() (sample, error)) (sample, error) {
+	s, err := attempt(o, e, r, func() (sample, error) { return labelled(section, label, size, measure) })
+	if err == nil {
+		r.samples = append(r.samples, s)
+	}
+	return s, err
 }
