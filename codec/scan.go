@@ -224,6 +224,21 @@ func scanLiteral(s string, i int, lit string) (int, error) {
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
+// scanDigits skips the run of digits at s[i], which must have at least one,
+// in the number that starts at start.
+func scanDigits(s string, i, start int) (int, error) {
+	if i >= len(s) {
+		return 0, truncated(i)
+	}
+	if !isDigit(s[i]) {
+		return 0, malformed(start, "invalid number")
+	}
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	return i, nil
+}
+
 // scanNumber scans a JSON number starting at s[i].
 func scanNumber(s string, i int) (int, error) {
 	start := i
@@ -243,16 +258,10 @@ func scanNumber(s string, i int) (int, error) {
 	default:
 		return 0, malformed(start, "invalid number")
 	}
+	var err error
 	if i < len(s) && s[i] == '.' {
-		i++
-		if i >= len(s) {
-			return 0, truncated(i)
-		}
-		if !isDigit(s[i]) {
-			return 0, malformed(start, "invalid number")
-		}
-		for i < len(s) && isDigit(s[i]) {
-			i++
+		if i, err = scanDigits(s, i+1, start); err != nil {
+			return 0, err
 		}
 	}
 	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
@@ -260,14 +269,8 @@ func scanNumber(s string, i int) (int, error) {
 		if i < len(s) && (s[i] == '+' || s[i] == '-') {
 			i++
 		}
-		if i >= len(s) {
-			return 0, truncated(i)
-		}
-		if !isDigit(s[i]) {
-			return 0, malformed(start, "invalid number")
-		}
-		for i < len(s) && isDigit(s[i]) {
-			i++
+		if i, err = scanDigits(s, i, start); err != nil {
+			return 0, err
 		}
 	}
 	return i, nil
