@@ -168,3 +168,16 @@ func BenchmarkSDKUnmarshal(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkValidateData measures the JSON data validator, which both
+// AppendStructured and the decoder (to skip "data") run on every event.
+func BenchmarkValidateData(b *testing.B) {
+	ev := &codec.Event{ID: "1", Source: "s", Type: "t", Data: benchData}
+	b.SetBytes(int64(len(benchData)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := ev.Validate(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

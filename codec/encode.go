@@ -129,7 +129,7 @@ func appendJSONString(dst []byte, s string) ([]byte, bool) {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		if i+8 <= len(s) && !special8(load64(s, i)) {
+		if i+8 <= len(s) && special8(load64(s, i)) == 0 {
 			i += 8
 			continue
 		}

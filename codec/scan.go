@@ -1,6 +1,8 @@
 package codec
 
 import (
+	"errors"
+	"math/bits"
 	"strconv"
 	"unicode/utf8"
 )
@@ -75,30 +77,47 @@ func load64(s string, i int) uint64 {
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
-// special8 reports whether a word may hold a byte that is not clPlain:
-// '"', '\\', a control character or a byte >= 0x80. It has no false
-// negatives; a false positive occurs only in a byte after a true one (a
-// borrow), which is harmless because the caller then goes byte by byte.
-func special8(x uint64) bool {
+// special8 returns a mask with the high bit set in every byte of the word x
+// that may not be clPlain: '"', '\\', a control character or a byte >= 0x80.
+// It has no false negatives, and a false positive occurs only in a byte
+// after a true one (a borrow), so the lowest set bit marks the first special
+// byte exactly.
+func special8(x uint64) uint64 {
 	ctl := x - lsb*0x20
 	quo := (x ^ (lsb * '"')) - lsb
 	bsl := (x ^ (lsb * '\\')) - lsb
-	return ((ctl|quo|bsl)&^x|x)&msb != 0
+	return ((ctl|quo|bsl)&^x | x) & msb
+}
+
+// plainEnd returns the index of the first byte at or after j that is not
+// clPlain, or len(s) if there is none.
+func plainEnd(s string, j int) int {
+	for ; j+8 <= len(s); j += 8 {
+		if m := special8(load64(s, j)); m != 0 {
+			return j + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for j < len(s) && strClass[s[j]] == clPlain {
+		j++
+	}
+	return j
 }
 
 // scanString scans the JSON string whose opening quote is at s[i]. It returns
 // the index just past the closing quote and whether the string contains
 // escapes. It checks escapes, control characters and UTF-8.
 func scanString(s string, i int) (end int, escaped bool, err error) {
-	j := i + 1
+	j := plainEnd(s, i+1)
+	if j < len(s) && s[j] == '"' {
+		return j + 1, false, nil // the common case: no special byte
+	}
+	return scanSpecial(s, j)
+}
+
+// scanSpecial finishes scanString from s[j], the first byte of the string
+// that is not clPlain.
+func scanSpecial(s string, j int) (end int, escaped bool, err error) {
 	for {
-		// Skip plain bytes, eight at a time, then one at a time.
-		for j+8 <= len(s) && !special8(load64(s, j)) {
-			j += 8
-		}
-		for j < len(s) && strClass[s[j]] == clPlain {
-			j++
-		}
 		if j >= len(s) {
 			return 0, false, truncated(len(s))
 		}
@@ -133,6 +152,7 @@ func scanString(s string, i int) (end int, escaped bool, err error) {
 			}
 			j += size
 		}
+		j = plainEnd(s, j)
 	}
 }
 
@@ -298,23 +318,67 @@ func scanScalar(s string, i int) (int, error) {
 
 // skipValue validates the JSON value starting at s[i] (after optional
 // whitespace) and returns the index just past it. It does not recurse: the
-// kind of each open container is kept in a bit stack.
+// kind of each open container is kept in a bit stack. A one-word stack
+// serves values nested up to 64 deep without zeroing a big array per call;
+// a deeper value is scanned again with a stack for maxDepth.
 func skipValue(s string, i int) (int, error) {
-	var stack [maxDepth/64 + 1]uint64 // bit set: object; clear: array
+	var stack [1]uint64
+	end, err := scanValue(s, i, stack[:])
+	if err == errDeeper {
+		return skipDeepValue(s, i)
+	}
+	return end, err
+}
+
+// skipDeepValue is skipValue with a stack for maxDepth levels.
+func skipDeepValue(s string, i int) (int, error) {
+	var stack [maxDepth/64 + 1]uint64
+	return scanValue(s, i, stack[:])
+}
+
+// errDeeper reports that a value nests deeper than scanValue's stack holds;
+// it never leaves this file.
+var errDeeper = errors.New("codec: value nests deeper than the scan stack")
+
+// scanValue does the work of skipValue with the given bit stack (bit set:
+// object; clear: array), failing with errDeeper if it is too small. Strings,
+// keys included, are scanned in line: they are most of the tokens.
+func scanValue(s string, i int, stack []uint64) (int, error) {
 	depth := 0
+	key := false // a key is expected at s[i], not a value
 	var err error
 	for {
-		// A value is expected at s[i].
 		i = skipWS(s, i)
 		if i >= len(s) {
 			return 0, truncated(i)
 		}
-		switch s[i] {
-		case '{', '[':
+		switch c := s[i]; {
+		case c == '"':
+			j := plainEnd(s, i+1)
+			if j < len(s) && s[j] == '"' {
+				i = j + 1
+			} else if i, _, err = scanSpecial(s, j); err != nil {
+				return 0, err
+			}
+			if key {
+				key = false
+				i = skipWS(s, i)
+				if i >= len(s) || s[i] != ':' {
+					return 0, unexpected(s, i, "':'")
+				}
+				i++
+				continue
+			}
+		case key:
+			return 0, unexpected(s, i, "a string key")
+		case c == '{' || c == '[':
 			if depth == maxDepth {
 				return 0, malformed(i, "nesting too deep")
 			}
-			obj := s[i] == '{'
+			if depth>>6 >= len(stack) {
+				return 0, errDeeper
+			}
+			obj := c == '{'
 			if obj {
 				stack[depth>>6] |= 1 << (depth & 63)
 			} else {
@@ -327,11 +391,7 @@ func skipValue(s string, i int) (int, error) {
 				i++
 				break
 			}
-			if obj {
-				if i, err = scanKey(s, i); err != nil {
-					return 0, err
-				}
-			}
+			key = obj
 			continue
 		default:
 			if i, err = scanScalar(s, i); err != nil {
@@ -352,11 +412,7 @@ func skipValue(s string, i int) (int, error) {
 			c := s[i]
 			if c == ',' {
 				i++
-				if obj {
-					if i, err = scanKey(s, skipWS(s, i)); err != nil {
-						return 0, err
-					}
-				}
+				key = obj
 				break
 			}
 			if obj && c == '}' || !obj && c == ']' {
@@ -370,22 +426,6 @@ func skipValue(s string, i int) (int, error) {
 			return 0, unexpected(s, i, "',' or ']'")
 		}
 	}
-}
-
-// scanKey scans an object key and the colon after it, starting at s[i].
-func scanKey(s string, i int) (int, error) {
-	if i >= len(s) || s[i] != '"' {
-		return 0, unexpected(s, i, "a string key")
-	}
-	i, _, err := scanString(s, i)
-	if err != nil {
-		return 0, err
-	}
-	i = skipWS(s, i)
-	if i >= len(s) || s[i] != ':' {
-		return 0, unexpected(s, i, "':'")
-	}
-	return i + 1, nil
 }
 
 // validJSON reports whether b is exactly one JSON value with optional

@@ -3,6 +3,7 @@ package codec
 import (
 	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -45,10 +46,20 @@ func TestSpecial8(t *testing.T) {
 				want = true
 			}
 		}
-		if got := special8(x); got != want {
+		m := special8(x)
+		if got := m != 0; got != want {
 			// A false positive is allowed only after a true positive,
 			// and then want is true anyway; so any mismatch is a bug.
 			t.Fatalf("special8(% x) = %v, want %v", b, got, want)
+		}
+		if m != 0 {
+			// The lowest flagged byte is the first special one.
+			first := bits.TrailingZeros64(m) >> 3
+			for k, c := range b[:first+1] {
+				if special := strClass[c] != clPlain; special != (k == first) {
+					t.Fatalf("special8(% x) flags byte %d first", b, first)
+				}
+			}
 		}
 		if got := load64(string(b[:]), 0); got != x {
 			t.Fatalf("load64(% x) = %#x, want %#x", b, got, x)
@@ -96,6 +107,13 @@ func TestValidJSONMatchesEncodingJSON(t *testing.T) {
 		strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth),
 		strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1),
 		strings.Repeat(`{"a":`, maxDepth) + "1" + strings.Repeat("}", maxDepth),
+		// Around the depth where skipValue moves to its big stack.
+		strings.Repeat("[", 64) + strings.Repeat("]", 64),
+		strings.Repeat("[", 65) + strings.Repeat("]", 65),
+		strings.Repeat(`{"a":[`, 40) + strings.Repeat("]}", 40),
+		strings.Repeat(`{"a":[`, 40) + strings.Repeat("}]", 40),
+		strings.Repeat(`[{"a":`, 33) + "1" + strings.Repeat("}]", 32) + "]}",
+		`[` + strings.Repeat(`"x",`, 70) + `{"a":"é","b":` + strings.Repeat("[", 70) + strings.Repeat("]", 70) + "}]",
 	}
 	for _, c := range cases {
 		if got, want := validJSON([]byte(c)), json.Valid([]byte(c)); got != want {
