@@ -66,8 +66,17 @@ func wrongSpecVersion(v string) error {
 }
 
 // parseTime parses an RFC 3339 timestamp. RFC 3339 allows a lowercase 't'
-// and 'z', which time.Parse does not, so they are uppercased first.
+// and 'z', which time.Parse does not, so they are uppercased first. The
+// canonical UTC form the encoder writes takes a fast path.
 func parseTime(v string) (time.Time, error) {
+	if t, ok := parseCanonicalUTC(v); ok {
+		return t, nil
+	}
+	return parseRFC3339(v)
+}
+
+// parseRFC3339 is parseTime's general path, for any timestamp.
+func parseRFC3339(v string) (time.Time, error) {
 	s := v
 	if len(s) > 10 && (s[10] == 't' || s[len(s)-1] == 'z') {
 		b := []byte(s)

@@ -1,0 +1,95 @@
+package codec
+
+import (
+	"testing"
+	"time"
+)
+
+func TestParseCanonicalUTC(t *testing.T) {
+	tests := []struct {
+		s      string
+		wantOK bool // taken by the fast path
+	}{
+		{"2025-03-14T15:09:26.535897932Z", true},
+		{"2025-03-14T15:09:26Z", true},
+		{"2025-03-14T15:09:26.5Z", true},
+		{"2025-03-14T15:09:26.000000000Z", true},
+		{"0000-01-01T00:00:00Z", true},
+		{"9999-12-31T23:59:59.999999999Z", true},
+		{"2024-02-29T00:00:00Z", true},
+		{"2000-02-29T00:00:00Z", true},
+		{"1900-02-29T00:00:00Z", false},
+		{"2023-02-29T00:00:00Z", false},
+		{"2025-04-31T00:00:00Z", false},
+		{"2025-00-10T00:00:00Z", false},
+		{"2025-13-10T00:00:00Z", false},
+		{"2025-01-00T00:00:00Z", false},
+		{"2025-01-32T00:00:00Z", false},
+		{"2025-01-01T24:00:00Z", false},
+		{"2025-01-01T23:60:00Z", false},
+		{"2025-01-01T23:59:60Z", false},
+		{"2025-01-01T23:59:59.Z", false},
+		{"2025-01-01T23:59:59.1234567890Z", false}, // general path: truncated
+		{"2025-01-01T23:59:59,5Z", false},
+		{"2025-01-01T23:59:59.5x5Z", false},
+		{"2025-01-01t23:59:59Z", false},
+		{"2025-01-01T23:59:59z", false},
+		{"2025-01-01T23:59:59+00:00", false},
+		{"2025-01-01 23:59:59Z", false},
+		{"2025-1-01T23:59:59Z", false},
+		{"+025-01-01T23:59:59Z", false},
+		{"20a5-01-01T23:59:59Z", false},
+		{"2025-01-01T2:59:590Z", false},
+		{"2025-01-01T23:59:59", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		got, ok := parseCanonicalUTC(tt.s)
+		if ok != tt.wantOK {
+			t.Errorf("parseCanonicalUTC(%q) ok = %v, want %v", tt.s, ok, tt.wantOK)
+		}
+		checkFastTime(t, tt.s, got, ok)
+	}
+}
+
+// checkFastTime checks that a timestamp the fast path took parses to the
+// same time.Time (compared with ==, so also the same location) on the
+// general path.
+func checkFastTime(t *testing.T, s string, fast time.Time, ok bool) {
+	t.Helper()
+	if !ok {
+		return
+	}
+	general, err := parseRFC3339(s)
+	if err != nil {
+		t.Fatalf("parseCanonicalUTC(%q) accepts, the general path refuses: %v", s, err)
+	}
+	if fast != general {
+		t.Fatalf("parseCanonicalUTC(%q) = %v, the general path gives %v", s, fast, general)
+	}
+}
+
+// FuzzParseCanonicalUTC checks the fast path against the general one.
+// Besides arbitrary strings it builds canonical ones from fields, which
+// reach the fast path far more often.
+func FuzzParseCanonicalUTC(f *testing.F) {
+	f.Add("2025-03-14T15:09:26.535897932Z", int64(0), uint32(0), uint8(0))
+	f.Add("", int64(1741964966), uint32(535897932), uint8(9))
+	f.Add("", int64(951782400), uint32(1), uint8(3))
+	f.Fuzz(func(t *testing.T, s string, sec int64, nsec uint32, digits uint8) {
+		fast, ok := parseCanonicalUTC(s)
+		checkFastTime(t, s, fast, ok)
+
+		tm := time.Unix(sec%253402300800, int64(nsec%1e9)).UTC()
+		layout := "2006-01-02T15:04:05"
+		if n := int(digits % 10); n > 0 {
+			layout += "." + "000000000"[:n]
+		}
+		c := tm.Format(layout + "Z")
+		fast, ok = parseCanonicalUTC(c)
+		if !ok && tm.Year() >= 0 {
+			t.Fatalf("parseCanonicalUTC(%q) refuses a canonical timestamp", c)
+		}
+		checkFastTime(t, c, fast, ok)
+	})
+}
