@@ -46,11 +46,10 @@ func AppendStructured(dst []byte, ev *Event) ([]byte, error) {
 		return orig, badUTF8("type", ev.Type)
 	}
 	if !ev.Time.IsZero() {
-		if err := checkTime(ev.Time); err != nil {
-			return orig, err
-		}
 		dst = append(dst, `,"time":"`...)
-		dst = wireTime(ev.Time).AppendFormat(dst, time.RFC3339Nano)
+		if dst, ok = appendTime(dst, wireTime(ev.Time)); !ok {
+			return orig, checkTime(ev.Time)
+		}
 		dst = append(dst, '"')
 	}
 	if ev.DataContentType != "" {

@@ -2,9 +2,50 @@ package codec
 
 import "time"
 
-// This file holds fast paths for the timestamps the encoder writes: UTC in
-// RFC 3339 with up to nine fraction digits. time.Parse and AppendFormat
-// handle every layout and so pay for generality on every event.
+// This file holds fast paths for timestamps in RFC 3339 with nanoseconds:
+// writing any wire time, and reading the UTC form the encoder writes.
+// time.Parse and AppendFormat handle every layout and so pay for generality
+// on every event.
+
+// appendTime appends t, a time as wireTime returns it, in RFC 3339 with
+// nanoseconds: byte for byte what t.AppendFormat(dst, time.RFC3339Nano)
+// appends. The fraction has no trailing zeros and is left out when zero; the
+// offset is "Z" for UTC, else +hh:mm or -hh:mm. It reports false, and
+// appends nothing, if the year is outside 0000..9999 (checkTime fails).
+func appendTime(dst []byte, t time.Time) ([]byte, bool) {
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return dst, false
+	}
+	hour, minute, sec := t.Clock()
+	dst = append(dst,
+		byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
+		byte('0'+month/10), byte('0'+month%10), '-', byte('0'+day/10), byte('0'+day%10), 'T',
+		byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+minute/10), byte('0'+minute%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10))
+	if ns := t.Nanosecond(); ns != 0 {
+		// Each digit on its own, rather than a chain of divisions by 10.
+		frac := [10]byte{'.',
+			byte('0' + ns/1e8), byte('0' + ns/1e7%10), byte('0' + ns/1e6%10),
+			byte('0' + ns/1e5%10), byte('0' + ns/1e4%10), byte('0' + ns/1e3%10),
+			byte('0' + ns/100%10), byte('0' + ns/10%10), byte('0' + ns%10)}
+		n := len(frac)
+		for frac[n-1] == '0' {
+			n--
+		}
+		dst = append(dst, frac[:n]...)
+	}
+	_, off := t.Zone()
+	if off == 0 {
+		return append(dst, 'Z'), true
+	}
+	sign := byte('+')
+	if off < 0 {
+		sign, off = '-', -off
+	}
+	hh, mm := off/3600, off/60%60
+	return append(dst, sign, byte('0'+hh/10), byte('0'+hh%10), ':', byte('0'+mm/10), byte('0'+mm%10)), true
+}
 
 // parseCanonicalUTC parses s if it has the form
 // "2006-01-02T15:04:05[.fraction]Z", with 1 to 9 fraction digits and every

@@ -93,3 +93,56 @@ func FuzzParseCanonicalUTC(f *testing.F) {
 		checkFastTime(t, c, fast, ok)
 	})
 }
+
+func TestAppendTime(t *testing.T) {
+	zones := []*time.Location{time.UTC, time.FixedZone("", 3600), time.FixedZone("", -(23*3600 + 59*60)), time.FixedZone("X", 5*3600+30*60)}
+	times := []time.Time{
+		time.Date(2025, 3, 14, 15, 9, 26, 535897932, time.UTC),
+		time.Date(2025, 3, 14, 15, 9, 26, 500000000, time.UTC),
+		time.Date(2025, 3, 14, 15, 9, 26, 1, time.UTC),
+		time.Date(2025, 3, 14, 15, 9, 26, 0, time.UTC),
+		time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(2024, 2, 29, 12, 0, 0, 10, time.UTC),
+	}
+	for _, tm := range times {
+		for _, loc := range zones {
+			checkAppendTime(t, tm.In(loc))
+		}
+	}
+	for _, tm := range []time.Time{time.Date(-1, 12, 31, 0, 0, 0, 0, time.UTC), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)} {
+		if got, ok := appendTime([]byte("x"), tm); ok || string(got) != "x" {
+			t.Errorf("appendTime(%v) = %q, %v; want x, false", tm, got, ok)
+		}
+	}
+}
+
+// checkAppendTime compares appendTime with AppendFormat for t as wireTime
+// returns it.
+func checkAppendTime(t *testing.T, tm time.Time) {
+	t.Helper()
+	tm = wireTime(tm)
+	got, ok := appendTime([]byte("x"), tm)
+	if y := tm.Year(); ok != (y >= 0 && y <= 9999) {
+		t.Fatalf("appendTime(%v) ok = %v for year %d", tm, ok, y)
+	}
+	if !ok {
+		return
+	}
+	if want := tm.AppendFormat([]byte("x"), time.RFC3339Nano); string(got) != string(want) {
+		t.Fatalf("appendTime(%v) = %q, AppendFormat gives %q", tm, got, want)
+	}
+}
+
+// FuzzAppendTime compares appendTime with AppendFormat(RFC3339Nano) for
+// arbitrary instants and zone offsets (wireTime moves offsets RFC 3339
+// cannot state to UTC).
+func FuzzAppendTime(f *testing.F) {
+	f.Add(int64(1741964966), uint32(535897932), int32(0))
+	f.Add(int64(-62167219200), uint32(0), int32(-3600))
+	f.Add(int64(253402300799), uint32(999999999), int32(86340))
+	f.Add(int64(0), uint32(100), int32(-1172))
+	f.Fuzz(func(t *testing.T, sec int64, nsec uint32, off int32) {
+		checkAppendTime(t, time.Unix(sec, int64(nsec%1e9)).In(time.FixedZone("", int(off))))
+	})
+}
