@@ -254,6 +254,9 @@ func isCoreAttribute(name string) bool {
 // empty string is not a JSON content type (although an event with no
 // datacontenttype carries JSON data).
 func IsJSONContentType(ct string) bool {
+	if ct == ContentTypeJSON {
+		return true // the common case, without trimming and folding
+	}
 	if i := strings.IndexByte(ct, ';'); i >= 0 {
 		ct = ct[:i]
 	}
