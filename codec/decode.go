@@ -270,8 +270,9 @@ func setData(ev *Event, s string, body []byte, start, end int) error {
 // readString reads the JSON string at s[i], returning its value (a substring
 // of s unless it has escapes) and the index past it.
 func readString(s string, i int) (v string, escaped bool, end int, err error) {
-	end, escaped, err = scanString(s, i)
-	if err != nil {
+	if j := plainEnd(s, i+1); j < len(s) && s[j] == '"' {
+		return s[i+1 : j], false, j + 1, nil // scanString's common case, in line
+	} else if end, escaped, err = scanSpecial(s, j); err != nil {
 		return "", false, 0, err
 	}
 	if !escaped {
