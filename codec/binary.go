@@ -86,7 +86,7 @@ func setBinaryHeaders(h nats.Header, ev *Event) {
 	timeLen := 0
 	if !ev.Time.IsZero() {
 		var buf [64]byte
-		t, _ := appendTime(buf[:0], wireTime(ev.Time)) // ev is valid: the year fits
+		t, _ := appendTime(buf[:0], ev.Time) // ev is valid: the year fits
 		timeLen = len(t)
 		sb.Write(t)
 	}

@@ -47,7 +47,7 @@ func AppendStructured(dst []byte, ev *Event) ([]byte, error) {
 	}
 	if !ev.Time.IsZero() {
 		dst = append(dst, `,"time":"`...)
-		if dst, ok = appendTime(dst, wireTime(ev.Time)); !ok {
+		if dst, ok = appendTime(dst, ev.Time); !ok {
 			return orig, checkTime(ev.Time)
 		}
 		dst = append(dst, '"')

@@ -166,10 +166,16 @@ func (e *Event) validateAttrs() error {
 // the offset (whole minutes, less than a day), else in UTC, so that the
 // instant always survives.
 func wireTime(t time.Time) time.Time {
-	if _, off := t.Zone(); off%60 != 0 || off <= -24*3600 || off >= 24*3600 {
+	if _, off := t.Zone(); !offsetWritable(off) {
 		return t.UTC()
 	}
 	return t
+}
+
+// offsetWritable reports whether RFC 3339 can state the zone offset off (in
+// seconds east of UTC): whole minutes, less than a day.
+func offsetWritable(off int) bool {
+	return off%60 == 0 && off > -24*3600 && off < 24*3600
 }
 
 // checkTime checks that a non-zero t can be written in RFC 3339.

@@ -110,26 +110,40 @@ func TestAppendTime(t *testing.T) {
 			checkAppendTime(t, tm.In(loc))
 		}
 	}
-	for _, tm := range []time.Time{time.Date(-1, 12, 31, 0, 0, 0, 0, time.UTC), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)} {
-		if got, ok := appendTime([]byte("x"), tm); ok || string(got) != "x" {
-			t.Errorf("appendTime(%v) = %q, %v; want x, false", tm, got, ok)
+	// Edges of the years that can be written, in several zones.
+	for _, tm := range []time.Time{
+		time.Date(-1, 12, 31, 23, 59, 59, 999999999, time.UTC), time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(0, 2, 29, 12, 0, 0, 0, time.UTC), time.Date(0, 3, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1969, 12, 31, 23, 59, 59, 0, time.UTC),
+		time.Date(2000, 2, 29, 0, 0, 0, 0, time.UTC), time.Date(2100, 3, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2399, 12, 31, 0, 0, 0, 0, time.UTC), time.Date(2400, 12, 31, 0, 0, 0, 0, time.UTC),
+	} {
+		for _, loc := range append(zones, time.FixedZone("", 30), time.FixedZone("", 86400), time.FixedZone("", -86400)) {
+			checkAppendTime(t, tm.In(loc))
 		}
+	}
+	// Every day of 400 years, around a cycle boundary.
+	for d := time.Date(1999, 1, 1, 23, 0, 0, 0, time.UTC); d.Year() < 2401; d = d.AddDate(0, 0, 1) {
+		checkAppendTime(t, d)
 	}
 }
 
-// checkAppendTime compares appendTime with AppendFormat for t as wireTime
-// returns it.
+// checkAppendTime compares appendTime with AppendFormat of wireTime(tm), and
+// its ok with checkTime.
 func checkAppendTime(t *testing.T, tm time.Time) {
 	t.Helper()
-	tm = wireTime(tm)
 	got, ok := appendTime([]byte("x"), tm)
-	if y := tm.Year(); ok != (y >= 0 && y <= 9999) {
-		t.Fatalf("appendTime(%v) ok = %v for year %d", tm, ok, y)
+	if cerr := checkTime(tm); ok != (cerr == nil) {
+		t.Fatalf("appendTime(%v) ok = %v, checkTime: %v", tm, ok, cerr)
 	}
 	if !ok {
+		if string(got) != "x" {
+			t.Fatalf("appendTime(%v) = %q, false: appended", tm, got)
+		}
 		return
 	}
-	if want := tm.AppendFormat([]byte("x"), time.RFC3339Nano); string(got) != string(want) {
+	if want := wireTime(tm).AppendFormat([]byte("x"), time.RFC3339Nano); string(got) != string(want) {
 		t.Fatalf("appendTime(%v) = %q, AppendFormat gives %q", tm, got, want)
 	}
 }
