@@ -127,17 +127,9 @@ const hexDigits = "0123456789abcdef"
 func appendJSONString(dst []byte, s string) ([]byte, bool) {
 	dst = append(dst, '"')
 	start := 0
-	for i := 0; i < len(s); {
-		if i+8 <= len(s) && special8(load64(s, i)) == 0 {
-			i += 8
-			continue
-		}
+	for i := plainEnd(s, 0); i < len(s); i = plainEnd(s, i) {
 		c := s[i]
-		switch strClass[c] {
-		case clPlain:
-			i++
-			continue
-		case clHigh:
+		if strClass[c] == clHigh {
 			r, size := utf8.DecodeRuneInString(s[i:])
 			if r == utf8.RuneError && size <= 1 {
 				return dst, false
