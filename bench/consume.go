@@ -37,7 +37,9 @@ type consCase struct {
 }
 
 var consCases = []consCase{
-	{name: "raw jetstream Consume + Ack after handler", stream: rawStream, n: 100_000, load: loadRaw, prepare: prepareRawConsume},
+	{name: "raw jetstream Consume + Ack after handler", stream: rawStream, n: 100_000, load: loadRaw, prepare: prepareRawConsume(rawStream, "raw.dur.backlog")},
+	{name: "raw jetstream Consume + Ack of the mesh's events", note: "the mesh's bytes and consumer filters, no decode: the floor of OnDurable", stream: meshStream(), n: 100_000, load: loadMesh,
+		prepare: prepareRawConsume(meshStream(), meshBacklogSubjects()...)},
 	{name: "mesh OnDurable, ack after handler", note: "defaults: Concurrency 1 (stream order), Prefetch 500", stream: meshStream(), n: 100_000, load: loadMesh, prepare: prepareMeshConsume()},
 	{name: "mesh OnDurable, Concurrency 4", note: "four handler goroutines, any order", stream: meshStream(), n: 100_000, load: loadMesh, prepare: prepareMeshConsume(mesh.Concurrency(4))},
 	{name: "watermill-nats v2 durable Subscribe (defaults)", note: "synchronous ack", stream: wmStream, n: 8_000, load: loadWatermill, prepare: prepareWatermillConsume},
@@ -99,7 +101,15 @@ func loadSDKJS(ctx context.Context, e *env, data []byte, n int) error {
 	})
 }
 
-func prepareRawConsume(e *env, s *sink, round int) (func() (string, error), func(), error) {
+// prepareRawConsume consumes the messages of stream matching filters with
+// nats.go's jetstream alone.
+func prepareRawConsume(stream string, filters ...string) func(e *env, s *sink, round int) (func() (string, error), func(), error) {
+	return func(e *env, s *sink, round int) (func() (string, error), func(), error) {
+		return prepareRawConsumeOf(e, s, round, stream, filters)
+	}
+}
+
+func prepareRawConsumeOf(e *env, s *sink, round int, stream string, filters []string) (func() (string, error), func(), error) {
 	nc, err := e.connect("raw-js-consumer")
 	if err != nil {
 		return nil, nil, err
@@ -120,10 +130,10 @@ func prepareRawConsume(e *env, s *sink, round int) (func() (string, error), func
 	begin := func() (string, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		cons, err := js.CreateOrUpdateConsumer(ctx, rawStream, jetstream.ConsumerConfig{
-			Durable:       name,
-			AckPolicy:     jetstream.AckExplicitPolicy,
-			FilterSubject: "raw.dur.backlog",
+		cons, err := js.CreateOrUpdateConsumer(ctx, stream, jetstream.ConsumerConfig{
+			Durable:        name,
+			AckPolicy:      jetstream.AckExplicitPolicy,
+			FilterSubjects: filters,
 		})
 		if err != nil {
 			return "", err
@@ -146,7 +156,7 @@ func prepareMeshConsume(opts ...mesh.HandlerOption) func(e *env, s *sink, round 
 }
 
 func prepareMeshConsumeWith(e *env, s *sink, round int, opts []mesh.HandlerOption) (func() (string, error), func(), error) {
-	w, err := e.worker("bench-consumer", meshNS, true)
+	w, err := e.worker(meshConsumer, meshNS, true)
 	if err != nil {
 		return nil, nil, err
 	}

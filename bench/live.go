@@ -77,14 +77,20 @@ func startRawEnvelope(e *env, data []byte, s *sink) (func() error, func(), error
 	if err != nil {
 		return nil, nil, err
 	}
-	ev := codec.Event{ID: nuid.Next(), Source: "bench-pub", Type: "bench:live", Time: time.Now().UTC(),
-		DataContentType: codec.ContentTypeJSON, Data: data}
-	body, err := codec.AppendStructured(nil, &ev)
+	body, err := envelopeOf(data)
 	if err != nil {
 		return nil, nil, err
 	}
 	send := func() error { return pub.Publish("rawe.live", body) }
 	return send, func() { pub.Close(); sub.Close() }, nil
+}
+
+// envelopeOf returns data in a structured CloudEvents envelope with the
+// attributes the mesh sends.
+func envelopeOf(data []byte) ([]byte, error) {
+	ev := codec.Event{ID: nuid.Next(), Source: "bench-pub", Type: "bench:live", Time: time.Now().UTC(),
+		DataContentType: codec.ContentTypeJSON, Data: data}
+	return codec.AppendStructured(nil, &ev)
 }
 
 // rawPair connects a publisher and a subscriber counting into s.
@@ -144,9 +150,7 @@ func startMeshToRaw(e *env, data []byte, s *sink) (func() error, func(), error) 
 }
 
 func startRawToMesh(e *env, data []byte, s *sink) (func() error, func(), error) {
-	ev := codec.Event{ID: nuid.Next(), Source: "bench-pub", Type: "bench:live", Time: time.Now().UTC(),
-		DataContentType: codec.ContentTypeJSON, Data: data}
-	body, err := codec.AppendStructured(nil, &ev)
+	body, err := envelopeOf(data)
 	if err != nil {
 		return nil, nil, err
 	}

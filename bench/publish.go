@@ -12,6 +12,7 @@ import (
 	cejs "github.com/cloudevents/sdk-go/protocol/nats_jetstream/v2"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/exprsn/ipcmesh/mesh"
+	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
@@ -27,6 +28,8 @@ const (
 	ceStream     = "CEJS"
 	meshPubEvent = "bench:stored"
 	meshBacklog  = "bench:backlog"
+	// meshConsumer is the service of the mesh's durable handler.
+	meshConsumer = "bench-consumer"
 )
 
 // stallWait bounds how long an asynchronous publish waits for room among
@@ -36,6 +39,21 @@ const (
 const stallWait = time.Minute
 
 func meshStream() string { return mesh.EventStreamName(meshNS) }
+
+// meshBacklogSubjects are the subjects a durable handler of meshBacklog in
+// service bench-consumer consumes: the events sent to the service and the
+// broadcasts.
+func meshBacklogSubjects() []string {
+	targeted, err := subjects.Subject(meshNS, meshConsumer, meshBacklog)
+	if err != nil {
+		panic(err)
+	}
+	broadcast, err := subjects.Subject(meshNS, subjects.Broadcast, meshBacklog)
+	if err != nil {
+		panic(err)
+	}
+	return []string{targeted, broadcast}
+}
 
 func setupStreams(ctx context.Context, e *env) error {
 	for _, sc := range []jetstream.StreamConfig{
@@ -77,15 +95,25 @@ type pubRun struct {
 }
 
 var pubCases = []pubCase{
-	{name: "raw jetstream PublishAsync, all acked", stream: rawStream, n: 60_000, start: startRawPublish(false)},
-	{name: "raw jetstream PublishAsync + Nats-Msg-Id", note: "what the mesh sends: dedup cost", stream: rawStream, n: 60_000, start: startRawPublish(true)},
+	{name: "raw jetstream PublishAsync, all acked", stream: rawStream, n: 60_000, start: startRawPublish(false, false)},
+	{name: "raw jetstream PublishAsync + Nats-Msg-Id", note: "dedup cost", stream: rawStream, n: 60_000, start: startRawPublish(true, false)},
+	{name: "raw jetstream PublishAsync of an envelope + Nats-Msg-Id", note: "the mesh's bytes and header, no encode: the floor of EmitAsync", stream: rawStream, n: 60_000, start: startRawPublish(true, true)},
 	{name: "mesh EmitAsync, all acked", note: "latency: Emit (waits for the store)", stream: meshStream(), n: 60_000, start: startMeshPublish},
 	{name: "watermill-nats v2 JetStream Publish (defaults)", note: "synchronous per message", stream: wmStream, n: 8_000, start: startWatermillPublish},
 	{name: "cloudevents sdk-go nats_jetstream/v2 Send", note: "synchronous; binary mode (its default)", stream: ceStream, n: 8_000, start: startSDKJSPublish},
 }
 
-func startRawPublish(withID bool) func(e *env, data []byte) (*pubRun, error) {
+// startRawPublish publishes data with nats.go's jetstream alone, each
+// message with a Nats-Msg-Id header if withID, and wrapped in a structured
+// CloudEvents envelope like the mesh's if envelope.
+func startRawPublish(withID, envelope bool) func(e *env, data []byte) (*pubRun, error) {
 	return func(e *env, data []byte) (*pubRun, error) {
+		if envelope {
+			var err error
+			if data, err = envelopeOf(data); err != nil {
+				return nil, err
+			}
+		}
 		nc, err := e.connect("raw-js-pub")
 		if err != nil {
 			return nil, err
