@@ -82,18 +82,22 @@ func (w *Worker) OnRequest(pattern string, r Responder, opts ...HandlerOption) (
 
 // reply sends a responder's successful answer.
 func (w *Worker) reply(ctx context.Context, req *Event, data any) {
-	ev := codec.Event{ID: nuid.Next(), Source: w.cfg.Service, Type: req.Type, Time: time.Now().UTC()}
-	if err := setData(&ev, data); err != nil {
+	// The reply is encoded in a pooled scratch, like an emit.
+	s := w.scratch()
+	defer w.release(outgoing{s: s})
+	ev := &s.ev
+	*ev = codec.Event{ID: nuid.Next(), Source: w.cfg.Service, Type: req.Type, Time: time.Now().UTC(), Extensions: s.opts.extensions}
+	if err := setData(ev, data); err != nil {
 		w.replyError(req.reply, &RemoteError{Code: 500, Message: "reply " + err.Error()})
 		return
 	}
 	var done func(error)
 	if w.cfg.OnSend != nil {
-		done = w.cfg.OnSend(ctx, Send{Kind: SendReply, Event: &ev, Subject: req.reply, Target: req.Source})
+		done = w.cfg.OnSend(ctx, Send{Kind: SendReply, Event: ev, Subject: req.reply, Target: req.Source})
 	}
-	msg := &nats.Msg{Subject: req.reply}
-	var buf []byte
-	err := w.marshal(msg, &ev, &buf)
+	msg := &s.msg
+	msg.Subject = req.reply
+	err := w.marshal(msg, ev, &s.buf)
 	if err != nil {
 		w.replyError(req.reply, &RemoteError{Code: 500, Message: "reply: " + err.Error()})
 	} else {
