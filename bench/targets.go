@@ -44,17 +44,21 @@ func targets(w io.Writer, rp *report, o options) {
 		a, b := float64(m.p50())/float64(raw.p50()), float64(m.p99())/float64(raw.p99())
 		check("request/reply p50 and p99 within 1.2x of raw", a <= 1.2 && b <= 1.2, fmt.Sprintf("p50 ×%.2f, p99 ×%.2f", a, b))
 	}
-	// Fan-out scales as the bytes do when a delivery costs the mesh, next to
-	// raw NATS, as much at 10 services x 2 as at 1 x 2.
+	// Fan-out scales as the bytes do when the deliveries per second hold as
+	// services are added: each delivery costs the same, so the cost grows
+	// with the bytes delivered. Raw NATS does better than that (the server
+	// writes one published message to many subscribers at little extra
+	// cost); the detail gives the mesh's ratio to it.
 	for _, sz := range o.sizes {
 		first, last := fanServices[0], fanServices[len(fanServices)-1]
 		meshName := func(n int) string { return fmt.Sprintf("%s, %d services", fanCases[1].name, n) }
 		rawName := func(n int) string { return fmt.Sprintf("%s, %d services", fanCases[0].name, n) }
-		r1 := ratio(rp.find(sectionFan, meshName(first), sz), rp.find(sectionFan, rawName(first), sz))
-		r10 := ratio(rp.find(sectionFan, meshName(last), sz), rp.find(sectionFan, rawName(last), sz))
-		check(fmt.Sprintf("fan-out, %s: mesh/raw deliveries at %d services x %d hold within 0.8 of mesh/raw at %d x %d (cost grows as deliveries do)",
-			sizeName(sz), last, instancesPerService, first, instancesPerService), r10 >= 0.8*r1,
-			fmt.Sprintf("%.2f at %d, %.2f at %d", r10, last, r1, first))
+		m1, m10 := rp.find(sectionFan, meshName(first), sz), rp.find(sectionFan, meshName(last), sz)
+		held := ratio(m10, m1)
+		check(fmt.Sprintf("fan-out, %s: mesh deliveries/s at %d services x %d hold at >= 0.8 of %d x %d (cost grows as the bytes delivered do)",
+			sizeName(sz), last, instancesPerService, first, instancesPerService), held >= 0.8,
+			fmt.Sprintf("%.2f; mesh/raw %.2f at %d, %.2f at %d", held,
+				ratio(m10, rp.find(sectionFan, rawName(last), sz)), last, ratio(m1, rp.find(sectionFan, rawName(first), sz)), first))
 	}
 	for _, r := range rp.rows {
 		if r.section == sectionMemory && r.size == 0 {
