@@ -346,7 +346,7 @@ func TestLongDurableHandlerIsAcknowledged(t *testing.T) {
 			h := mesh.HandlerFunc(func(ctx context.Context, ev *mesh.Event) error {
 				if ev.Type == "notification:slow" {
 					slowCalls.Add(1)
-					work := time.NewTimer(2500 * time.Millisecond) // 2.5 x AckWait
+					work := time.NewTimer(5 * time.Second) // 2.5 x AckWait
 					defer work.Stop()
 					select {
 					case <-work.C:
@@ -356,7 +356,10 @@ func TestLongDurableHandlerIsAcknowledged(t *testing.T) {
 				}
 				return handled.HandleEvent(ctx, ev)
 			})
-			if _, err := he.OnDurable(ctx, "notification:*", h, mesh.AckWait(time.Second)); err != nil {
+			// AckWait 2 s: the worker reports the event in progress every
+			// 667 ms, which leaves a loaded machine running the race
+			// detector 1.3 s of slack (with 1 s it once was late).
+			if _, err := he.OnDurable(ctx, "notification:*", h, mesh.AckWait(2*time.Second)); err != nil {
 				t.Fatal(err)
 			}
 			tl := m.connect(t, timeline, timeline, mesh.Config{})
