@@ -118,3 +118,33 @@ func BenchmarkRequestReply(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRawRequestReply is BenchmarkRequestReply's floor: nats.go's
+// request and an echo responder, with the same payload.
+func BenchmarkRawRequestReply(b *testing.B) {
+	srv := testutil.StartServer(b)
+	caller, err := nats.Connect(srv.URL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer caller.Close()
+	responder, err := nats.Connect(srv.URL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer responder.Close()
+	if _, err := responder.Subscribe("raw.get", func(m *nats.Msg) { _ = m.Respond(m.Data) }); err != nil {
+		b.Fatal(err)
+	}
+	if err := responder.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := caller.RequestWithContext(ctx, "raw.get", payload256); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

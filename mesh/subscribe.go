@@ -35,6 +35,12 @@ type binding struct {
 	handler Handler
 	opts    handlerOptions
 	sem     chan struct{} // bounds the handler's running calls
+
+	runners runners // the goroutines that run the handler's calls
+}
+
+func newBinding(pattern string, h Handler, o handlerOptions) *binding {
+	return &binding{pattern: pattern, handler: h, opts: o, sem: make(chan struct{}, o.concurrency), runners: newRunners()}
 }
 
 // checkLiveOptions refuses durable-only options and sets the default
@@ -127,7 +133,7 @@ func (w *Worker) On(pattern string, h Handler, opts ...HandlerOption) (*Subscrip
 // register subscribes handler h, registered for pattern, to the routes of
 // keys.
 func (w *Worker) register(pattern string, h Handler, o handlerOptions, keys []routeKey) (*Subscription, error) {
-	s := &Subscription{w: w, b: &binding{pattern: pattern, handler: w.wrap(h, o), opts: o, sem: make(chan struct{}, o.concurrency)}}
+	s := &Subscription{w: w, b: newBinding(pattern, w.wrap(h, o), o)}
 
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -214,13 +220,14 @@ func (w *Worker) offLocked(s *Subscription) error {
 		}
 	}
 	s.routes = nil
+	close(s.b.runners.removed)
 	return firstErr
 }
 
-// dispatch decodes one message and starts every handler of its route. It
-// runs on the subscription's delivery goroutine and blocks while a handler
-// has its Concurrency running, which leaves further messages in the
-// client's pending buffer. (Decoding here rather than on the handler's
+// dispatch decodes one message and starts every handler of its route (see
+// start). It runs on the subscription's delivery goroutine and blocks while
+// a handler has its Concurrency of events running or about to run, which
+// leaves further messages in the client's pending buffer. (Decoding here rather than on the handler's
 // goroutine measured faster: BenchmarkEmitToHandler.)
 func (w *Worker) dispatch(r *route, m *nats.Msg) {
 	handlers := *r.handlers.Load()
@@ -231,7 +238,7 @@ func (w *Worker) dispatch(r *route, m *nats.Msg) {
 	for _, b := range handlers {
 		b.sem <- struct{}{}
 		w.inflight.Add(1)
-		go w.run(b, ev)
+		w.start(b, ev)
 	}
 }
 
@@ -278,12 +285,9 @@ func (w *Worker) rejectInvalid(m *nats.Msg, err error) {
 	}
 }
 
-// run calls one live handler for one event.
+// run calls one live handler for one event, and answers a request it
+// failed.
 func (w *Worker) run(b *binding, ev *Event) {
-	defer func() {
-		<-b.sem
-		w.inflight.Done()
-	}()
 	err := w.runHandler(b.handler, b.pattern, b.opts, ev)
 	if err != nil && b.opts.respond && ev.reply != "" {
 		w.replyError(ev.reply, asRemoteError(err))
