@@ -148,3 +148,19 @@ func BenchmarkRawRequestReply(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEmit measures the sending side alone: encoding and publishing an
+// event that no handler listens to.
+func BenchmarkEmit(b *testing.B) {
+	srv := testutil.StartServer(b)
+	pub := testutil.Connect(b, srv, "bench-pub")
+	data := json.RawMessage(payload256)
+	ctx := context.Background()
+	b.SetBytes(int64(len(payload256)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := pub.Emit(ctx, "bench:unheard", data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
