@@ -164,3 +164,22 @@ func BenchmarkEmit(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEmitParallel is BenchmarkEmit from GOMAXPROCS goroutines at
+// once, as a service emitting from many request handlers does.
+func BenchmarkEmitParallel(b *testing.B) {
+	srv := testutil.StartServer(b)
+	pub := testutil.Connect(b, srv, "bench-pub")
+	data := json.RawMessage(payload256)
+	ctx := context.Background()
+	b.SetBytes(int64(len(payload256)))
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := pub.Emit(ctx, "bench:unheard", data); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
