@@ -3,7 +3,6 @@ package mesh_test
 import (
 	"context"
 	"encoding/json"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,16 +30,12 @@ func BenchmarkDurableConsume(b *testing.B) {
 		}
 	}
 	waitStored(b, pub.JetStream())
-	var got atomic.Int64
-	done := make(chan struct{})
-	target := int64(b.N)
+	hit, done := countTo(b.N)
 	b.SetBytes(int64(len(payload256)))
 	b.ReportAllocs()
 	b.ResetTimer()
 	_, err := sub.OnDurable(ctx, "bench:durable", mesh.HandlerFunc(func(context.Context, *mesh.Event) error {
-		if got.Add(1) == target {
-			close(done)
-		}
+		hit()
 		return nil
 	}))
 	if err != nil {
@@ -50,29 +45,15 @@ func BenchmarkDurableConsume(b *testing.B) {
 }
 
 func BenchmarkRawConsume(b *testing.B) {
-	srv := testutil.StartServer(b)
-	nc, err := nats.Connect(srv.URL())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		b.Fatal(err)
-	}
+	js := rawStream(b, jetstream.StreamConfig{Name: "RAW", Subjects: []string{"raw.>"}})
 	ctx := context.Background()
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "RAW", Subjects: []string{"raw.>"}}); err != nil {
-		b.Fatal(err)
-	}
 	for range b.N {
 		if _, err := js.PublishAsync("raw.event", payload256); err != nil {
 			b.Fatal(err)
 		}
 	}
 	waitStored(b, js)
-	var got atomic.Int64
-	done := make(chan struct{})
-	target := int64(b.N)
+	hit, done := countTo(b.N)
 	b.SetBytes(int64(len(payload256)))
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -82,15 +63,32 @@ func BenchmarkRawConsume(b *testing.B) {
 	}
 	cc, err := cons.Consume(func(m jetstream.Msg) {
 		_ = m.Ack()
-		if got.Add(1) == target {
-			close(done)
-		}
+		hit()
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer cc.Stop()
 	<-done
+}
+
+// rawStream starts a server, creates the stream of cfg on it and returns
+// nats.go's JetStream on a connection closed when b ends.
+func rawStream(b *testing.B, cfg jetstream.StreamConfig) jetstream.JetStream {
+	srv := testutil.StartServer(b)
+	nc, err := nats.Connect(srv.URL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := js.CreateStream(context.Background(), cfg); err != nil {
+		b.Fatal(err)
+	}
+	return js
 }
 
 func waitStored(b *testing.B, js jetstream.JetStream) {
@@ -122,20 +120,7 @@ func BenchmarkEmitAsync(b *testing.B) {
 }
 
 func BenchmarkRawPublishAsync(b *testing.B) {
-	srv := testutil.StartServer(b)
-	nc, err := nats.Connect(srv.URL())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx := context.Background()
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "RAW", Subjects: []string{"raw.>"}, Duplicates: 2 * time.Minute}); err != nil {
-		b.Fatal(err)
-	}
+	js := rawStream(b, jetstream.StreamConfig{Name: "RAW", Subjects: []string{"raw.>"}, Duplicates: 2 * time.Minute})
 	body, err := codec.AppendStructured(nil, &codec.Event{ID: nuid.Next(), Source: "bench-pub", Type: "bench:durable",
 		Time: time.Now().UTC(), DataContentType: codec.ContentTypeJSON, Data: payload256})
 	if err != nil {

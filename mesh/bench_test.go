@@ -22,21 +22,29 @@ const window = 8192
 // use.
 var payload256 = []byte(`{"id":"p1","author":"ana","text":"` + strings.Repeat("x", 256-40) + `"}`)
 
+// countTo returns hit, which counts one arrival, and done, which is closed
+// at the nth.
+func countTo(n int) (hit func(), done <-chan struct{}) {
+	var got atomic.Int64
+	ch := make(chan struct{})
+	return func() {
+		if got.Add(1) == int64(n) {
+			close(ch)
+		}
+	}, ch
+}
+
 // BenchmarkEmitToHandler measures the live path, emit to handler through the
 // embedded server, with b.N events counted at the handler.
 func BenchmarkEmitToHandler(b *testing.B) {
 	srv := testutil.StartServer(b)
 	pub := testutil.Connect(b, srv, "bench-pub")
 	sub := testutil.Connect(b, srv, "bench-sub")
-	var got atomic.Int64
-	done := make(chan struct{})
-	target := int64(b.N)
+	hit, done := countTo(b.N)
 	inflight := make(chan struct{}, window)
 	_, err := sub.On("bench:event", mesh.HandlerFunc(func(context.Context, *mesh.Event) error {
 		<-inflight
-		if got.Add(1) == target {
-			close(done)
-		}
+		hit()
 		return nil
 	}))
 	if err != nil {
@@ -70,15 +78,11 @@ func BenchmarkRawNATS(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer sub.Close()
-	var got atomic.Int64
-	done := make(chan struct{})
-	target := int64(b.N)
+	hit, done := countTo(b.N)
 	inflight := make(chan struct{}, window)
 	if _, err := sub.Subscribe("raw.event", func(*nats.Msg) {
 		<-inflight
-		if got.Add(1) == target {
-			close(done)
-		}
+		hit()
 	}); err != nil {
 		b.Fatal(err)
 	}
@@ -163,23 +167,4 @@ func BenchmarkEmit(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-}
-
-// BenchmarkEmitParallel is BenchmarkEmit from GOMAXPROCS goroutines at
-// once, as a service emitting from many request handlers does.
-func BenchmarkEmitParallel(b *testing.B) {
-	srv := testutil.StartServer(b)
-	pub := testutil.Connect(b, srv, "bench-pub")
-	data := json.RawMessage(payload256)
-	ctx := context.Background()
-	b.SetBytes(int64(len(payload256)))
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if err := pub.Emit(ctx, "bench:unheard", data); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
 }
