@@ -52,24 +52,41 @@ func (w *Worker) start(b *binding, ev *Event) {
 }
 
 // runner runs b's handler for the queued events, waiting for more while it
-// is one of the first maxIdleRunners to find the queue empty.
+// is one of the first maxIdleRunners to find the queue empty. Once the
+// handler is removed or the worker closes, it runs what is queued and ends.
+//
+// start counts on every goroutine that is not in a call to take a queued
+// event (it starts one only when the queued events outnumber them), so a
+// goroutine ends only with the queue empty, and one that a handler ends
+// (runtime.Goexit, as t.FailNow does) still settles its call.
 func (w *Worker) runner(b *binding) {
 	r := &b.runners
+	inCall := false
+	defer func() {
+		if inCall {
+			r.mu.Lock()
+			r.busy--
+			r.running--
+			r.mu.Unlock()
+			<-b.sem
+			w.inflight.Done()
+		}
+	}()
 	r.mu.Lock()
 	for {
 		for r.head == len(r.queue) {
-			if r.running-r.busy > maxIdleRunners || !r.wait(w) {
+			if r.running-r.busy > maxIdleRunners || (!r.wait(w) && r.head == len(r.queue)) {
 				r.running--
 				r.mu.Unlock()
 				return
 			}
 		}
-		ev := r.queue[r.head]
-		r.queue[r.head] = nil
-		r.head++
+		ev := r.pop()
 		r.busy++
 		r.mu.Unlock()
+		inCall = true
 		w.run(b, ev)
+		inCall = false
 		r.mu.Lock()
 		r.busy--
 		// The slot is released once this goroutine counts as free, so
@@ -79,11 +96,29 @@ func (w *Worker) runner(b *binding) {
 	}
 }
 
+// pop takes the first queued event, with r.mu held. The queue's backing
+// array is reused: rewound when the queue empties, and compacted when the
+// taken events fill half of it, so it stays within twice the most events
+// ever queued at once (at most Concurrency).
+func (r *runners) pop() *Event {
+	ev := r.queue[r.head]
+	r.queue[r.head] = nil
+	r.head++
+	switch {
+	case r.head == len(r.queue):
+		r.queue, r.head = r.queue[:0], 0
+	case 2*r.head >= cap(r.queue):
+		n := copy(r.queue, r.queue[r.head:])
+		clear(r.queue[n:])
+		r.queue, r.head = r.queue[:n], 0
+	}
+	return ev
+}
+
 // wait waits, with r.mu unlocked, until start signals an event or the
 // handler is removed or the worker closes; it returns false for the last
-// two. It empties the queue's backing array for reuse first.
+// two.
 func (r *runners) wait(w *Worker) bool {
-	r.queue, r.head = r.queue[:0], 0
 	r.mu.Unlock()
 	defer r.mu.Lock()
 	select {

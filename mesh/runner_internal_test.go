@@ -2,6 +2,7 @@ package mesh
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -111,4 +112,83 @@ func TestRunnersEndWhenTheWorkerCloses(t *testing.T) {
 	waitRunners(t, b, maxIdleRunners)
 	w.cancelHandler() // as Close does
 	waitRunners(t, b, 0)
+}
+
+// waitInflight waits for w's handler calls to end, for at most 10 s.
+func waitInflight(t *testing.T, w *Worker) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		w.inflight.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a handler call never ended: an event left in the queue, or a slot never given back")
+	}
+}
+
+// TestRunnersRunAnEventQueuedAsOffRaces checks that an event dispatched
+// while Off ends the handler's waiting goroutine still runs: the goroutine
+// that start counted on must not end with it queued.
+func TestRunnersRunAnEventQueuedAsOffRaces(t *testing.T) {
+	w := testWorker(t)
+	for range 300 {
+		var calls atomic.Int32
+		b := newBinding("x", HandlerFunc(func(context.Context, *Event) error {
+			calls.Add(1)
+			return nil
+		}), handlerOptions{concurrency: 4})
+		deliver(w, b, &Event{})
+		waitInflight(t, w)
+		waitRunners(t, b, maxIdleRunners)
+		go close(b.runners.removed)
+		deliver(w, b, &Event{})
+		waitInflight(t, w)
+		if n := calls.Load(); n != 2 {
+			t.Fatalf("%d calls, want 2", n)
+		}
+		waitRunners(t, b, 0)
+	}
+}
+
+// TestRunnersSettleAHandlerThatEndsItsGoroutine checks that a handler that
+// ends its goroutine (runtime.Goexit, as t.FailNow does) gives back its
+// Concurrency slot, so the next event still runs.
+func TestRunnersSettleAHandlerThatEndsItsGoroutine(t *testing.T) {
+	w := testWorker(t)
+	var calls atomic.Int32
+	b := newBinding("x", HandlerFunc(func(context.Context, *Event) error {
+		if calls.Add(1) == 1 {
+			runtime.Goexit()
+		}
+		return nil
+	}), handlerOptions{concurrency: 1})
+	deliver(w, b, &Event{})
+	waitInflight(t, w)
+	deliver(w, b, &Event{}) // blocks on the slot if the first kept it
+	waitInflight(t, w)
+	if n := calls.Load(); n != 2 {
+		t.Fatalf("%d calls, want 2", n)
+	}
+	waitRunners(t, b, maxIdleRunners)
+}
+
+// TestRunnersQueueStaysSmall checks that the queue's backing array is
+// bounded by the handler's Concurrency, not by the events it has seen.
+func TestRunnersQueueStaysSmall(t *testing.T) {
+	w := testWorker(t)
+	const concurrency = 8
+	b := newBinding("x", HandlerFunc(func(context.Context, *Event) error { return nil }), handlerOptions{concurrency: concurrency})
+	for range 50_000 {
+		deliver(w, b, &Event{})
+	}
+	waitInflight(t, w)
+	b.runners.mu.Lock()
+	size := cap(b.runners.queue)
+	b.runners.mu.Unlock()
+	if size > 2*concurrency {
+		t.Fatalf("the queue's array holds %d events after 50,000, want at most %d", size, 2*concurrency)
+	}
 }
