@@ -102,27 +102,19 @@ func (w *Worker) OnDurableBatch(ctx context.Context, pattern string, h BatchHand
 // batch at a time in stream order, on its own goroutine: up to batchSize
 // events, or what arrived within batchWait of a batch's first event.
 type batcher struct {
-	d    *durable
-	q    *queue
-	done chan struct{}
+	d *durable
+	q *queue
 }
 
 func newBatcher(d *durable) *batcher {
-	b := &batcher{d: d, q: newQueue(), done: make(chan struct{})}
-	go b.loop()
+	b := &batcher{d: d, q: newQueue()}
+	d.spawn(b.loop)
 	return b
 }
 
 func (b *batcher) add(t task) { b.q.push(t) }
 
-// stop runs what is queued and ends the batcher's goroutine.
-func (b *batcher) stop() {
-	b.q.close()
-	<-b.done
-}
-
 func (b *batcher) loop() {
-	defer close(b.done)
 	size, wait := b.d.opts.durable.batchSize, b.d.opts.durable.batchWait
 	for {
 		first, ok := b.q.pop(nil)
@@ -146,8 +138,9 @@ func (b *batcher) loop() {
 // run runs one batch and settles each of its events.
 func (b *batcher) run(tasks []task) {
 	d := b.d
-	if d.w.handlerCtx.Err() != nil {
-		// Close gave up waiting: leave the events to be redelivered.
+	if d.w.handlerCtx.Err() != nil || d.abandoned.Load() {
+		// Close gave up waiting, or the server is gone: leave the events
+		// to be redelivered.
 		return
 	}
 	events := make([]*Event, len(tasks))

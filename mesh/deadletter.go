@@ -24,7 +24,8 @@ type DeadLetter struct {
 	// Sequence is the dead letter's sequence in the dead-letter stream.
 	Sequence uint64
 	// Event is the original event; nil if it was not a valid CloudEvent
-	// (then Reason says why, and Data and Header hold what was sent).
+	// (then Reason says why, and Data and Header hold what was sent), or
+	// if the dead letter omits part of it (see Omitted).
 	Event *Event
 	// Data and Header are the original message's body and headers.
 	Data   []byte
@@ -41,6 +42,14 @@ type DeadLetter struct {
 	StreamSequence uint64
 	// Time is when the event was dead-lettered.
 	Time time.Time
+	// Omitted says what of the original message the dead letter leaves
+	// out, comma-separated: "data" when the body did not fit under
+	// max_payload beside the headers, "headers" when some headers could
+	// not be stored again (keys nats.go refuses, JetStream's Nats-*
+	// headers, more than 16 KiB of them). The original stays readable in
+	// the event stream at StreamSequence, within the stream's limits;
+	// Redrive reads it from there. "" when nothing was left out.
+	Omitted string
 }
 
 // DeadLetters reads and re-drives a namespace's dead letters. Its methods
@@ -127,6 +136,7 @@ func (q *DeadLetters) parse(raw *jetstream.RawStreamMsg) DeadLetter {
 		Handler:  h.Get(HeaderDeadLetterHandler),
 		Subject:  h.Get(HeaderDeadLetterSubject),
 		Time:     raw.Time,
+		Omitted:  h.Get(HeaderDeadLetterOmitted),
 	}
 	dl.Deliveries, _ = strconv.ParseUint(h.Get(HeaderDeadLetterDeliveries), 10, 64)
 	dl.StreamSequence, _ = strconv.ParseUint(h.Get(HeaderDeadLetterSequence), 10, 64)
@@ -136,7 +146,7 @@ func (q *DeadLetters) parse(raw *jetstream.RawStreamMsg) DeadLetter {
 		}
 	}
 	ev := &Event{NATSSubject: dl.Subject, StreamSequence: dl.StreamSequence, Deliveries: dl.Deliveries}
-	if codec.Decode(dl.Header, dl.Data, &ev.Event) == nil {
+	if dl.Omitted == "" && codec.Decode(dl.Header, dl.Data, &ev.Event) == nil {
 		if a, err := subjects.Parse(dl.Subject); err == nil {
 			ev.Target = a.Target
 		}
@@ -167,6 +177,15 @@ func (q *DeadLetters) Redrive(ctx context.Context, seq uint64) error {
 	for k, vs := range dl.Header {
 		msg.Header[k] = vs
 	}
+	if dl.Omitted != "" {
+		// The dead letter left part of the event out: send the original.
+		orig, err := q.original(ctx, dl)
+		if err != nil {
+			return err
+		}
+		msg.Data, msg.Header = orig.Data, nats.Header{}
+		copyHeaders(msg.Header, orig.Header, maxStreamHeader-len(HeaderRedrive)-64)
+	}
 	msg.Header.Set(HeaderRedrive, strconv.FormatUint(seq, 10))
 	// A new message id, or the stream would drop it as a duplicate.
 	msg.Header.Set(jetstream.MsgIDHeader, "redrive:"+q.ns+":"+strconv.FormatUint(seq, 10))
@@ -181,6 +200,20 @@ func (q *DeadLetters) Redrive(ctx context.Context, seq uint64) error {
 		return fmt.Errorf("mesh: redrive dead letter %d: sent, but not removed: %w", seq, err)
 	}
 	return nil
+}
+
+// original reads from the event stream the event a dead letter came from.
+func (q *DeadLetters) original(ctx context.Context, dl *DeadLetter) (*jetstream.RawStreamMsg, error) {
+	s, err := q.js.Stream(ctx, EventStreamName(q.ns))
+	if err != nil {
+		return nil, fmt.Errorf("mesh: redrive dead letter %d: it omits %s, and the event stream cannot be read: %w%s", dl.Sequence, dl.Omitted, err, jetStreamHint(err))
+	}
+	raw, err := s.GetMsg(ctx, dl.StreamSequence)
+	if err != nil {
+		return nil, fmt.Errorf("mesh: redrive dead letter %d: it omits %s, and the original at sequence %d of %s cannot be read (removed by the stream's limits?): %w",
+			dl.Sequence, dl.Omitted, dl.StreamSequence, EventStreamName(q.ns), err)
+	}
+	return raw, nil
 }
 
 // Purge removes the dead letters of service, or all of them if service is

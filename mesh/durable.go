@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/exprsn/ipcmesh/subjects"
@@ -149,18 +150,32 @@ func (o durableOptions) validate() error {
 }
 
 func validDurableName(name string) error {
-	if name == "" || len(name) > 200 || strings.ContainsAny(name, ".*> \t\r\n/\\") {
+	if name == "" || len(name) > maxDurableName || strings.ContainsAny(name, ".*> \t\r\n/\\") {
 		return fmt.Errorf("DurableName %q: want 1 to 200 characters without '.', '*', '>', '/', '\\\\' or whitespace", name)
 	}
 	return nil
 }
 
-// durableName derives a consumer name from the service and pattern.
+// maxDurableName bounds the names of durable consumers, derived or given
+// (JetStream allows 255 bytes, and the name travels in API subjects).
+const maxDurableName = 200
+
+// durableName derives a consumer name from the service and pattern:
+// "<service>_<pattern>_<hash of pattern>". When that is longer than
+// maxDurableName, the readable part is cut and the hash covers the whole
+// pattern, so distinct patterns keep distinct names.
 func durableName(service, pattern string) string {
 	h := fnv.New32a()
 	h.Write([]byte(pattern))
 	r := strings.NewReplacer(":", "_", "*", "STAR", ">", "ALL")
-	return service + "_" + r.Replace(pattern) + "_" + strconv.FormatUint(uint64(h.Sum32()), 16)
+	readable := service + "_" + r.Replace(pattern)
+	if len(readable)+9 <= maxDurableName {
+		return readable + "_" + strconv.FormatUint(uint64(h.Sum32()), 16)
+	}
+	h64 := fnv.New64a()
+	h64.Write([]byte(pattern))
+	sum := strconv.FormatUint(h64.Sum64(), 16)
+	return readable[:maxDurableName-len(sum)-1] + "_" + sum
 }
 
 // Permanent marks err as permanent: a durable handler returning it sends
@@ -194,12 +209,18 @@ type durable struct {
 	opts     handlerOptions
 	cons     jetstream.Consumer
 	cc       jetstream.ConsumeContext
-	exec     *executor
-	batcher  *batcher
+	exec     *executor // nil for a batch handler
+	batcher  *batcher  // nil for a single-event handler
 	keeper   *keeper
 	stats    *durableCounters
 	stopOnce sync.Once
 	stopErr  error
+
+	// goroutines counts the goroutines that run the handler's calls.
+	goroutines sync.WaitGroup
+	// abandoned is set when stop gave up on the events not yet running:
+	// they are left for redelivery.
+	abandoned atomic.Bool
 }
 
 // OnDurable registers h as a durable handler for the events matching
@@ -231,6 +252,9 @@ func (w *Worker) registerDurable(ctx context.Context, pattern string, h Handler,
 	o.durable = o.durable.withDefaults()
 	if o.oncePerService {
 		return nil, fmt.Errorf("mesh: OnDurable(%q): OncePerService is implied: a durable handler's events reach one instance", pattern)
+	}
+	if o.pending.set {
+		return nil, fmt.Errorf("mesh: OnDurable(%q): PendingLimits is for live handlers: a durable handler's events wait in the stream (see Prefetch)", pattern)
 	}
 	if err := o.durable.validate(); err != nil {
 		return nil, fmt.Errorf("mesh: OnDurable(%q): %w", pattern, err)
@@ -278,18 +302,18 @@ func (w *Worker) registerDurable(ctx context.Context, pattern string, h Handler,
 	if err != nil {
 		return nil, fmt.Errorf("mesh: OnDurable(%q): create or update consumer %s: %w%s", pattern, name, err, jetStreamHint(err))
 	}
-	d.exec = newExecutor(o.durable, d.process)
 	d.keeper = newKeeper(o.durable.ackWait / 3)
 	if bh != nil {
 		d.batcher = newBatcher(d)
+	} else {
+		d.exec = newExecutor(o.durable, d.process, d.spawn)
 	}
 	d.cc, err = d.cons.Consume(d.receive,
 		jetstream.PullMaxMessages(o.durable.prefetch),
 		jetstream.PullExpiry(pullExpiry),
 		jetstream.ConsumeErrHandler(d.consumeError))
 	if err != nil {
-		d.exec.stop()
-		d.keeper.stop()
+		d.finish()
 		return nil, fmt.Errorf("mesh: OnDurable(%q): consume %s: %w", pattern, name, err)
 	}
 	w.durables[name] = d
@@ -304,26 +328,61 @@ func (d *durable) consumeError(_ jetstream.ConsumeContext, err error) {
 	d.w.log.Debug("mesh: durable consume", "handler", d.name, "error", err)
 }
 
+// spawn runs loop on a goroutine that runs the handler's calls, and that
+// finish waits for.
+func (d *durable) spawn(loop func()) {
+	d.goroutines.Add(1)
+	go func() {
+		c, leave := d.w.enter(d, d.goroutines.Done)
+		defer leave()
+		defer func() {
+			if !c.released {
+				d.goroutines.Done()
+			}
+		}()
+		loop()
+	}()
+}
+
+// finish lets the queued events run (or be left for redelivery when the
+// worker's connection is gone), waits for the handler's goroutines and
+// stops the keeper.
+func (d *durable) finish() {
+	if d.batcher != nil {
+		d.batcher.q.close()
+	} else {
+		d.exec.close()
+	}
+	d.goroutines.Wait()
+	d.keeper.stop()
+}
+
 // stop stops pulling, lets pulled and running events finish, and waits for
 // them or ctx. When ctx ends first, the rest of the shutdown goes on in the
-// background, so no goroutine is left behind. Later calls return the first
-// call's result.
+// background, so no goroutine is left behind. When the server is
+// unreachable, the events not yet running are left for redelivery: they
+// could not be acknowledged. Called from inside one of the handler's calls,
+// it does not wait for that call. Later calls return the first call's
+// result.
 func (d *durable) stop(ctx context.Context) error {
+	d.w.releaseCaller(d)
 	d.stopOnce.Do(func() {
-		d.cc.Drain()
+		if d.w.nc.IsConnected() {
+			d.cc.Drain()
+		} else {
+			d.abandoned.Store(true)
+			d.cc.Stop()
+		}
 		stopped := make(chan struct{})
 		go func() {
 			<-d.cc.Closed() // after the last callback, so nothing is queued later
-			if d.batcher != nil {
-				d.batcher.stop()
-			}
-			d.exec.stop()
-			d.keeper.stop()
+			d.finish()
 			close(stopped)
 		}()
 		select {
 		case <-stopped:
 		case <-ctx.Done():
+			d.abandoned.Store(true)
 			d.cc.Stop()
 			d.stopErr = fmt.Errorf("waiting for durable handler %s: %w", d.name, ctx.Err())
 		}

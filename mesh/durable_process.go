@@ -1,14 +1,11 @@
 package mesh
 
 import (
-	"context"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/exprsn/ipcmesh/codec"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -21,14 +18,12 @@ const (
 	HeaderDeadLetterSubject    = "Mesh-Dlq-Subject"
 	HeaderDeadLetterSequence   = "Mesh-Dlq-Stream-Seq"
 	HeaderDeadLetterTime       = "Mesh-Dlq-Time"
+	// HeaderDeadLetterOmitted lists, comma-separated, what of the original
+	// message a dead letter leaves out: "data" when the body did not fit
+	// under max_payload beside the headers, "headers" when some headers
+	// could not be stored again (see DeadLetter.Omitted).
+	HeaderDeadLetterOmitted = "Mesh-Dlq-Omitted"
 )
-
-// maxReasonLen bounds the reason a dead letter carries, so that it fits
-// under max_payload with the original event.
-const maxReasonLen = 1024
-
-// deadLetterTimeout bounds the publish of a dead letter.
-const deadLetterTimeout = 10 * time.Second
 
 // receive is the consumer's callback: it decodes one message and hands it
 // to the executor (or the batcher). Invalid messages go to the dead-letter
@@ -72,8 +67,9 @@ func (d *durable) receive(msg jetstream.Msg) {
 
 // process runs the handler for one event and settles the message.
 func (d *durable) process(t task) {
-	if d.w.handlerCtx.Err() != nil {
-		// Close gave up waiting: leave the event to be redelivered.
+	if d.w.handlerCtx.Err() != nil || d.abandoned.Load() {
+		// Close gave up waiting, or the server is gone: leave the event
+		// to be redelivered.
 		return
 	}
 	err := d.w.runHandler(d.handler, d.pattern, d.opts, t.ev)
@@ -142,7 +138,7 @@ func (d *durable) settle(t task, err error) {
 	switch {
 	case err == nil:
 		if ackErr := t.msg.Ack(); ackErr != nil {
-			d.w.report(fmt.Errorf("mesh: durable handler %s: ack event %s: %w (it will be redelivered)", d.name, t.ev.ID, ackErr))
+			d.w.report(fmt.Errorf("mesh: durable handler %s: ack the event at stream sequence %d: %w (it will be redelivered)", d.name, t.ev.StreamSequence, ackErr))
 			return
 		}
 		d.stats.acked.Add(1)
@@ -151,7 +147,7 @@ func (d *durable) settle(t task, err error) {
 	default:
 		delay := backoffFor(d.opts.durable.backoff, t.ev.Deliveries)
 		if nakErr := t.msg.NakWithDelay(delay); nakErr != nil {
-			d.w.report(fmt.Errorf("mesh: durable handler %s: retry event %s: %w (it will be redelivered after AckWait)", d.name, t.ev.ID, nakErr))
+			d.w.report(fmt.Errorf("mesh: durable handler %s: retry the event at stream sequence %d: %w (it will be redelivered after AckWait)", d.name, t.ev.StreamSequence, nakErr))
 			return
 		}
 		d.stats.retried.Add(1)
@@ -163,66 +159,4 @@ func (d *durable) settle(t task, err error) {
 func backoffFor(backoff []time.Duration, n uint64) time.Duration {
 	i := int(min(n, uint64(len(backoff)))) - 1
 	return backoff[max(i, 0)]
-}
-
-// deadLetter stores the event, unchanged, in the dead-letter stream with
-// why it failed, and then terminates it in the event stream. If the dead
-// letter cannot be stored the event is retried instead: nothing is lost.
-func (d *durable) deadLetter(msg jetstream.Msg, ev *Event, cause error) {
-	w := d.w
-	reason := cause.Error()
-	dl := &nats.Msg{
-		Subject: deadLetterSubject(w.cfg.Namespace, w.cfg.Service, ev.NATSSubject),
-		Header:  nats.Header{},
-		Data:    msg.Data(),
-	}
-	for k, vs := range msg.Headers() {
-		if k != jetstream.MsgIDHeader {
-			dl.Header[k] = vs
-		}
-	}
-	dl.Header.Set(HeaderDeadLetterReason, truncate(reason, maxReasonLen))
-	dl.Header.Set(HeaderDeadLetterService, w.cfg.Service)
-	dl.Header.Set(HeaderDeadLetterHandler, d.name)
-	dl.Header.Set(HeaderDeadLetterDeliveries, strconv.FormatUint(ev.Deliveries, 10))
-	dl.Header.Set(HeaderDeadLetterSubject, ev.NATSSubject)
-	dl.Header.Set(HeaderDeadLetterSequence, strconv.FormatUint(ev.StreamSequence, 10))
-	dl.Header.Set(HeaderDeadLetterTime, time.Now().UTC().Format(time.RFC3339Nano))
-	dl.Header.Set(jetstream.MsgIDHeader, d.name+":"+strconv.FormatUint(ev.StreamSequence, 10))
-
-	ctx, cancel := context.WithTimeout(context.Background(), deadLetterTimeout)
-	defer cancel()
-	if _, err := w.js.PublishMsg(ctx, dl); err != nil {
-		w.report(fmt.Errorf("mesh: durable handler %s: store dead letter for event %s: %w%s (it will be retried)", d.name, ev.ID, err, jetStreamHint(err)))
-		_ = msg.NakWithDelay(backoffFor(d.opts.durable.backoff, ev.Deliveries))
-		return
-	}
-	if err := msg.TermWithReason(truncate(reason, 200)); err != nil {
-		w.report(fmt.Errorf("mesh: durable handler %s: terminate dead-lettered event %s: %w", d.name, ev.ID, err))
-	}
-	d.stats.deadLettered.Add(1)
-	w.log.Warn("mesh: event dead-lettered", "handler", d.name, "event", ev.Type, "id", ev.ID, "reason", reason)
-	if w.cfg.OnDeadLetter != nil {
-		w.cfg.OnDeadLetter(ev, reason)
-	}
-}
-
-// deadLetterSubject is "_dlq.<ns>.<service>.<event tokens>" for an event
-// that travelled on subject.
-func deadLetterSubject(ns, service, subject string) string {
-	rest := subject[len(ns)+1:]
-	for i := 0; i < len(rest); i++ {
-		if rest[i] == '.' {
-			rest = rest[i+1:]
-			break
-		}
-	}
-	return DeadLetterPrefix + "." + ns + "." + service + "." + rest
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -453,25 +454,57 @@ func TestPrefetchedEventsAreNotRedelivered(t *testing.T) {
 	require.Zero(t, w.Stats().Durable[durableNameOf(w)].Redelivered)
 }
 
-// TestDeadLetterStoreFailureRetriesInsteadOfDropping: while the dead-letter
-// stream is missing, an exhausted event keeps being retried; once the stream
-// is back, the event lands there.
-func TestDeadLetterStoreFailureRetriesInsteadOfDropping(t *testing.T) {
+// TestDeadLetterStoreFailureRetriesThenTerminates: while the dead-letter
+// stream is missing, an exhausted event is retried a bounded number of
+// times, then terminated with a report naming its stream sequence, where
+// the event stream still holds it: it no longer holds a slot.
+func TestDeadLetterStoreFailureRetriesThenTerminates(t *testing.T) {
 	srv := testutil.StartServer(t)
-	w := testutil.Connect(t, srv, "exprsn-herald", durableConfig)
+	reports := make(chan error, 100)
+	cfg := durableConfig
+	cfg.OnError = func(err error) {
+		select {
+		case reports <- err:
+		default:
+		}
+	}
+	w := testutil.Connect(t, srv, "exprsn-herald", cfg)
 	ctx := context.Background()
 	require.NoError(t, w.JetStream().DeleteStream(ctx, mesh.DeadLetterStreamName("ipc")))
 	onDurable(t, w, "notification:send", mesh.HandlerFunc(func(context.Context, *mesh.Event) error {
 		return errors.New("smtp unavailable")
 	}), mesh.MaxDeliver(2), mesh.Backoff(50*time.Millisecond))
-	require.NoError(t, w.Emit(ctx, "notification:send", nil, mesh.ToSelf(), mesh.WithID("evt-kept")))
+	r, err := w.EmitWithReceipt(ctx, "notification:send", nil, mesh.ToSelf(), mesh.WithID("evt-kept"))
+	require.NoError(t, err)
 
-	// Well past MaxDeliver, the server still redelivers it.
-	require.Eventually(t, func() bool { return w.Stats().Durable[durableNameOf(w)].Redelivered >= 5 },
+	// Past MaxDeliver, the server redelivers it a few times more, then the
+	// worker gives up on it.
+	name := durableNameOf(w)
+	require.Eventually(t, func() bool { return w.Stats().Durable[name].Terminated == 1 },
 		testutil.DefaultWait, 10*time.Millisecond)
-	require.NoError(t, mesh.EnsureStreams(ctx, w.JetStream(), "ipc", mesh.StreamConfig{}))
+	require.GreaterOrEqual(t, w.Stats().Durable[name].Redelivered, uint64(3))
+	var gaveUp error
 	require.Eventually(t, func() bool {
-		letters, err := w.DeadLetters().List(ctx, "exprsn-herald", 1, 0)
-		return err == nil && len(letters) == 1 && letters[0].Event != nil && letters[0].Event.ID == "evt-kept"
+		for {
+			select {
+			case err := <-reports:
+				if strings.Contains(err.Error(), "gave up") {
+					gaveUp = err
+				}
+			default:
+				return gaveUp != nil
+			}
+		}
 	}, testutil.DefaultWait, 10*time.Millisecond)
+	require.Contains(t, gaveUp.Error(), fmt.Sprintf("stream sequence %d", r.Sequence))
+	info, err := w.JetStream().Consumer(ctx, mesh.EventStreamName("ipc"), name)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		ci, err := info.Info(ctx)
+		return err == nil && ci.NumAckPending == 0 && ci.NumRedelivered == 0
+	}, testutil.DefaultWait, 10*time.Millisecond)
+	stream, err := w.JetStream().Stream(ctx, mesh.EventStreamName("ipc"))
+	require.NoError(t, err)
+	_, err = stream.GetMsg(ctx, r.Sequence)
+	require.NoError(t, err, "the event stays readable in the event stream")
 }

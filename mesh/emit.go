@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/textproto"
 	"time"
 
 	"github.com/exprsn/ipcmesh/codec"
@@ -113,6 +114,7 @@ type Receipt struct {
 func (w *Worker) EmitWithReceipt(ctx context.Context, event string, data any, opts ...EmitOption) (Receipt, error) {
 	out, err := w.prepareEmit(ctx, event, data, opts)
 	if err != nil {
+		w.stats.emitFailed.Add(1)
 		return Receipt{}, err
 	}
 	defer w.release(out)
@@ -148,11 +150,13 @@ func (w *Worker) EmitWithReceipt(ctx context.Context, event string, data any, op
 // EmitAsync needs the event stream: without it, it returns an error.
 func (w *Worker) EmitAsync(ctx context.Context, event string, data any, opts ...EmitOption) (jetstream.PubAckFuture, error) {
 	if !w.durable {
+		w.stats.emitFailed.Add(1)
 		return nil, fmt.Errorf("mesh: EmitAsync(%q): namespace %q has no event stream %s: create it with meshctl serve, or set Config.Stream.Manage",
 			event, w.cfg.Namespace, EventStreamName(w.cfg.Namespace))
 	}
 	out, err := w.prepareEmit(ctx, event, data, opts)
 	if err != nil {
+		w.stats.emitFailed.Add(1)
 		return nil, err
 	}
 	defer w.release(out)
@@ -169,6 +173,7 @@ func (w *Worker) EmitAsync(ctx context.Context, event string, data any, opts ...
 	f, err := w.js.PublishMsgAsync(msg, pubOpts...)
 	out.sent(err)
 	if err != nil {
+		w.stats.emitFailed.Add(1)
 		return nil, fmt.Errorf("mesh: emit %q to %s: %w", event, out.target, withHint(err))
 	}
 	w.stats.emitted(event)
@@ -201,6 +206,9 @@ func (w *Worker) prepareEmit(ctx context.Context, event string, data any, opts [
 	}
 	if w.state.Load() == stateClosed {
 		return outgoing{}, fmt.Errorf("mesh: emit %q: %w", event, ErrClosed)
+	}
+	if err := w.lostErr(); err != nil {
+		return outgoing{}, fmt.Errorf("mesh: emit %q: %w", event, err)
 	}
 	return w.encode(ctx, SendEvent, event, data, opts)
 }
@@ -306,8 +314,8 @@ func (w *Worker) encode(ctx context.Context, kind SendKind, event string, data a
 	out.msg = &s.msg
 	out.msg.Subject = subject
 	if w.durable && !request {
-		// The stream drops a retried publish of the same id.
-		out.msg.Header = nats.Header{jetstream.MsgIDHeader: []string{ev.ID}}
+		// The stream drops a retried publish of the same event.
+		out.msg.Header = nats.Header{jetstream.MsgIDHeader: []string{subjects.DuplicateKey(ev.Source, ev.ID)}}
 	}
 	if w.cfg.OnSend != nil {
 		out.done = w.cfg.OnSend(ctx, Send{Kind: kind, Event: ev, Subject: subject, Target: o.target})
@@ -337,7 +345,7 @@ func (w *Worker) marshal(msg *nats.Msg, ev *codec.Event, buf *[]byte) error {
 	if err != nil {
 		return err
 	}
-	if size, max := int64(len(msg.Data)+headerSize(msg.Header)), w.nc.MaxPayload(); size > max {
+	if size, max := int64(len(msg.Data)+wireHeaderSize(msg.Header)), w.nc.MaxPayload(); size > max {
 		return fmt.Errorf("%w: the event is %d bytes, the server allows %d", ErrTooLarge, size, max)
 	}
 	return nil
@@ -369,11 +377,17 @@ func setData(ev *codec.Event, data any) error {
 	return nil
 }
 
-func headerSize(h nats.Header) int {
-	n := 0
+// wireHeaderSize is the size of h on the wire, counted as nats.go counts
+// it against max_payload: the "NATS/1.0" line, each value trimmed as
+// "key: value" with its line end, and the blank line; 0 without headers.
+func wireHeaderSize(h nats.Header) int {
+	if len(h) == 0 {
+		return 0
+	}
+	n := len("NATS/1.0\r\n") + len("\r\n")
 	for k, vs := range h {
 		for _, v := range vs {
-			n += len(k) + len(v) + 4
+			n += len(k) + len(textproto.TrimString(v)) + len(": \r\n")
 		}
 	}
 	return n

@@ -80,10 +80,16 @@ type HandlerError struct {
 	Err error
 }
 
-// Error names the service, pattern, event and id, then the cause.
+// Error names the service, pattern, event and id (each cut to 256 bytes:
+// they come from the sender), then the cause.
 func (e *HandlerError) Error() string {
-	return fmt.Sprintf("mesh: %s handler for %q failed on event %q (id %s): %v", e.Service, e.Pattern, e.Event, e.ID, e.Err)
+	return fmt.Sprintf("mesh: %s handler for %q failed on event %q (id %s): %v",
+		e.Service, e.Pattern, truncate(e.Event, maxLoggedField), truncate(e.ID, maxLoggedField), e.Err)
 }
+
+// maxLoggedField bounds the event fields, set by senders, that errors and
+// logs quote.
+const maxLoggedField = 256
 
 // Unwrap returns the handler's error.
 func (e *HandlerError) Unwrap() error { return e.Err }

@@ -26,10 +26,11 @@ type task struct {
 // MaxAckPending events unacknowledged.
 type executor struct {
 	lanes []*queue
-	wg    sync.WaitGroup
 }
 
-func newExecutor(o durableOptions, process func(task)) *executor {
+// newExecutor starts the lanes' goroutines with spawn, which runs each
+// goroutine's loop and lets the durable handler wait for them.
+func newExecutor(o durableOptions, process func(task), spawn func(loop func())) *executor {
 	lanes, workers := 1, o.concurrency
 	if o.byKey {
 		lanes, workers = o.concurrency, 1
@@ -39,9 +40,7 @@ func newExecutor(o durableOptions, process func(task)) *executor {
 		lane := newQueue()
 		e.lanes[i] = lane
 		for range workers {
-			e.wg.Add(1)
-			go func() {
-				defer e.wg.Done()
+			spawn(func() {
 				for {
 					t, ok := lane.pop(nil)
 					if !ok {
@@ -49,7 +48,7 @@ func newExecutor(o durableOptions, process func(task)) *executor {
 					}
 					process(t)
 				}
-			}()
+			})
 		}
 	}
 	return e
@@ -70,13 +69,12 @@ func (e *executor) run(t task) {
 	lane.push(t)
 }
 
-// stop lets the queued tasks finish and waits for them; run must not be
-// called after it.
-func (e *executor) stop() {
+// close makes the lanes' goroutines end once the queued tasks are run; run
+// must not be called after it.
+func (e *executor) close() {
 	for _, lane := range e.lanes {
 		lane.close()
 	}
-	e.wg.Wait()
 }
 
 // queue is an unbounded FIFO of tasks for one or more waiting goroutines.

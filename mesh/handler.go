@@ -45,6 +45,7 @@ type handlerOptions struct {
 	timeout        time.Duration
 	respond        bool // the handler answers requests (OnRequest)
 	concurrency    int
+	pending        pendingLimits
 	middleware     []Middleware
 	durable        durableOptions
 }
@@ -78,6 +79,24 @@ func Timeout(d time.Duration) HandlerOption {
 // handlers, which then handle events in stream order.
 func Concurrency(n int) HandlerOption {
 	return func(o *handlerOptions) { o.concurrency = n }
+}
+
+// PendingLimits bounds the live events that wait in the NATS client for
+// this handler's subscription while its Concurrency calls are running: msgs
+// events or bytes bytes, whichever comes first (-1 for no limit on either).
+// Past them the client drops events, counts them in Stats.Dropped and the
+// worker reports them (Config.OnError, at most once a second while it goes
+// on, with the total). Handlers registered for the same pattern share a
+// subscription: the last limits set apply to all of them. Default: the NATS
+// client's, 512Ki events or 64 MiB. Durable handlers have no such limit:
+// their events wait in the stream.
+func PendingLimits(msgs, bytes int) HandlerOption {
+	return func(o *handlerOptions) { o.pending = pendingLimits{msgs: msgs, bytes: bytes, set: true} }
+}
+
+type pendingLimits struct {
+	msgs, bytes int
+	set         bool
 }
 
 // Use wraps this handler in middleware, inside Config.Middleware, the first

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -20,7 +21,7 @@ func IdempotencyBucketName(ns string) string { return "MESH_" + ns + "_handled" 
 
 // IdempotencyGuard returns middleware that makes durable handlers
 // effectively once: it records each event a durable handler handled (by
-// service, handler and CloudEvents id) in a JetStream key-value bucket for
+// service, handler and the event's CloudEvents source and id, hashed) in a JetStream key-value bucket for
 // ttl (DefaultIdempotencyTTL if 0), and skips an event already recorded, so
 // redeliveries, re-drives and replays do not repeat side effects. A skipped
 // event is acknowledged and counted in DurableStats.Skipped.
@@ -52,25 +53,32 @@ func (w *Worker) IdempotencyGuard(ctx context.Context, ttl time.Duration) (Middl
 			if ev.Handler == "" {
 				return next.HandleEvent(ctx, ev)
 			}
-			key := w.cfg.Service + "." + b64(ev.Handler) + "." + b64(ev.ID)
+			key := idempotencyKey(w.cfg.Service, ev)
 			_, err := kv.Get(ctx, key)
 			switch {
 			case err == nil:
 				w.stats.durable(ev.Handler).skipped.Add(1)
-				w.log.Debug("mesh: skipped an event already handled", "handler", ev.Handler, "event", ev.Type, "id", ev.ID)
+				w.log.Debug("mesh: skipped an event already handled", "handler", ev.Handler, "stream_seq", ev.StreamSequence)
 				return nil
 			case !errors.Is(err, jetstream.ErrKeyNotFound):
-				return fmt.Errorf("mesh: idempotency guard: look up event %s: %w", ev.ID, err)
+				return fmt.Errorf("mesh: idempotency guard: look up the event at stream sequence %d: %w", ev.StreamSequence, err)
 			}
 			if err := next.HandleEvent(ctx, ev); err != nil {
 				return err
 			}
 			if _, err := kv.Put(ctx, key, nil); err != nil {
-				w.report(fmt.Errorf("mesh: idempotency guard: record event %s: %w (a redelivery would repeat it)", ev.ID, err))
+				w.report(fmt.Errorf("mesh: idempotency guard: record the event at stream sequence %d: %w (a redelivery would repeat it)", ev.StreamSequence, err))
 			}
 			return nil
 		})
 	}, nil
 }
 
-func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+// idempotencyKey is the key under which the guard records a handled event:
+// "<service>.<handler>.<event>", the handler as base64url (consumer names
+// are at most 200 bytes) and the event as its duplicate key, a hash of
+// source and id, so that the key, which travels in a subject, stays short
+// whatever the event's id and source.
+func idempotencyKey(service string, ev *Event) string {
+	return service + "." + base64.RawURLEncoding.EncodeToString([]byte(ev.Handler)) + "." + subjects.DuplicateKey(ev.Source, ev.ID)
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/exprsn/ipcmesh/codec"
@@ -111,14 +112,41 @@ func (w *Worker) reply(ctx context.Context, req *Event, data any) {
 	}
 }
 
-// replyError answers a request with an error.
+// replyError answers a request with an error, its message and code made
+// fit for the wire (see sanitizeRemote).
 func (w *Worker) replyError(reply string, rerr *RemoteError) {
+	code, message := sanitizeRemote(rerr.Code, rerr.Message)
 	msg := &nats.Msg{Subject: reply, Header: nats.Header{}}
-	msg.Header.Set(HeaderServiceError, rerr.Message)
-	msg.Header.Set(HeaderServiceErrorCode, strconv.Itoa(rerr.Code))
-	if err := w.nc.PublishMsg(msg); err != nil {
+	msg.Header.Set(HeaderServiceError, message)
+	msg.Header.Set(HeaderServiceErrorCode, strconv.Itoa(code))
+	if err := w.publish(msg); err != nil {
 		w.report(fmt.Errorf("mesh: send error reply: %w", err))
 	}
+}
+
+// MaxRemoteErrorLen bounds the message of a RemoteError on the wire, in
+// bytes; a longer one is cut, at a UTF-8 boundary.
+const MaxRemoteErrorLen = 1024
+
+// sanitizeRemote makes a remote error's code and message fit for a header,
+// on both sides of a request: a code outside 100..999 becomes 500, invalid
+// UTF-8 becomes U+FFFD, line breaks and other control characters become
+// spaces, and the message is cut to MaxRemoteErrorLen bytes.
+func sanitizeRemote(code int, message string) (int, string) {
+	if code < 100 || code > 999 {
+		code = 500
+	}
+	if len(message) > 4*MaxRemoteErrorLen {
+		message = message[:4*MaxRemoteErrorLen] // enough to fill the limit after cleaning
+	}
+	message = strings.ToValidUTF8(message, "\uFFFD")
+	message = strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, message)
+	return code, truncate(message, MaxRemoteErrorLen)
 }
 
 // isAnswer reports whether a responder's error is a deliberate answer: a
@@ -151,6 +179,9 @@ func (w *Worker) Request(ctx context.Context, service, event string, data any, o
 	if w.state.Load() == stateClosed {
 		return nil, fmt.Errorf("mesh: request %q from %q: %w", event, service, ErrClosed)
 	}
+	if err := w.lostErr(); err != nil {
+		return nil, fmt.Errorf("mesh: request %q from %q: %w", event, service, err)
+	}
 	if service == subjects.Broadcast {
 		return nil, fmt.Errorf("mesh: request %q: a request goes to one service, not %q", event, service)
 	}
@@ -159,7 +190,9 @@ func (w *Worker) Request(ctx context.Context, service, event string, data any, o
 		ctx, cancel = context.WithTimeout(ctx, w.cfg.RequestTimeout)
 		defer cancel()
 	}
-	opts = append(opts, To(service))
+	// A copy: appending to the caller's slice would race with other
+	// requests sharing it.
+	opts = append(opts[:len(opts):len(opts)], To(service))
 	out, err := w.encode(ctx, SendRequest, event, data, opts)
 	if err != nil {
 		return nil, err
@@ -182,9 +215,7 @@ func (w *Worker) roundTrip(ctx context.Context, out outgoing, service, event str
 	}
 	if msg := resp.Header.Get(HeaderServiceError); msg != "" || resp.Header.Get(HeaderServiceErrorCode) != "" {
 		code, _ := strconv.Atoi(resp.Header.Get(HeaderServiceErrorCode))
-		if code == 0 {
-			code = 500
-		}
+		code, msg = sanitizeRemote(code, msg)
 		return nil, &RemoteError{Service: service, Event: event, Code: code, Message: msg}
 	}
 	rev := &Event{NATSSubject: resp.Subject, Target: w.cfg.Service}

@@ -61,6 +61,14 @@ func (w *Worker) start(b *binding, ev *Event) {
 // (runtime.Goexit, as t.FailNow does) still settles its call.
 func (w *Worker) runner(b *binding) {
 	r := &b.runners
+	// A call gives back its slot and count when it ends, unless the handler
+	// gave them back earlier by closing the worker (see releaseCaller).
+	done := func() {
+		<-b.sem
+		w.inflight.Done()
+	}
+	c, leave := w.enter(b, done)
+	defer leave()
 	inCall := false
 	defer func() {
 		if inCall {
@@ -68,8 +76,9 @@ func (w *Worker) runner(b *binding) {
 			r.busy--
 			r.running--
 			r.mu.Unlock()
-			<-b.sem
-			w.inflight.Done()
+			if !c.released {
+				done()
+			}
 		}
 	}()
 	r.mu.Lock()
@@ -91,8 +100,11 @@ func (w *Worker) runner(b *binding) {
 		r.busy--
 		// The slot is released once this goroutine counts as free, so
 		// that the event it lets in does not start a goroutine of its own.
-		<-b.sem
-		w.inflight.Done()
+		if c.released {
+			c.released = false
+		} else {
+			done()
+		}
 	}
 }
 

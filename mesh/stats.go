@@ -2,6 +2,8 @@ package mesh
 
 import (
 	"strings"
+
+	"github.com/exprsn/ipcmesh/subjects"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,16 +30,19 @@ type Stats struct {
 	// Invalid counts messages on mesh subjects that were not valid
 	// CloudEvents and reached no handler.
 	Invalid uint64 `json:"invalid"`
-	// Dropped counts events the NATS client dropped because handlers fell
-	// behind (slow consumer), as last reported by the client.
+	// Dropped counts the live events the NATS client dropped because
+	// handlers fell behind (slow consumer; see PendingLimits), every one of
+	// them, read from the client's subscriptions when Stats is called.
 	Dropped uint64 `json:"dropped"`
 	// Requests counts requests sent.
 	Requests uint64 `json:"requests"`
 	// InFlight is the number of handler calls running now.
 	InFlight int64 `json:"in_flight"`
-	// EmitFailed counts emits that could not be sent or stored: Emit and
-	// TryEmit calls that failed after encoding, and EmitAsync futures that
-	// failed. Emits refused at the call (bad names, data) are not counted.
+	// EmitFailed counts failed emits, one for each error that Emit,
+	// EmitWithReceipt or EmitAsync returned (refusals at the call included),
+	// each TryEmit that returned false (each also reported to
+	// Config.OnError), and each EmitAsync future that failed (also
+	// reported).
 	EmitFailed uint64 `json:"emit_failed"`
 	// Events breaks the counts down by event name, for up to
 	// MaxStatsEvents names; the rest are counted under OtherEvents.
@@ -59,13 +64,17 @@ type DurableStats struct {
 	// Skipped counts events the idempotency guard skipped as already
 	// handled.
 	Skipped uint64 `json:"skipped"`
+	// Terminated counts events given up after their last try without a
+	// dead letter, because none could be stored; each was reported with
+	// its stream sequence.
+	Terminated uint64 `json:"terminated,omitempty"`
 	// Pending is the number of events in the stream not yet delivered to the
 	// handler, as of its last delivery.
 	Pending uint64 `json:"pending"`
 }
 
 type durableCounters struct {
-	acked, retried, redelivered, deadLettered, skipped, pending atomic.Uint64
+	acked, retried, redelivered, deadLettered, skipped, terminated, pending atomic.Uint64
 }
 
 // EventStats are the counts for one event name.
@@ -83,23 +92,12 @@ type eventCounters struct {
 type stats struct {
 	since                                               time.Time
 	emits, receives, handles, failures, panics, invalid atomic.Uint64
-	dropped, requests                                   atomic.Uint64
+	droppedGone, requests                               atomic.Uint64 // droppedGone: by removed subscriptions
 	inFlight                                            atomic.Int64
 	eventNames                                          atomic.Int64
 	byEvent                                             sync.Map // string -> *eventCounters
 	byDurable                                           sync.Map // string -> *durableCounters
-	droppedBySub                                        sync.Map // *nats.Subscription -> uint64
 	emitFailed                                          atomic.Uint64
-}
-
-// setDropped records the drop count a subscription reports; Dropped is
-// their sum, so it never goes down.
-func (s *stats) setDropped(sub any, n uint64) {
-	old, _ := s.droppedBySub.Swap(sub, n)
-	prev, _ := old.(uint64)
-	if n > prev {
-		s.dropped.Add(n - prev)
-	}
 }
 
 func (s *stats) durable(name string) *durableCounters {
@@ -110,14 +108,20 @@ func (s *stats) durable(name string) *durableCounters {
 func (s *stats) init() { s.since = time.Now().UTC() }
 
 // MaxStatsEvents bounds the event names Stats.Events breaks counts down by;
-// events past it are counted under OtherEvents, so that a sender inventing
-// names cannot grow a worker's memory or its metrics.
+// events past it, and events whose type is longer than an event name may be
+// (subjects.MaxEventLen), are counted under OtherEvents, so that a sender
+// inventing names cannot grow a worker's memory (at most MaxStatsEvents
+// names of subjects.MaxEventLen bytes) or its metrics.
 const MaxStatsEvents = 1000
 
 // OtherEvents is the Stats.Events key of events past MaxStatsEvents names.
 const OtherEvents = "_other"
 
 func (s *stats) event(name string) *eventCounters {
+	if len(name) > subjects.MaxEventLen {
+		// Not a name the mesh emits; a sender's invention is not kept.
+		name = OtherEvents
+	}
 	if c, ok := s.byEvent.Load(name); ok {
 		return c.(*eventCounters)
 	}
@@ -151,7 +155,7 @@ func (w *Worker) Stats() Stats {
 		Failed:     s.failures.Load(),
 		Panics:     s.panics.Load(),
 		Invalid:    s.invalid.Load(),
-		Dropped:    s.dropped.Load(),
+		Dropped:    w.droppedTotal(),
 		Requests:   s.requests.Load(),
 		InFlight:   s.inFlight.Load(),
 		EmitFailed: s.emitFailed.Load(),
@@ -166,6 +170,7 @@ func (w *Worker) Stats() Stats {
 			Redelivered:  c.redelivered.Load(),
 			DeadLettered: c.deadLettered.Load(),
 			Skipped:      c.skipped.Load(),
+			Terminated:   c.terminated.Load(),
 			Pending:      c.pending.Load(),
 		}
 		return true

@@ -2,7 +2,10 @@ package mesh
 
 import (
 	"strconv"
+	"strings"
 	"testing"
+
+	"github.com/exprsn/ipcmesh/subjects"
 )
 
 func TestStatsBoundEventNames(t *testing.T) {
@@ -26,13 +29,17 @@ func TestStatsBoundEventNames(t *testing.T) {
 	}
 }
 
-func TestStatsDroppedNeverGoesDown(t *testing.T) {
+func TestStatsKeepNoLongNames(t *testing.T) {
 	var s stats
-	a, b := new(int), new(int)
-	s.setDropped(a, 10)
-	s.setDropped(b, 3)
-	s.setDropped(a, 12)
-	if got := s.dropped.Load(); got != 15 {
-		t.Fatalf("dropped = %d, want the sum 15", got)
+	long := strings.Repeat("a", subjects.MaxEventLen+1)
+	for range 3 {
+		s.received(long)
+	}
+	if _, ok := s.byEvent.Load(long); ok {
+		t.Fatalf("a type of %d bytes was kept as a stats key", len(long))
+	}
+	other, _ := s.byEvent.Load(OtherEvents)
+	if got := other.(*eventCounters).received.Load(); got != 3 {
+		t.Fatalf("%q counts %d events, want 3", OtherEvents, got)
 	}
 }

@@ -1,7 +1,10 @@
 package mesh
 
 import (
+	"cmp"
 	"encoding/json"
+	"maps"
+	"slices"
 
 	"github.com/nats-io/nats.go"
 )
@@ -28,7 +31,7 @@ func (w *Worker) serveStats() error {
 		if m.Reply == "" {
 			return
 		}
-		body, err := json.Marshal(InstanceStats{Instance: w.instance, Stats: w.Stats()})
+		body, err := statsAnswer(InstanceStats{Instance: w.instance, Stats: w.Stats()}, int(w.nc.MaxPayload()))
 		if err == nil {
 			err = m.Respond(body)
 		}
@@ -37,4 +40,36 @@ func (w *Worker) serveStats() error {
 		}
 	})
 	return err
+}
+
+// statsAnswer encodes st within limit bytes: while it is larger, the event
+// names with the fewest events received and emitted are folded into
+// OtherEvents, half of them at a time.
+func statsAnswer(st InstanceStats, limit int) ([]byte, error) {
+	for {
+		body, err := json.Marshal(st)
+		if err != nil || len(body) <= limit || len(st.Events) <= 1 {
+			return body, err
+		}
+		names := make([]string, 0, len(st.Events))
+		for name := range st.Events {
+			if name != OtherEvents {
+				names = append(names, name)
+			}
+		}
+		activity := func(name string) uint64 { e := st.Events[name]; return e.Received + e.Emitted }
+		slices.SortFunc(names, func(a, b string) int { return cmp.Compare(activity(a), activity(b)) })
+		events := maps.Clone(st.Events)
+		other := events[OtherEvents]
+		for _, name := range names[:max(len(names)/2, 1)] {
+			e := events[name]
+			other.Emitted += e.Emitted
+			other.Received += e.Received
+			other.Handled += e.Handled
+			other.Failed += e.Failed
+			delete(events, name)
+		}
+		events[OtherEvents] = other
+		st.Events = events
+	}
 }

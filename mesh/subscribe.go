@@ -55,6 +55,9 @@ func (w *Worker) checkLiveOptions(o *handlerOptions) error {
 	if o.concurrency == 0 {
 		o.concurrency = w.cfg.MaxConcurrent
 	}
+	if p := o.pending; p.set && (p.msgs == 0 || p.bytes == 0 || p.msgs < -1 || p.bytes < -1) {
+		return fmt.Errorf("PendingLimits(%d, %d): want positive limits, or -1 for none", p.msgs, p.bytes)
+	}
 	return nil
 }
 
@@ -146,6 +149,12 @@ func (w *Worker) register(pattern string, h Handler, o handlerOptions, keys []ro
 			w.offLocked(s)
 			return nil, err
 		}
+		if p := o.pending; p.set {
+			if err := r.sub.SetPendingLimits(p.msgs, p.bytes); err != nil {
+				w.offLocked(s)
+				return nil, fmt.Errorf("mesh: On(%q): PendingLimits: %w", pattern, err)
+			}
+		}
 		handlers := append(slices.Clone(*r.handlers.Load()), s.b)
 		r.handlers.Store(&handlers)
 		s.routes = append(s.routes, r)
@@ -215,6 +224,7 @@ func (w *Worker) offLocked(s *Subscription) error {
 			continue
 		}
 		delete(w.routes, r.key)
+		w.retireDrops(r.sub)
 		if err := r.sub.Unsubscribe(); err != nil && firstErr == nil && w.state.Load() == stateOpen {
 			firstErr = fmt.Errorf("mesh: unsubscribe from %s: %w", r.key.filter, err)
 		}
@@ -249,6 +259,11 @@ func (w *Worker) decode(m *nats.Msg) (*Event, bool) {
 	if subjects.IsRequest(m.Subject) {
 		// Only requests are answered: an event stored by the stream has a
 		// reply subject too, for the stream's acknowledgement to the emitter.
+		if len(m.Reply) > maxReplySubject {
+			w.stats.invalid.Add(1)
+			w.report(fmt.Errorf("%w on %s: a reply subject of %d bytes (at most %d are answered)", ErrInvalidMessage, m.Subject, len(m.Reply), maxReplySubject))
+			return nil, false
+		}
 		ev.reply = m.Reply
 	}
 	// nats.go gives every message a body of its own, which nothing else
@@ -261,6 +276,12 @@ func (w *Worker) decode(m *nats.Msg) (*Event, bool) {
 	w.stats.received(ev.Type)
 	return ev, true
 }
+
+// maxReplySubject bounds the reply subjects of requests the worker
+// answers. A reply subject is the requester's inbox (about 50 bytes from
+// nats.go); answering a much longer one could make the worker's publish
+// exceed the server's control line limit, which closes the connection.
+const maxReplySubject = 1024
 
 // targetOf returns the target token of a mesh event or request subject in
 // namespace ns.
@@ -314,7 +335,7 @@ func (w *Worker) runHandler(h Handler, pattern string, o handlerOptions, ev *Eve
 	}
 	w.stats.failed(ev.Type)
 	w.report(&HandlerError{Service: w.cfg.Service, Pattern: pattern, Event: ev.Type, ID: ev.ID, Err: err},
-		"event", ev.Type, "id", ev.ID, "subject", ev.NATSSubject)
+		"event", truncate(ev.Type, maxLoggedField), "id", truncate(ev.ID, maxLoggedField), "subject", ev.NATSSubject)
 	return err
 }
 

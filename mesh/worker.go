@@ -52,6 +52,17 @@ type Worker struct {
 	stats     stats
 	scratches sync.Pool // *scratch
 	subjects  subjectCache
+
+	// lost is the error of a connection the NATS client closed for good
+	// while the worker was open (see Healthy); connClosed is closed when
+	// the connection is closed, for good or by Close.
+	lost       atomic.Pointer[error]
+	connClosed chan struct{}
+	// callers are the goroutines running handler calls, by goroutine id
+	// (see releaseCaller).
+	callers sync.Map // uint64 -> *caller
+	// drops reports the live events the NATS client drops.
+	drops dropWatch
 }
 
 const (
@@ -78,12 +89,13 @@ func Connect(ctx context.Context, cfg Config) (*Worker, error) {
 		return nil, fmt.Errorf("mesh: connect %s: %w", cfg.Service, context.DeadlineExceeded)
 	}
 	w := &Worker{
-		cfg:      cfg,
-		log:      cfg.Logger.With("service", cfg.Service),
-		routes:   make(map[routeKey]*route),
-		durables: make(map[string]*durable),
-		closed:   make(chan struct{}),
-		instance: nuid.Next(),
+		cfg:        cfg,
+		log:        cfg.Logger.With("service", cfg.Service),
+		routes:     make(map[routeKey]*route),
+		durables:   make(map[string]*durable),
+		closed:     make(chan struct{}),
+		connClosed: make(chan struct{}),
+		instance:   nuid.Next(),
 	}
 	w.handlerCtx, w.cancelHandler = context.WithCancel(NewContext(context.Background(), w))
 	w.stats.init()
@@ -96,6 +108,7 @@ func Connect(ctx context.Context, cfg Config) (*Worker, error) {
 		nats.DisconnectErrHandler(w.onDisconnect),
 		nats.ReconnectHandler(w.onReconnect),
 		nats.ErrorHandler(w.onAsyncError),
+		nats.ClosedHandler(w.onConnClosed),
 	}
 	opts = append(opts, cfg.NATSOptions...)
 	servers := strings.Join(cfg.Servers, ",")
@@ -202,10 +215,8 @@ func (w *Worker) onReconnect(nc *nats.Conn) {
 
 func (w *Worker) onAsyncError(nc *nats.Conn, sub *nats.Subscription, err error) {
 	if errors.Is(err, nats.ErrSlowConsumer) && sub != nil {
-		dropped, _ := sub.Dropped()
-		w.stats.setDropped(sub, uint64(dropped))
-		err = fmt.Errorf("mesh: events on %s arrive faster than its handlers finish; %d dropped so far: %w",
-			sub.Subject, dropped, err)
+		w.drops.slow(w, sub.Subject)
+		return
 	}
 	w.report(err)
 }
@@ -227,7 +238,18 @@ func (w *Worker) report(err error, attrs ...any) {
 // client are then lost (live events are at most once). Closing a worker
 // never deletes anything on the server. Calling Close again waits for the
 // first call and returns its result.
+//
+// When the server is unreachable, Close does not wait for it: it stops the
+// subscriptions locally, leaves durable events not yet running for
+// redelivery, waits for the running handler calls, and returns an error
+// saying what it could not flush (asynchronous emits not acknowledged,
+// bytes the client still buffered), or nil when nothing was pending.
+//
+// A handler may call Close: Close then waits for every other call, not for
+// the one it is made from, which goes on after Close returns (a durable
+// handler's own event is then not acknowledged, and is redelivered).
 func (w *Worker) Close(ctx context.Context) error {
+	w.releaseCaller(nil)
 	w.closeOnce.Do(func() {
 		go func() {
 			w.closeErr = w.close(ctx)
@@ -247,18 +269,29 @@ func (w *Worker) close(ctx context.Context) error {
 	err := w.drain(ctx)
 	w.state.Store(stateClosed)
 	w.cancelHandler()
-	if err != nil {
+	w.drops.stop()
+	switch {
+	case err != nil:
 		w.nc.Close()
 		return fmt.Errorf("mesh: close %q: %w", w.cfg.Service, err)
+	case w.nc.IsClosed():
+		return nil // closed for good before, and reported then
+	case !w.nc.IsConnected():
+		unsent := w.unsent()
+		w.nc.Close()
+		if unsent != "" {
+			return fmt.Errorf("mesh: close %q: the server is unreachable: %s", w.cfg.Service, unsent)
+		}
+		return nil
 	}
-	done := make(chan struct{})
-	w.nc.SetClosedHandler(func(*nats.Conn) { close(done) })
+	// Ours again, should an option have replaced it.
+	w.nc.SetClosedHandler(w.onConnClosed)
 	if err := w.nc.Drain(); err != nil {
 		w.nc.Close()
 		return nil
 	}
 	select {
-	case <-done:
+	case <-w.connClosed:
 		return nil
 	case <-ctx.Done():
 		w.nc.Close()
@@ -266,9 +299,26 @@ func (w *Worker) close(ctx context.Context) error {
 	}
 }
 
+// unsent says what the client still holds and a close without the server
+// loses: asynchronous emits not acknowledged and bytes not written; "" when
+// nothing.
+func (w *Worker) unsent() string {
+	var parts []string
+	if w.js != nil {
+		if n := w.js.PublishAsyncPending(); n > 0 {
+			parts = append(parts, fmt.Sprintf("%d asynchronous emits were not acknowledged (they may or may not be stored)", n))
+		}
+	}
+	if n, err := w.nc.Buffered(); err == nil && n > 0 {
+		parts = append(parts, fmt.Sprintf("%d bytes of emitted events were never sent", n))
+	}
+	return strings.Join(parts, "; ")
+}
+
 // drain stops every subscription and durable handler after its pending
 // events are dispatched, waits for running handlers, then for the
-// acknowledgements of asynchronous emits.
+// acknowledgements of asynchronous emits. Without the server, subscriptions
+// are stopped at once and acknowledgements are not waited for.
 func (w *Worker) drain(ctx context.Context) error {
 	w.mu.Lock()
 	var subs []*nats.Subscription
@@ -286,14 +336,8 @@ func (w *Worker) drain(ctx context.Context) error {
 		}
 	}
 	for _, sub := range subs {
-		closed := sub.StatusChanged(nats.SubscriptionClosed)
-		if err := sub.Drain(); err != nil {
-			continue // already closed
-		}
-		select {
-		case <-closed:
-		case <-ctx.Done():
-			return fmt.Errorf("draining %s: %w", sub.Subject, ctx.Err())
+		if err := w.stopSubscription(ctx, sub); err != nil {
+			return err
 		}
 	}
 	done := make(chan struct{})
@@ -306,7 +350,7 @@ func (w *Worker) drain(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("waiting for running handlers: %w", ctx.Err())
 	}
-	if w.js == nil {
+	if w.js == nil || !w.nc.IsConnected() {
 		return nil
 	}
 	select {
@@ -314,5 +358,25 @@ func (w *Worker) drain(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("waiting for %d asynchronous emits to be stored: %w", w.js.PublishAsyncPending(), ctx.Err())
+	}
+}
+
+// stopSubscription drains sub, so that the events the client holds for it
+// are dispatched, or unsubscribes it at once when the server is
+// unreachable (a drain would wait for the server).
+func (w *Worker) stopSubscription(ctx context.Context, sub *nats.Subscription) error {
+	if !w.nc.IsConnected() {
+		_ = sub.Unsubscribe()
+		return nil
+	}
+	closed := sub.StatusChanged(nats.SubscriptionClosed)
+	if err := sub.Drain(); err != nil {
+		return nil // already closed
+	}
+	select {
+	case <-closed:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("draining %s: %w", sub.Subject, ctx.Err())
 	}
 }

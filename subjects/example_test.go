@@ -41,3 +41,13 @@ func ExampleValidateService() {
 	// subjects: invalid service name "all": reserved for the mesh ("all", "any" and names starting with '_')
 	// true
 }
+
+func ExampleDuplicateKey() {
+	// The same id from two services gives two keys, so the event stream
+	// stores both events.
+	fmt.Println(subjects.DuplicateKey("orders", "42"))
+	fmt.Println(subjects.DuplicateKey("billing", "42"))
+	// Output:
+	// 8izUpzBC4Ty9FgEuoL_CYQ
+	// p-pLlz9sETLvHpZSceoNpQ
+}

@@ -117,13 +117,14 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
-// startPeer starts peer.mjs for service against the server at url and
-// waits until it is ready. Cleanup closes its stdin, which makes it close
-// its connection and exit, and kills it if it has not within DefaultWait.
-func startPeer(t *testing.T, node, url, service string) *peer {
+// startPeer starts peer.mjs for service against the server at url, with
+// more command-line flags if any (--namespace, --inbox-prefix), and waits
+// until it is ready. Cleanup closes its stdin, which makes it close its
+// connection and exit, and kills it if it has not within DefaultWait.
+func startPeer(t *testing.T, node, url, service string, flags ...string) *peer {
 	t.Helper()
 	ctx, kill := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, node, "peer.mjs", "--server", url, "--service", service)
+	cmd := exec.CommandContext(ctx, node, append([]string{"peer.mjs", "--server", url, "--service", service}, flags...)...)
 	p := &peer{changed: make(chan struct{}), exited: make(chan struct{})}
 	var err error
 	if p.stdin, err = cmd.StdinPipe(); err != nil {

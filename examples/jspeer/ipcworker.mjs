@@ -52,12 +52,12 @@ export class IPCWorker extends EventEmitter {
   #subs = new Map(); // event -> Map(handler -> Promise<subscription>)
   #offs = new Set(); // Promises of unsubscriptions under way
 
-  /** Connects at once; "ready" or "error" follows. */
-  constructor({ serviceName, namespace = "ipc", servers = "nats://127.0.0.1:4222" }) {
+  /** Connects at once; "ready" or "error" follows. inboxPrefix: see MeshWorker.connect. */
+  constructor({ serviceName, namespace = "ipc", servers = "nats://127.0.0.1:4222", inboxPrefix }) {
     super();
     this.serviceName = serviceName;
     this.namespace = namespace;
-    this.#worker = MeshWorker.connect({ service: serviceName, namespace, servers, onError: (err) => this.#error(err) });
+    this.#worker = MeshWorker.connect({ service: serviceName, namespace, servers, inboxPrefix, onError: (err) => this.#error(err) });
     this.#worker.then(
       () => super.emit("ready"),
       (err) => this.#error(err),

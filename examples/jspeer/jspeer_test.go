@@ -19,6 +19,7 @@ import (
 
 	"github.com/exprsn/ipcmesh/codec"
 	"github.com/exprsn/ipcmesh/mesh"
+	"github.com/exprsn/ipcmesh/permissions"
 	"github.com/exprsn/ipcmesh/testutil"
 )
 
@@ -266,6 +267,55 @@ func TestJSPeer(t *testing.T) {
 		p.received(t, "off-trigger")
 		assert.Empty(t, p.all(func(l line) bool { return l.Event != nil && l.Event.ID == "off-post" }))
 	})
+}
+
+// TestJSReplyTarget checks what the JavaScript peer reports of a reply.
+// A reply travels on the requester's inbox (_INBOX.<...>, or a private
+// prefix such as permissions.InboxPrefix gives), not on a mesh subject, so
+// its target cannot be read from its subject: it is the requesting
+// service, as mesh.Worker.Request reports it. Issue 11, case 13: the peer
+// sliced the inbox subject by the namespace's length and reported "OX".
+func TestJSReplyTarget(t *testing.T) {
+	node := requireNode(t, true)
+	srv := testutil.StartServer(t)
+	for _, tt := range []struct {
+		name, namespace, inboxPrefix string
+	}{
+		{"default inbox", "ipc", ""},
+		{"private inbox prefix", "ipc", permissions.InboxPrefix(jsService)},
+		{"namespace longer than _INBOX", "exprsn-mesh", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := mesh.Config{Namespace: tt.namespace}
+			gw := testutil.Connect(t, srv, goService, cfg)
+			_, err := gw.OnRequest("session:validate", mesh.TypedResponder(func(_ context.Context, _ *mesh.Event, s session) (map[string]any, error) {
+				return map[string]any{"valid": s.Token == "good"}, nil
+			}))
+			require.NoError(t, err)
+			flags := []string{"--namespace", tt.namespace}
+			inbox := "_INBOX"
+			if tt.inboxPrefix != "" {
+				flags = append(flags, "--inbox-prefix", tt.inboxPrefix)
+				inbox = tt.inboxPrefix
+			}
+			p := startPeer(t, node, srv.URL(), jsService, flags...)
+
+			p.send(t, map[string]any{"cmd": "request", "tag": "rt", "service": goService, "event": "session:validate", "data": session{Token: "good"}})
+			r := p.tagged(t, "rt")
+			require.Equal(t, "reply", r.Kind, r.raw)
+			assert.Equal(t, goService, r.Event.Source)
+			assert.JSONEq(t, `{"valid":true}`, string(r.Event.Data))
+			assert.True(t, strings.HasPrefix(r.Event.NATSSubject, inbox+"."), "the reply came on %q, want an inbox under %s", r.Event.NATSSubject, inbox)
+			assert.Equal(t, jsService, r.Event.Target, "a reply's target is the requester")
+
+			// The same request from a Go instance of the service reports
+			// the same target.
+			twin := testutil.Connect(t, srv, jsService, cfg)
+			reply, err := twin.Request(ctx(t), goService, "session:validate", session{Token: "good"})
+			require.NoError(t, err)
+			assert.Equal(t, reply.Target, r.Event.Target, "the Go requester's view of its reply")
+		})
+	}
 }
 
 // shareID is the id of the i-th targeted event the two instances share.

@@ -40,10 +40,11 @@ export class NoRespondersError extends Error {
 }
 
 // An event as handlers receive it: the CloudEvent plus where it travelled.
-function received(msg, namespace) {
+// target is the service it was sent to ("all" for a broadcast); the caller
+// says which, since only it knows what kind of subject msg came on.
+function received(msg, target) {
   const ev = decode(msg.headers ? msg.headers.toRecord() : undefined, msg.data);
-  const subj = msg.subject.startsWith(subjects.REQUEST_PREFIX + ".") ? msg.subject.slice(subjects.REQUEST_PREFIX.length + 1) : msg.subject;
-  ev.target = subj.slice(namespace.length + 1).split(".")[0];
+  ev.target = target;
   ev.natsSubject = msg.subject;
   ev.json = () => {
     if (ev.data === undefined) throw new Error(`event ${ev.type} (id ${ev.id}) has no data`);
@@ -83,12 +84,14 @@ export class MeshWorker {
   /**
    * Connects a worker for service. servers is a URL or a list; namespace
    * defaults to "ipc"; onError receives invalid messages and handler
-   * failures (default: logged).
+   * failures (default: logged). inboxPrefix replaces "_INBOX" as the prefix
+   * of reply subjects, for a service confined to private inboxes
+   * ("_INBOX_<service>", as the Go permissions package grants).
    */
-  static async connect({ service, namespace = subjects.DEFAULT_NAMESPACE, servers, onError }) {
+  static async connect({ service, namespace = subjects.DEFAULT_NAMESPACE, servers, onError, inboxPrefix }) {
     subjects.validateService(service);
     subjects.validateNamespace(namespace);
-    const nc = await connect({ servers, name: service });
+    const nc = await connect({ servers, name: service, ...(inboxPrefix ? { inboxPrefix } : {}) });
     let js;
     try {
       const jsm = await nc.jetstreamManager();
@@ -112,7 +115,7 @@ export class MeshWorker {
   #dispatch(msg, handler) {
     let ev;
     try {
-      ev = received(msg, this.namespace);
+      ev = received(msg, subjects.targetOf(msg.subject, this.namespace));
     } catch (err) {
       this.#onError(err);
       return;
@@ -179,7 +182,10 @@ export class MeshWorker {
       const code = parseInt(h.get(HEADER_SERVICE_ERROR_CODE), 10) || 500;
       throw new RemoteError(code, h.get(HEADER_SERVICE_ERROR), { service, event });
     }
-    return received(msg, this.namespace);
+    // A reply comes on this connection's inbox (_INBOX.<...> or the
+    // inboxPrefix), not on a mesh subject: its target is this service, the
+    // one that asked, as in Go's Worker.Request.
+    return received(msg, this.service);
   }
 
   #replyError(reply, code, message) {
@@ -200,7 +206,7 @@ export class MeshWorker {
       if (!msg.reply) return;
       let req;
       try {
-        req = received(msg, this.namespace);
+        req = received(msg, subjects.targetOf(msg.subject, this.namespace));
       } catch (err) {
         this.#onError(err);
         this.#replyError(msg.reply, 400, `not a valid CloudEvent: ${err.message}`);

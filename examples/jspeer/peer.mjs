@@ -3,7 +3,7 @@
 // jspeer_test.go runs against Go workers, and a way to try the mesh from
 // Node.js by hand.
 //
-//   node peer.mjs --server nats://127.0.0.1:4222 [--service exprsn-jspeer] [--namespace ipc]
+//   node peer.mjs --server nats://127.0.0.1:4222 [--service exprsn-jspeer] [--namespace ipc] [--inbox-prefix _INBOX_exprsn-jspeer]
 //
 // It listens to post:created (broadcasts), notification:trigger (sent to
 // it), the pattern user:* and answers profile:get requests (ana is known; an unknown user is a
@@ -31,6 +31,7 @@ const { values: args } = parseArgs({
     server: { type: "string", default: "nats://127.0.0.1:4222" },
     service: { type: "string", default: "exprsn-jspeer" },
     namespace: { type: "string", default: "ipc" },
+    "inbox-prefix": { type: "string" },
   },
 });
 
@@ -49,7 +50,7 @@ function view(data, meta) {
 const users = { ana: { userId: "ana", name: "Ana" } };
 
 // The service, written as with the original IPCWorker.
-const ipc = new IPCWorker({ serviceName: args.service, namespace: args.namespace, servers: args.server });
+const ipc = new IPCWorker({ serviceName: args.service, namespace: args.namespace, servers: args.server, inboxPrefix: args["inbox-prefix"] });
 ipc.on("error", (err) => out({ kind: err.name === "DecodeError" ? "invalid" : "error", class: err.class, message: err.message }));
 const handlers = {};
 for (const event of ["post:created", "notification:trigger", "user:*"]) {

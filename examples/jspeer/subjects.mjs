@@ -110,6 +110,22 @@ export function queueGroup(service, pattern) {
   return `${service}:${pattern}`;
 }
 
+/**
+ * The target of a mesh event or request subject of namespace ns
+ * ("[_rpc.]<ns>.<target>.<event tokens>"), or undefined when s is not one:
+ * a reply inbox ("_INBOX.<...>" or a custom prefix), another namespace's
+ * subject. Unlike parseSubject it validates nothing: it is for subjects a
+ * subscription of ns delivered, read on every message.
+ */
+export function targetOf(s, ns) {
+  const subj = s.startsWith(REQUEST_PREFIX + ".") ? s.slice(REQUEST_PREFIX.length + 1) : s;
+  if (!subj.startsWith(ns + ".")) return undefined;
+  const rest = subj.slice(ns.length + 1);
+  const dot = rest.indexOf(".");
+  if (dot <= 0 || dot === rest.length - 1) return undefined; // no target or no event
+  return rest.slice(0, dot);
+}
+
 /** The address {namespace, target, event} of a mesh event or request subject. */
 export function parseSubject(s) {
   const subj = s.startsWith(REQUEST_PREFIX + ".") ? s.slice(REQUEST_PREFIX.length + 1) : s;
