@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -38,16 +39,23 @@ func (b *bridge) serveStats(w http.ResponseWriter, r *http.Request) {
 }
 
 // serveHealth answers GET /healthz: 200 when the server accepts
-// connections and JetStream is ready, 503 otherwise.
+// connections, JetStream is ready and the bridge's own connection, over
+// which it gathers stats, is up; 503 otherwise, saying which.
 func (b *bridge) serveHealth(w http.ResponseWriter, _ *http.Request) {
 	status := b.ns.Healthz(&server.HealthzOptions{})
-	if b.ns.Running() && status.Status == "ok" {
+	var msg string
+	switch {
+	case !b.ns.Running():
+		msg = "the NATS server is not running"
+	case status.Status != "ok":
+		msg = status.Error
+	case b.nc.IsClosed():
+		msg = fmt.Sprintf("the bridge's connection to the server is closed: %v", b.nc.LastError())
+	case !b.nc.IsConnected():
+		msg = "the bridge's connection to the server is down, reconnecting"
+	default:
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 		return
-	}
-	msg := status.Error
-	if msg == "" {
-		msg = "the NATS server is not running"
 	}
 	writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": msg})
 }

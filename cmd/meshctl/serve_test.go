@@ -187,3 +187,17 @@ func TestHealthzIsUnavailableWithoutTheServer(t *testing.T) {
 	require.Equal(t, http.StatusServiceUnavailable, code, body)
 	require.NoError(t, b.close(context.Background()))
 }
+
+// TestHealthzIsUnavailableWithoutTheBridgeConnection: a bridge whose own
+// connection is gone gathers no stats, and says so.
+func TestHealthzIsUnavailableWithoutTheBridgeConnection(t *testing.T) {
+	b, err := startBridge(context.Background(), bridgeConfig{
+		Listen: "127.0.0.1:0", HTTP: "127.0.0.1:0", StoreDir: t.TempDir(), Namespace: "ipc", MaxAge: time.Hour,
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = b.close(context.Background()) })
+	b.nc.Close()
+	code, body := get(t, b.httpURL+"/healthz")
+	require.Equal(t, http.StatusServiceUnavailable, code, body)
+	require.Contains(t, body, "connection to the server is closed")
+}

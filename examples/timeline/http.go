@@ -25,6 +25,7 @@ type createResponse struct {
 // context (w.HTTPMiddleware):
 //
 //	POST /posts {"author": "ana", "text": "hello"} -> 201 {"post": {...}, "announced": true}
+//	GET /healthz -> 200 "ok", or 503 with why the worker handles no events (w.Healthy)
 //
 // A post without an author or a text gets 400. Events are sent with
 // TryEmit: when the mesh is down the user still gets 201, with announced
@@ -32,6 +33,13 @@ type createResponse struct {
 func NewHTTPHandler(w *mesh.Worker) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /posts", createPost)
+	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) {
+		if err := w.Healthy(); err != nil {
+			http.Error(rw, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = rw.Write([]byte("ok"))
+	})
 	return w.HTTPMiddleware(mux)
 }
 

@@ -93,3 +93,23 @@ func TestHTTPSurvivesMeshFailure(t *testing.T) {
 		t.Errorf("%d failures reported, want 2 (post:created and content:submitted)", len(failures))
 	}
 }
+
+func TestHTTPHealthzFollowsTheWorker(t *testing.T) {
+	srv := testutil.StartServer(t)
+	w := testutil.Connect(t, srv, timeline.Name)
+	api := timeline.NewHTTPHandler(w)
+	healthz := func() *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		api.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+		return rec
+	}
+	if rec := healthz(); rec.Code != http.StatusOK {
+		t.Fatalf("GET /healthz with the worker connected: %d %s, want 200", rec.Code, rec.Body)
+	}
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if rec := healthz(); rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "closed") {
+		t.Fatalf("GET /healthz with the worker closed: %d %s, want 503 saying it is closed", rec.Code, rec.Body)
+	}
+}
