@@ -3,6 +3,7 @@ package conformance_test
 import (
 	"errors"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -103,10 +104,82 @@ func TestEnvelopesCoverEveryClass(t *testing.T) {
 	}
 }
 
+// TestDuplicateKeys runs every duplicate-key vector against
+// subjects.DuplicateKey, the Nats-Msg-Id Go workers set, and checks that the
+// file covers what the derivation must get right.
+func TestDuplicateKeys(t *testing.T) {
+	vectors, err := conformance.DuplicateKeys()
+	require.NoError(t, err)
+	byKey := map[string]string{}
+	sources := map[string]map[string]bool{} // id -> sources with that id
+	var multiByte, longID bool
+	for _, v := range vectors {
+		t.Run(v.Name, func(t *testing.T) {
+			assert.Equal(t, v.Key, subjects.DuplicateKey(v.Source, v.ID))
+		})
+		if other, ok := byKey[v.Key]; ok {
+			t.Errorf("vectors %s and %s have the same key %s", other, v.Name, v.Key)
+		}
+		byKey[v.Key] = v.Name
+		if sources[v.ID] == nil {
+			sources[v.ID] = map[string]bool{}
+		}
+		sources[v.ID][v.Source] = true
+		multiByte = multiByte || utf8.RuneCountInString(v.Source) < len(v.Source) && utf8.RuneCountInString(v.ID) < len(v.ID)
+		longID = longID || len(v.ID) >= 5000
+	}
+	sameID := false
+	for _, s := range sources {
+		sameID = sameID || len(s) > 1
+	}
+	assert.True(t, sameID, "no id with two sources")
+	assert.True(t, multiByte, "no vector with multi-byte UTF-8 in both source and id")
+	assert.True(t, longID, "no id of 5,000 bytes or more")
+	// Pairs that a key of source and id joined without the length would
+	// confuse.
+	colon, concat := 0, 0
+	for _, v := range vectors {
+		if v.Source+":"+v.ID == "a:b:c" {
+			colon++
+		}
+		if v.Source+v.ID == "abc" {
+			concat++
+		}
+	}
+	assert.Equal(t, 2, colon, "want (\"a:b\", \"c\") and (\"a\", \"b:c\")")
+	assert.Equal(t, 2, concat, "want (\"ab\", \"c\") and (\"a\", \"bc\")")
+}
+
+// TestVectorNamesAreUnique checks that no two vectors of any files share a
+// name.
+func TestVectorNamesAreUnique(t *testing.T) {
+	var names []string
+	envelopes, err := conformance.Envelopes()
+	require.NoError(t, err)
+	for _, v := range envelopes {
+		names = append(names, v.Name)
+	}
+	subjectVectors, err := conformance.Subjects()
+	require.NoError(t, err)
+	for _, v := range subjectVectors {
+		names = append(names, v.Name)
+	}
+	keys, err := conformance.DuplicateKeys()
+	require.NoError(t, err)
+	for _, v := range keys {
+		names = append(names, v.Name)
+	}
+	seen := map[string]bool{}
+	for _, n := range names {
+		assert.False(t, seen[n], "vector name %q used twice", n)
+		seen[n] = true
+	}
+}
+
 // TestFilesAreEmbedded checks that every vector file and the README are in
 // Files, for implementations that load them from the Go module.
 func TestFilesAreEmbedded(t *testing.T) {
-	for _, name := range append(conformance.EnvelopeFiles, conformance.SubjectFile, "README.md") {
+	for _, name := range append(conformance.EnvelopeFiles, conformance.SubjectFile, conformance.DuplicateKeyFile, "README.md") {
 		_, err := conformance.Files.ReadFile(name)
 		assert.NoError(t, err, name)
 	}

@@ -20,6 +20,14 @@
 // request's subject, what a listener subscribes to, and the names that must
 // be refused. The file is subjects.json; [Subjects] loads it.
 //
+// # Duplicate-key vectors
+//
+// A [DuplicateKeyVector] is an event's source and id and its duplicate key:
+// the Nats-Msg-Id header a sender sets when it publishes the event to the
+// namespace's event stream, derived from both because CloudEvents makes
+// only the pair unique (in Go, subjects.DuplicateKey). The file is
+// duplicate-keys.json; [DuplicateKeys] loads it.
+//
 // The files are embedded ([Files]), so a Go implementation outside this
 // module can run the vectors without locating the directory.
 package conformance

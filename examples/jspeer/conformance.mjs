@@ -1,8 +1,8 @@
 // Runs the wire-protocol conformance vectors (../../conformance) against the
-// JavaScript peer's codec and subject mapping, as another implementation
-// would: `node conformance.mjs [vector directory]`. It prints one line per
-// failure and a last line "conformance: N passed, M failed", and exits 1 if
-// any vector failed.
+// JavaScript peer's codec, subject mapping and duplicate keys, as another
+// implementation would: `node conformance.mjs [vector directory]`. It
+// prints one line per failure and a last line "conformance: N passed, M
+// failed", and exits 1 if any vector failed.
 
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -92,6 +92,13 @@ function nameClass(fn) {
     if (!(err instanceof subjects.NameError)) throw err;
     return { error: err.reserved ? "reserved" : "invalid_name" };
   }
+}
+
+for (const v of load("duplicate-keys.json")) {
+  check(v.name, () => {
+    const key = subjects.duplicateKey(v.source, v.id);
+    expect(key === v.key, `key ${key}, want ${v.key}`);
+  });
 }
 
 for (const v of load("subjects.json")) {

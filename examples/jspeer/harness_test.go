@@ -70,7 +70,13 @@ type line struct {
 	} `json:"error"`
 	Class   string `json:"class"`
 	Message string `json:"message"`
-	raw     string
+	// Stream, Sequence and Duplicate are an emit's receipt: where the
+	// event stream stored the event, or that it dropped the publish as a
+	// duplicate.
+	Stream    string `json:"stream"`
+	Sequence  uint64 `json:"sequence"`
+	Duplicate bool   `json:"duplicate"`
+	raw       string
 }
 
 // peerEvent is an event as the peer reports it.

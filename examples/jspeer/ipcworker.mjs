@@ -11,8 +11,9 @@
 //   await ipc.disconnect();
 //
 // Beyond the original: request and handle, the native request and reply
-// that replaces the hand-rolled requestId pattern, and ready(), which
-// resolves once every on() and off() so far is in effect on the server.
+// that replaces the hand-rolled requestId pattern; ready(), which resolves
+// once every on() and off() so far is in effect on the server; and emit's
+// id option and emitWithReceipt, for retrying an emit as the same event.
 
 import { EventEmitter } from "node:events";
 
@@ -114,10 +115,17 @@ export class IPCWorker extends EventEmitter {
   /**
    * Sends an event: target "broadcast" (the default) reaches every service
    * listening, a service name one instance of it. Resolves to the event id.
+   * id is the event's id (default: a new one); the event stream stores one
+   * emit of this service with a given id within its duplicate window.
    */
-  async emit(event, data, { target = "broadcast" } = {}) {
+  async emit(event, data, options) {
+    return (await this.emitWithReceipt(event, data, options)).id;
+  }
+
+  /** Sends an event as emit does and resolves to its receipt (see MeshWorker.emitWithReceipt). */
+  async emitWithReceipt(event, data, { target = "broadcast", id } = {}) {
     const w = await this.#worker;
-    return w.emit(event, data, { target: target === "broadcast" ? BROADCAST : target });
+    return w.emitWithReceipt(event, data, { target: target === "broadcast" ? BROADCAST : target, id });
   }
 
   /** Asks one instance of service and resolves to the reply's data and meta. */

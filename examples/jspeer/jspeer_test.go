@@ -7,6 +7,8 @@ package jspeer_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"os/exec"
 	"slices"
 	"strings"
@@ -14,12 +16,15 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/exprsn/ipcmesh/codec"
+	"github.com/exprsn/ipcmesh/conformance"
 	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/permissions"
+	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/exprsn/ipcmesh/testutil"
 )
 
@@ -45,7 +50,7 @@ func TestJSPeer(t *testing.T) {
 	node := requireNode(t, true)
 	srv := testutil.StartServer(t)
 	// The Go service creates the event stream, so the peer's emits are
-	// stored (with Nats-Msg-Id) as Go workers' are.
+	// stored (with their duplicate key as Nats-Msg-Id) as Go workers' are.
 	gw := testutil.Connect(t, srv, goService, mesh.Config{Stream: mesh.StreamConfig{Manage: true}})
 	live := testutil.NewRecorder()
 	_, err := gw.On("order:*", live)
@@ -149,8 +154,9 @@ func TestJSPeer(t *testing.T) {
 			require.NoError(t, ev.Decode(&order))
 			assert.Equal(t, 7, order.OrderID)
 		}
-		// The peer saw the stream and stored the targeted event with its id
-		// as Nats-Msg-Id, so the Go durable handler has it too.
+		// The peer saw the stream and stored the targeted event (with its
+		// duplicate key as Nats-Msg-Id), so the Go durable handler has it
+		// too.
 		stored := durable.WaitFor(t, 0, func(evs []*mesh.Event) bool { return hasID(evs, shipped.ID) })
 		assert.NotZero(t, stored[slices.IndexFunc(stored, func(e *mesh.Event) bool { return e.ID == shipped.ID })].StreamSequence)
 	})
@@ -327,11 +333,91 @@ func hasID(evs []*mesh.Event, id string) bool {
 }
 
 // TestJSConformance runs the wire-protocol conformance vectors against the
-// JavaScript codec and subject mapping.
+// JavaScript codec, subject mapping and duplicate keys: every vector the Go
+// tests run, from the same files.
 func TestJSConformance(t *testing.T) {
 	node := requireNode(t, false)
+	envelopes, err := conformance.Envelopes()
+	require.NoError(t, err)
+	subjectVectors, err := conformance.Subjects()
+	require.NoError(t, err)
+	keys, err := conformance.DuplicateKeys()
+	require.NoError(t, err)
 	out, err := exec.Command(node, "conformance.mjs").CombinedOutput()
 	require.NoError(t, err, "%s", out)
-	assert.Contains(t, string(out), " 0 failed")
+	want := fmt.Sprintf("conformance: %d passed, 0 failed", len(envelopes)+len(subjectVectors)+len(keys))
+	assert.Contains(t, string(out), want, "the JavaScript run passes every vector of every file")
 	t.Logf("%s", out)
+}
+
+// TestJSDuplicateKey checks the duplicate key (Nats-Msg-Id) that the
+// JavaScript peer and Go workers set on the event stream, derived from
+// source and id (issue 11, case 3): the same id emitted by a JavaScript and
+// a Go service is two events, both stored and handled, while a retried
+// emit of one (source, id) is dropped as a duplicate. With the v1 key, the
+// id alone, the stream dropped the Go service's event.
+func TestJSDuplicateKey(t *testing.T) {
+	node := requireNode(t, true)
+	srv := testutil.StartServer(t)
+	gw := testutil.Connect(t, srv, goService, mesh.Config{Stream: mesh.StreamConfig{Manage: true}})
+	durable := testutil.NewRecorder()
+	_, err := gw.OnDurable(ctx(t), "order:paid", durable)
+	require.NoError(t, err)
+	p := startPeer(t, node, srv.URL(), jsService)
+
+	const id = "order-42-paid"
+	emit := func(tag string) line {
+		p.send(t, map[string]any{"cmd": "emit", "tag": tag, "event": "order:paid", "target": goService, "id": id, "data": map[string]any{"orderId": 42}})
+		l := p.tagged(t, tag)
+		require.Equal(t, "emitted", l.Kind, l.raw)
+		require.Equal(t, id, l.ID)
+		return l
+	}
+
+	// The JavaScript service emits first, then the Go service with the
+	// same id: both are stored.
+	first := emit("js-1")
+	assert.Equal(t, mesh.EventStreamName("ipc"), first.Stream)
+	assert.False(t, first.Duplicate)
+	goFirst, err := gw.EmitWithReceipt(ctx(t), "order:paid", map[string]any{"orderId": 42}, mesh.To(goService), mesh.WithID(id))
+	require.NoError(t, err)
+	assert.False(t, goFirst.Duplicate, "the Go service's event was taken for the JavaScript one's")
+	assert.Greater(t, goFirst.Sequence, first.Sequence)
+
+	// Each retries: both retries are dropped, with the sequence of the
+	// event they repeat.
+	retry := emit("js-2")
+	assert.True(t, retry.Duplicate, "the JavaScript retry was stored again: %s", retry.raw)
+	assert.Equal(t, first.Sequence, retry.Sequence)
+	goRetry, err := gw.EmitWithReceipt(ctx(t), "order:paid", map[string]any{"orderId": 42}, mesh.To(goService), mesh.WithID(id))
+	require.NoError(t, err)
+	assert.True(t, goRetry.Duplicate, "the Go retry was stored again")
+	assert.Equal(t, goFirst.Sequence, goRetry.Sequence)
+
+	// The Go durable handler gets both events.
+	got := durable.WaitFor(t, 0, func(evs []*mesh.Event) bool { return len(evs) >= 2 })
+	var sources []string
+	for _, ev := range got {
+		assert.Equal(t, id, ev.ID)
+		sources = append(sources, ev.Source)
+	}
+	assert.ElementsMatch(t, []string{jsService, goService}, sources)
+
+	// The stream holds exactly the two, each under the key of its own
+	// source and id, as the conformance vectors give it.
+	stream, err := gw.JetStream().Stream(ctx(t), mesh.EventStreamName("ipc"))
+	require.NoError(t, err)
+	info, err := stream.Info(ctx(t))
+	require.NoError(t, err)
+	assert.Equal(t, uint64(2), info.State.Msgs)
+	for seq, source := range map[uint64]string{first.Sequence: jsService, goFirst.Sequence: goService} {
+		msg, err := stream.GetMsg(ctx(t), seq)
+		require.NoError(t, err)
+		var ev struct{ ID, Source string }
+		require.NoError(t, json.Unmarshal(msg.Data, &ev))
+		assert.Equal(t, id, ev.ID)
+		assert.Equal(t, source, ev.Source)
+		assert.Equal(t, subjects.DuplicateKey(source, id), msg.Header.Get(jetstream.MsgIDHeader), "stream sequence %d", seq)
+	}
+	assert.Len(t, durable.Events(), 2, "a dropped retry reached the handler")
 }

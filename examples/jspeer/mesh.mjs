@@ -6,6 +6,7 @@
 //   w.on("post:created", async (ev) => console.log(ev.source, ev.json()));
 //   await w.emit("order:placed", { orderId: 7 });                         // broadcast
 //   await w.emit("order:shipped", { orderId: 7 }, { target: "exprsn-gopeer" });
+//   const { sequence, duplicate } = await w.emitWithReceipt("order:paid", { orderId: 7 }, { id: "order-7-paid" });
 //   w.onRequest("profile:get", async (ev) => ({ userId: ev.json().userId }));
 //   const reply = await w.request("exprsn-auth", "session:validate", { token });
 //   await w.close();
@@ -145,20 +146,37 @@ export class MeshWorker {
   }
 
   /**
-   * Emits event with data, as a broadcast unless target names a service.
-   * With an event stream it resolves once the event is stored.
+   * Emits event with data, as a broadcast unless target names a service,
+   * and resolves to its id. With an event stream it resolves once the event
+   * is stored.
    */
-  async emit(event, data, { target = subjects.BROADCAST, id, contentType, extensions } = {}) {
+  async emit(event, data, options) {
+    return (await this.emitWithReceipt(event, data, options)).id;
+  }
+
+  /**
+   * Emits as emit does and resolves to what became of the event, as Go's
+   * Worker.EmitWithReceipt: {id, subject, stream, sequence, duplicate}.
+   * stream and sequence say where the event stream stored it ("" and 0
+   * without a stream); duplicate is set when the stream already had the
+   * event (source, id), within its duplicate window, and dropped this
+   * publish: a retry with the same id.
+   */
+  async emitWithReceipt(event, data, { target = subjects.BROADCAST, id, contentType, extensions } = {}) {
     const subj = subjects.subject(this.namespace, target, event);
     const ev = { id: id ?? nuid.next(), source: this.service, type: event, time: new Date().toISOString(), extensions };
     setData(ev, data, contentType);
     const body = encodeStructured(ev);
+    const receipt = { id: ev.id, subject: subj, stream: "", sequence: 0, duplicate: false };
     if (this.#js) {
-      await this.#js.publish(subj, body, { msgID: ev.id });
+      // The stream drops a retried publish of the same (source, id): the
+      // key is derived from both, as Go workers derive it.
+      const ack = await this.#js.publish(subj, body, { msgID: subjects.duplicateKey(ev.source, ev.id) });
+      Object.assign(receipt, { stream: ack.stream, sequence: ack.seq, duplicate: ack.duplicate });
     } else {
       this.#nc.publish(subj, body);
     }
-    return ev.id;
+    return receipt;
   }
 
   /**

@@ -10,15 +10,16 @@
 // 404; user "boom" makes the responder fail, a 500). It reads commands, one
 // JSON object per line on stdin:
 //
-//   {"cmd":"emit","event":"order:placed","data":{...},"target":"exprsn-gopeer"}
+//   {"cmd":"emit","event":"order:placed","data":{...},"target":"exprsn-gopeer","id":"order-7"}
 //   {"cmd":"request","service":"exprsn-gopeer","event":"session:validate","data":{...}}
 //   {"cmd":"off","event":"post:created"}
 //   {"cmd":"close"}
 //
-// and writes what happens as one JSON object per line on stdout: {"kind":
-// "ready"}, "event" (an event a handler received), "emitted", "reply",
-// "request-error", "invalid" (a message refused), "off", "error", "closed". A
-// command's "tag" is copied to its answer.
+// ("target" and "id" optional) and writes what happens as one JSON object
+// per line on stdout: {"kind": "ready"}, "event" (an event a handler
+// received), "emitted" (with the receipt: id, stream, sequence, duplicate),
+// "reply", "request-error", "invalid" (a message refused), "off", "error",
+// "closed". A command's "tag" is copied to its answer.
 
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
@@ -70,8 +71,8 @@ async function run(cmd) {
   const tag = cmd.tag;
   switch (cmd.cmd) {
     case "emit": {
-      const id = await ipc.emit(cmd.event, cmd.data, { target: cmd.target });
-      return out({ kind: "emitted", tag, id });
+      const { id, stream, sequence, duplicate } = await ipc.emitWithReceipt(cmd.event, cmd.data, { target: cmd.target, id: cmd.id });
+      return out({ kind: "emitted", tag, id, stream, sequence, duplicate });
     }
     case "request":
       try {

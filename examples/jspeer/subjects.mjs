@@ -1,6 +1,8 @@
 // Names and subjects of the mesh wire protocol (docs/wire-protocol.md,
-// "Subjects"): the JavaScript counterpart of the Go package subjects. Pure
-// functions, no I/O.
+// "Subjects"), and events' duplicate keys: the JavaScript counterpart of the
+// Go package subjects. Pure functions, no I/O.
+
+import { createHash } from "node:crypto";
 
 export const DEFAULT_NAMESPACE = "ipc";
 export const BROADCAST = "all";
@@ -124,6 +126,26 @@ export function targetOf(s, ns) {
   const dot = rest.indexOf(".");
   if (dot <= 0 || dot === rest.length - 1) return undefined; // no target or no event
   return rest.slice(0, dot);
+}
+
+/**
+ * The duplicate key of the event (source, id): the Nats-Msg-Id header under
+ * which the event stream drops a retried publish of the same event
+ * (docs/wire-protocol.md, "The duplicate key"), as Go's
+ * subjects.DuplicateKey. CloudEvents makes only the pair unique, so the key
+ * is derived from both: the unpadded base64url encoding of the first 16
+ * bytes of the SHA-256 of the decimal byte length of source in UTF-8 (not
+ * its String length), ':', source and id. duplicateKey("orders", "42") is
+ * "8izUpzBC4Ty9FgEuoL_CYQ".
+ */
+export function duplicateKey(source, id) {
+  return createHash("sha256")
+    .update(`${Buffer.byteLength(source, "utf8")}:`, "utf8")
+    .update(source, "utf8")
+    .update(id, "utf8")
+    .digest()
+    .subarray(0, 16)
+    .toString("base64url");
 }
 
 /** The address {namespace, target, event} of a mesh event or request subject. */
