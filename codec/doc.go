@@ -1,6 +1,5 @@
 // Package codec encodes CloudEvents 1.0 events on NATS messages and decodes
-// them, as the CloudEvents NATS protocol binding defines it, and converts
-// them to and from sdk-go's event.Event.
+// them, as the CloudEvents NATS protocol binding defines it.
 //
 // An [Event] is a plain struct: the required attributes (ID, Source, Type),
 // the optional ones (Time, DataContentType, DataSchema, Subject), the
@@ -69,8 +68,12 @@
 //
 // # sdk-go
 //
-// [ToSDK] and [FromSDK] convert to and from github.com/cloudevents/sdk-go/v2
-// event.Event. sdk-go's NATS protocol (protocol/nats/v2) sends and receives
-// structured mode only: it reads everything this package writes in
-// structured mode, but not binary mode.
+// sdk-go's NATS protocol (protocol/nats/v2) sends and receives structured
+// mode only: it reads everything this package writes in structured mode, but
+// not binary mode.
+//
+// Package [github.com/exprsn/ipcmesh/codec/cesdk] converts an Event to and
+// from github.com/cloudevents/sdk-go/v2 event.Event (cesdk.ToSDK,
+// cesdk.FromSDK). This package does not import sdk-go, so neither do its
+// importers.
 package codec

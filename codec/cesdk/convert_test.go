@@ -1,4 +1,4 @@
-package codec_test
+package cesdk_test
 
 import (
 	"encoding/json"
@@ -12,10 +12,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/exprsn/ipcmesh/codec"
+	"github.com/exprsn/ipcmesh/codec/cesdk"
 )
 
 func TestToSDK(t *testing.T) {
-	e, err := codec.ToSDK(fullEvent())
+	e, err := cesdk.ToSDK(fullEvent())
 	require.NoError(t, err)
 	require.NoError(t, e.Validate())
 	assert.Equal(t, "1.0", e.SpecVersion())
@@ -44,24 +45,24 @@ func TestToSDK(t *testing.T) {
 		ev := minimalEvent()
 		ev.DataContentType = ct
 		ev.Data = []byte(`{}`)
-		e, err := codec.ToSDK(ev)
+		e, err := cesdk.ToSDK(ev)
 		require.NoError(t, err, ct)
 		assert.Equal(t, wantBase64, e.DataBase64, ct)
 	}
 }
 
 func TestToSDKErrors(t *testing.T) {
-	_, err := codec.ToSDK(&codec.Event{ID: "1", Type: "t"})
+	_, err := cesdk.ToSDK(&codec.Event{ID: "1", Type: "t"})
 	require.ErrorIs(t, err, codec.ErrMissingAttribute)
 
 	ev := minimalEvent()
 	ev.Source = "not a%zz uri"
-	_, err = codec.ToSDK(ev)
+	_, err = cesdk.ToSDK(ev)
 	require.ErrorIs(t, err, codec.ErrInvalidAttribute)
 
 	ev = minimalEvent()
 	ev.DataSchema = "http://x/a b"
-	_, err = codec.ToSDK(ev)
+	_, err = cesdk.ToSDK(ev)
 	require.ErrorIs(t, err, codec.ErrInvalidAttribute)
 }
 
@@ -122,7 +123,7 @@ func TestFromSDK(t *testing.T) {
 			e.SetSource("s")
 			e.SetType("t")
 			require.NoError(t, tt.build(&e))
-			got, err := codec.FromSDK(e)
+			got, err := cesdk.FromSDK(e)
 			require.NoError(t, err)
 			assertEvent(t, tt.want, &got, false)
 		})
@@ -130,14 +131,14 @@ func TestFromSDK(t *testing.T) {
 }
 
 func TestFromSDKErrors(t *testing.T) {
-	_, err := codec.FromSDK(event.Event{})
+	_, err := cesdk.FromSDK(event.Event{})
 	require.ErrorIs(t, err, codec.ErrMissingAttribute)
 
 	old := event.New(event.CloudEventsVersionV03)
 	old.SetID("1")
 	old.SetSource("s")
 	old.SetType("t")
-	_, err = codec.FromSDK(old)
+	_, err = cesdk.FromSDK(old)
 	require.ErrorIs(t, err, codec.ErrSpecVersion)
 
 	e := event.New()
@@ -145,7 +146,7 @@ func TestFromSDKErrors(t *testing.T) {
 	e.SetSource("s")
 	e.SetType("t")
 	require.NoError(t, e.SetData(event.ApplicationJSON, []byte{0xff})) // base64 bytes under a JSON type
-	_, err = codec.FromSDK(e)
+	_, err = cesdk.FromSDK(e)
 	require.ErrorIs(t, err, codec.ErrInvalidData)
 }
 
@@ -155,9 +156,9 @@ func TestSDKRoundTrip(t *testing.T) {
 		{ID: "1", Source: "s", Type: "t", DataContentType: "image/png", Data: []byte{0x89, 'P'}},
 		{ID: "1", Source: "/a/b?c#d", Type: "t", DataContentType: "text/plain", Data: []byte("é\n")},
 	} {
-		e, err := codec.ToSDK(ev)
+		e, err := cesdk.ToSDK(ev)
 		require.NoError(t, err)
-		back, err := codec.FromSDK(e)
+		back, err := cesdk.FromSDK(e)
 		require.NoError(t, err)
 		assertEvent(t, ev, &back, true)
 	}
@@ -179,12 +180,12 @@ func TestSDKJSONInterop(t *testing.T) {
 		var e event.Event
 		require.NoError(t, json.Unmarshal(body, &e), "sdk-go reads %s", body)
 		require.NoError(t, e.Validate())
-		got, err := codec.FromSDK(e)
+		got, err := cesdk.FromSDK(e)
 		require.NoError(t, err)
 		assertEvent(t, ev, &got, true)
 
 		// sdk-go -> ours. sdk-go writes time in UTC, extensions sorted.
-		e, err = codec.ToSDK(ev)
+		e, err = cesdk.ToSDK(ev)
 		require.NoError(t, err)
 		body, err = json.Marshal(e)
 		require.NoError(t, err)

@@ -1,4 +1,4 @@
-package codec
+package cesdk
 
 import (
 	"net/url"
@@ -7,6 +7,8 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/cloudevents/sdk-go/v2/types"
+
+	"github.com/exprsn/ipcmesh/codec"
 )
 
 // ToSDK converts ev to an sdk-go CloudEvents 1.0 event with the same
@@ -15,10 +17,10 @@ import (
 // sdk-go does not treat as JSON, so that sdk-go writes the data bytes
 // unchanged (as data_base64).
 //
-// It fails with an [*Error] if ev is not valid (see Event.Validate), or if
-// Source or DataSchema would not read back unchanged from sdk-go's URI types
-// (ErrInvalidAttribute).
-func ToSDK(ev *Event) (event.Event, error) {
+// It fails with a [*codec.Error] if ev is not valid (see
+// [codec.Event.Validate]), or if Source or DataSchema would not read back
+// unchanged from sdk-go's URI types ([codec.ErrInvalidAttribute]).
+func ToSDK(ev *codec.Event) (event.Event, error) {
 	if err := ev.Validate(); err != nil {
 		return event.Event{}, err
 	}
@@ -63,10 +65,10 @@ func ToSDK(ev *Event) (event.Event, error) {
 func parseURI(attr, v string) (*url.URL, error) {
 	u, err := url.Parse(v)
 	if err != nil {
-		return nil, newError(ErrInvalidAttribute, attr, "not a URI reference: "+quote(v))
+		return nil, newError(codec.ErrInvalidAttribute, attr, "not a URI reference: "+quote(v))
 	}
 	if u.String() != v {
-		return nil, newError(ErrInvalidAttribute, attr, quote(v)+" would become "+quote(u.String())+" in sdk-go")
+		return nil, newError(codec.ErrInvalidAttribute, attr, quote(v)+" would become "+quote(u.String())+" in sdk-go")
 	}
 	return u, nil
 }
@@ -85,26 +87,27 @@ func sdkTreatsAsJSON(ct string) bool {
 	return false
 }
 
-// FromSDK converts an sdk-go event to an Event. The event must be a
-// CloudEvents 1.0 event (else ErrSpecVersion). Extension values become their
-// canonical CloudEvents strings (an int32 42 becomes "42", a bool "true", a
-// timestamp RFC 3339) and are sorted by name. Data is e.DataEncoded itself,
-// not a copy; empty data with a JSON (or no) content type is taken as absent.
+// FromSDK converts an sdk-go event to a codec.Event. The event must be a
+// CloudEvents 1.0 event (else [codec.ErrSpecVersion]). Extension values
+// become their canonical CloudEvents strings (an int32 42 becomes "42", a
+// bool "true", a timestamp RFC 3339) and are sorted by name. Data is
+// e.DataEncoded itself, not a copy; empty data with a JSON (or no) content
+// type is taken as absent.
 //
-// The result is validated as by Event.Validate; on error the partly
-// converted event is returned with an [*Error]. For example, bytes set with
-// DataBase64 under a JSON content type that are not JSON cannot be
-// represented here (ErrInvalidData), because this package chooses between
-// data and data_base64 by content type alone.
-func FromSDK(e event.Event) (Event, error) {
+// The result is validated as by [codec.Event.Validate]; on error the partly
+// converted event is returned with a [*codec.Error]. For example, bytes set
+// with DataBase64 under a JSON content type that are not JSON cannot be
+// represented in a codec.Event ([codec.ErrInvalidData]), because package
+// codec chooses between data and data_base64 by content type alone.
+func FromSDK(e event.Event) (codec.Event, error) {
 	if e.Context == nil {
-		return Event{}, missing("specversion")
+		return codec.Event{}, missing("specversion")
 	}
-	if sv := e.SpecVersion(); sv != SpecVersion {
-		return Event{}, wrongSpecVersion(sv)
+	if sv := e.SpecVersion(); sv != codec.SpecVersion {
+		return codec.Event{}, wrongSpecVersion(sv)
 	}
 	ctx := e.Context.AsV1()
-	ev := Event{ID: ctx.ID, Source: ctx.Source.String(), Type: ctx.Type}
+	ev := codec.Event{ID: ctx.ID, Source: ctx.Source.String(), Type: ctx.Type}
 	if ctx.Time != nil {
 		ev.Time = ctx.Time.Time
 	}
@@ -118,19 +121,25 @@ func FromSDK(e event.Event) (Event, error) {
 		ev.Subject = *ctx.Subject
 	}
 	if len(ctx.Extensions) > 0 {
-		ev.Extensions = make([]Extension, 0, len(ctx.Extensions))
+		ev.Extensions = make([]codec.Extension, 0, len(ctx.Extensions))
 		for name, v := range ctx.Extensions {
 			s, err := types.Format(v)
 			if err != nil {
-				return ev, newError(ErrInvalidAttribute, name, "sdk-go extension value has no CloudEvents string form: "+err.Error())
+				return ev, newError(codec.ErrInvalidAttribute, name, "sdk-go extension value has no CloudEvents string form: "+err.Error())
 			}
-			ev.Extensions = append(ev.Extensions, Extension{Name: name, Value: s})
+			ev.Extensions = append(ev.Extensions, codec.Extension{Name: name, Value: s})
 		}
-		slices.SortFunc(ev.Extensions, func(a, b Extension) int { return strings.Compare(a.Name, b.Name) })
+		slices.SortFunc(ev.Extensions, func(a, b codec.Extension) int { return strings.Compare(a.Name, b.Name) })
 	}
 	ev.Data = e.DataEncoded
 	if len(ev.Data) == 0 && dataIsJSON(ev.DataContentType) {
 		ev.Data = nil
 	}
 	return ev, ev.Validate()
+}
+
+// dataIsJSON reports whether data of content type ct travels as JSON text in
+// "data" (true) or base64 in "data_base64" (false), as in package codec.
+func dataIsJSON(ct string) bool {
+	return ct == "" || codec.IsJSONContentType(ct)
 }
