@@ -42,7 +42,7 @@ func BenchmarkEmitToHandler(b *testing.B) {
 	sub := testutil.Connect(b, srv, "bench-sub")
 	hit, done := countTo(b.N)
 	inflight := make(chan struct{}, window)
-	_, err := sub.On("bench:event", mesh.HandlerFunc(func(context.Context, *mesh.Event) error {
+	_, err := sub.On(context.Background(), "bench:event", mesh.HandlerFunc(func(context.Context, *mesh.Event) error {
 		<-inflight
 		hit()
 		return nil
@@ -106,7 +106,7 @@ func BenchmarkRequestReply(b *testing.B) {
 	srv := testutil.StartServer(b)
 	caller := testutil.Connect(b, srv, "bench-caller")
 	responder := testutil.Connect(b, srv, "bench-responder")
-	_, err := responder.OnRequest("bench:get", mesh.ResponderFunc(func(_ context.Context, ev *mesh.Event) (any, error) {
+	_, err := responder.OnRequest(context.Background(), "bench:get", mesh.ResponderFunc(func(_ context.Context, ev *mesh.Event) (any, error) {
 		return json.RawMessage(ev.Data), nil
 	}))
 	if err != nil {

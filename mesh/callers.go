@@ -13,15 +13,12 @@ import (
 // (once per goroutine, not per call: they are reused), and Close and Off
 // look the caller up.
 
-// caller is a goroutine that runs handler calls. Only that goroutine reads
-// or writes its fields: a Close or Off it makes runs on it, and so is made
-// from inside a call (no other code of the user's runs there).
+// caller is a goroutine that runs handler calls.
 type caller struct {
-	// released is set once release was called for the current call.
-	released bool
-	// owner is the *binding or *durable whose calls the goroutine runs.
+	// owner is the *binding or *durableHandler whose calls it runs.
 	owner any
-	// release gives back what Close or Off waits on for this goroutine.
+	// release gives back what Close or Off waits on for this goroutine
+	// (see sched.Config.Enter).
 	release func()
 }
 
@@ -41,25 +38,21 @@ func goid() uint64 {
 }
 
 // enter registers the calling goroutine as one that runs owner's calls,
-// and returns it with the func that unregisters it.
-func (w *Worker) enter(owner any, release func()) (*caller, func()) {
+// and returns the func that unregisters it.
+func (w *Worker) enter(owner any, release func()) (leave func()) {
 	id := goid()
-	c := &caller{owner: owner, release: release}
-	w.callers.Store(id, c)
-	return c, func() { w.callers.Delete(id) }
+	w.callers.Store(id, &caller{owner: owner, release: release})
+	return func() { w.callers.Delete(id) }
 }
 
 // releaseCaller, called by Close or Off, gives back what the calling
 // goroutine holds if it runs owner's calls (any handler's when owner is
 // nil), so that Close or Off does not wait for the call it is made from.
+// Any code running on such a goroutine is inside a call: the handler's.
 func (w *Worker) releaseCaller(owner any) {
-	v, ok := w.callers.Load(goid())
-	if !ok {
-		return
-	}
-	c := v.(*caller)
-	if !c.released && (owner == nil || owner == c.owner) {
-		c.released = true
-		c.release()
+	if v, ok := w.callers.Load(goid()); ok {
+		if c := v.(*caller); owner == nil || owner == c.owner {
+			c.release()
+		}
 	}
 }

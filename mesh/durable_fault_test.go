@@ -9,16 +9,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exprsn/ipcmesh/idempotency"
 	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/testutil"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 )
 
 func TestIdempotencyGuardSkipsARedelivery(t *testing.T) {
 	srv := testutil.StartServer(t)
 	w := testutil.Connect(t, srv, "exprsn-herald", durableConfig)
-	guard, err := w.IdempotencyGuard(context.Background(), time.Hour)
+	guard, err := idempotency.Guard(context.Background(), w, time.Hour)
 	require.NoError(t, err)
 
 	// loseFirstAck fails the first delivery after the handler succeeded, as
@@ -114,7 +114,7 @@ func TestServerRestartLosesNoAcknowledgedEvent(t *testing.T) {
 
 	type emit struct {
 		id string
-		f  jetstream.PubAckFuture
+		f  *mesh.AsyncEmit
 	}
 	emits := make([]emit, 0, n)
 	var refused int
@@ -135,13 +135,14 @@ func TestServerRestartLosesNoAcknowledgedEvent(t *testing.T) {
 	var acked []string
 	var failed int
 	for _, e := range emits {
-		select {
-		case <-e.f.Ok():
+		_, err := e.f.Wait(ctx)
+		switch {
+		case err == nil:
 			acked = append(acked, e.id)
-		case <-e.f.Err():
-			failed++
-		case <-ctx.Done():
+		case ctx.Err() != nil:
 			t.Fatalf("no outcome for emit %s", e.id)
+		default:
+			failed++
 		}
 	}
 	progress.WaitFor(t, time.Minute, func([]*mesh.Event) bool {

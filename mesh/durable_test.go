@@ -4,13 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/exprsn/ipcmesh/deadletter"
 	"github.com/exprsn/ipcmesh/mesh"
+	"github.com/exprsn/ipcmesh/streams"
+	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/exprsn/ipcmesh/testutil"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -20,7 +24,7 @@ import (
 // durableConfig makes workers create the namespace's streams.
 var durableConfig = mesh.Config{Stream: mesh.StreamConfig{Manage: true}}
 
-func onDurable(t *testing.T, w *mesh.Worker, pattern string, h mesh.Handler, opts ...mesh.HandlerOption) *mesh.Subscription {
+func onDurable(t *testing.T, w *mesh.Worker, pattern string, h mesh.Handler, opts ...mesh.DurableOption) *mesh.Subscription {
 	t.Helper()
 	sub, err := w.OnDurable(context.Background(), pattern, h, opts...)
 	require.NoError(t, err)
@@ -195,15 +199,15 @@ func TestExhaustedAndPermanentFailuresAreDeadLettered(t *testing.T) {
 	require.NoError(t, timeline.Emit(ctx, "notification:bad", "b", mesh.WithID("evt-bad")))
 	spark.WaitN(t, 2, 0)
 
-	dlq := herald.DeadLetters()
-	var letters []mesh.DeadLetter
+	dlq := deadletter.New(herald.JetStream(), herald.Namespace())
+	var letters []deadletter.DeadLetter
 	require.Eventually(t, func() bool {
 		var err error
 		letters, err = dlq.List(ctx, "exprsn-herald", 1, 0)
 		return err == nil && len(letters) == 2
 	}, testutil.DefaultWait, 10*time.Millisecond)
 
-	byID := map[string]mesh.DeadLetter{}
+	byID := map[string]deadletter.DeadLetter{}
 	for _, dl := range letters {
 		require.NotNil(t, dl.Event)
 		byID[dl.Event.ID] = dl
@@ -277,7 +281,7 @@ func TestOrderedByKeyKeepsPerKeyOrder(t *testing.T) {
 		if err := ev.Decode(&n); err != nil {
 			return err
 		}
-		key, _ := ev.Extension(mesh.PartitionKeyExtension)
+		key, _ := ev.Extension(subjects.PartitionKeyExtension)
 		mu.Lock()
 		got[key] = append(got[key], n)
 		mu.Unlock()
@@ -377,9 +381,9 @@ func TestOnDeadLetterHookAndTypedDecodeFailure(t *testing.T) {
 	case <-time.After(testutil.DefaultWait):
 		t.Fatal("undecodable data was not dead-lettered at once")
 	}
-	_, err := w.OnDurableBatch(context.Background(), "x", mesh.BatchHandlerFunc(func(context.Context, []*mesh.Event) error { return nil }),
-		mesh.Use(func(h mesh.Handler) mesh.Handler { return h }))
-	require.ErrorContains(t, err, "middleware")
+	// Middleware (Use) does not apply to batch handlers: it does not
+	// compile with OnDurableBatch (TestOptionsFitOnlyTheirCalls).
+	require.False(t, reflect.TypeFor[mesh.HandlerOption]().Implements(reflect.TypeFor[mesh.BatchOption]()), "Use with OnDurableBatch")
 }
 
 func TestStreamsAndConsumersUpdateInPlace(t *testing.T) {
@@ -390,26 +394,26 @@ func TestStreamsAndConsumersUpdateInPlace(t *testing.T) {
 
 	// The streams are created with the stated defaults, and updated when
 	// asked again with other settings.
-	s, err := js.Stream(ctx, mesh.EventStreamName("ipc"))
+	s, err := js.Stream(ctx, subjects.EventStream("ipc"))
 	require.NoError(t, err)
 	cfg := s.CachedInfo().Config
-	require.Equal(t, mesh.DefaultStreamMaxAge, cfg.MaxAge)
-	require.Equal(t, mesh.DefaultDuplicateWindow, cfg.Duplicates)
+	require.Equal(t, streams.DefaultMaxAge, cfg.MaxAge)
+	require.Equal(t, streams.DefaultDuplicateWindow, cfg.Duplicates)
 	require.Equal(t, jetstream.FileStorage, cfg.Storage)
 	require.Equal(t, 1, cfg.Replicas)
-	require.NoError(t, mesh.EnsureStreams(ctx, js, "ipc", mesh.StreamConfig{MaxAge: time.Hour, MaxBytes: 1 << 30}))
-	require.NoError(t, mesh.EnsureStreams(ctx, js, "ipc", mesh.StreamConfig{MaxAge: time.Hour, MaxBytes: 1 << 30}), "idempotent")
+	require.NoError(t, streams.Ensure(ctx, js, "ipc", streams.Config{MaxAge: time.Hour, MaxBytes: 1 << 30}))
+	require.NoError(t, streams.Ensure(ctx, js, "ipc", streams.Config{MaxAge: time.Hour, MaxBytes: 1 << 30}), "idempotent")
 	info, err := s.Info(ctx)
 	require.NoError(t, err)
 	require.Equal(t, time.Hour, info.Config.MaxAge)
 	require.Equal(t, int64(1<<30), info.Config.MaxBytes)
-	dlq, err := js.Stream(ctx, mesh.DeadLetterStreamName("ipc"))
+	dlq, err := js.Stream(ctx, subjects.DeadLetterStream("ipc"))
 	require.NoError(t, err)
-	require.Equal(t, mesh.DefaultDeadLetterMaxAge, dlq.CachedInfo().Config.MaxAge)
+	require.Equal(t, streams.DefaultDeadLetterMaxAge, dlq.CachedInfo().Config.MaxAge)
 
 	// Registering a handler again with other options updates its consumer.
 	sub := onDurable(t, w, "notification:send", testutil.NewRecorder(), mesh.MaxDeliver(3), mesh.DurableName("herald-send"))
-	require.NoError(t, sub.Off())
+	require.NoError(t, sub.Off(context.Background()))
 	onDurable(t, w, "notification:send", testutil.NewRecorder(), mesh.MaxDeliver(7), mesh.AckWait(time.Minute), mesh.DurableName("herald-send"))
 	c, err := s.Consumer(ctx, "herald-send")
 	require.NoError(t, err)
@@ -423,7 +427,7 @@ func TestStreamsAndConsumersUpdateInPlace(t *testing.T) {
 	defer nc.Close()
 	js2, err := jetstream.New(nc)
 	require.NoError(t, err)
-	_, err = js2.Consumer(ctx, mesh.EventStreamName("ipc"), "herald-send")
+	_, err = js2.Consumer(ctx, subjects.EventStream("ipc"), "herald-send")
 	require.NoError(t, err, "the durable consumer outlives the worker")
 }
 
@@ -470,7 +474,7 @@ func TestDeadLetterStoreFailureRetriesThenTerminates(t *testing.T) {
 	}
 	w := testutil.Connect(t, srv, "exprsn-herald", cfg)
 	ctx := context.Background()
-	require.NoError(t, w.JetStream().DeleteStream(ctx, mesh.DeadLetterStreamName("ipc")))
+	require.NoError(t, w.JetStream().DeleteStream(ctx, subjects.DeadLetterStream("ipc")))
 	onDurable(t, w, "notification:send", mesh.HandlerFunc(func(context.Context, *mesh.Event) error {
 		return errors.New("smtp unavailable")
 	}), mesh.MaxDeliver(2), mesh.Backoff(50*time.Millisecond))
@@ -497,13 +501,13 @@ func TestDeadLetterStoreFailureRetriesThenTerminates(t *testing.T) {
 		}
 	}, testutil.DefaultWait, 10*time.Millisecond)
 	require.Contains(t, gaveUp.Error(), fmt.Sprintf("stream sequence %d", r.Sequence))
-	info, err := w.JetStream().Consumer(ctx, mesh.EventStreamName("ipc"), name)
+	info, err := w.JetStream().Consumer(ctx, subjects.EventStream("ipc"), name)
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
 		ci, err := info.Info(ctx)
 		return err == nil && ci.NumAckPending == 0 && ci.NumRedelivered == 0
 	}, testutil.DefaultWait, 10*time.Millisecond)
-	stream, err := w.JetStream().Stream(ctx, mesh.EventStreamName("ipc"))
+	stream, err := w.JetStream().Stream(ctx, subjects.EventStream("ipc"))
 	require.NoError(t, err)
 	_, err = stream.GetMsg(ctx, r.Sequence)
 	require.NoError(t, err, "the event stays readable in the event stream")

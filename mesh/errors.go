@@ -5,24 +5,31 @@ import (
 	"fmt"
 	"runtime/debug"
 	"strconv"
+
+	"github.com/exprsn/ipcmesh/internal/headers"
 )
 
-// Sentinel errors, matched with errors.Is.
+// Sentinel errors, matched with errors.Is. The mesh's errors wrap them in
+// "mesh: <call> <object>: ..." messages.
 var (
 	// ErrClosed is returned by calls made after Close.
-	ErrClosed = errors.New("mesh: worker is closed")
+	ErrClosed = errors.New("worker is closed")
 	// ErrNoResponders is returned by Request at once when no instance of the
 	// target service answers the event.
-	ErrNoResponders = errors.New("mesh: no responders")
+	ErrNoResponders = errors.New("no responders")
 	// ErrTooLarge is returned by Emit and Request when the encoded event is
 	// larger than the server's max_payload. Nothing is sent.
-	ErrTooLarge = errors.New("mesh: event larger than the server's max_payload")
+	ErrTooLarge = errors.New("event larger than the server's max_payload")
 	// ErrInvalidMessage is reported (error hook, logs, Stats.Invalid) for a
 	// message on a mesh subject that is not a valid CloudEvent; it never
 	// reaches a handler. The wrapped error is a *codec.Error saying why.
-	ErrInvalidMessage = errors.New("mesh: invalid message")
+	ErrInvalidMessage = errors.New("invalid message")
 	// ErrRemote matches every *RemoteError.
-	ErrRemote = errors.New("mesh: remote error")
+	ErrRemote = errors.New("remote error")
+	// ErrAlreadyHandled, returned by a durable handler (the idempotency
+	// guard does), says the event was handled before: it is acknowledged,
+	// and counted as handled and in DurableStats.Skipped.
+	ErrAlreadyHandled = errors.New("event already handled")
 )
 
 // RemoteError is the error a responder returned, as the requester sees it.
@@ -84,7 +91,7 @@ type HandlerError struct {
 // they come from the sender), then the cause.
 func (e *HandlerError) Error() string {
 	return fmt.Sprintf("mesh: %s handler for %q failed on event %q (id %s): %v",
-		e.Service, e.Pattern, truncate(e.Event, maxLoggedField), truncate(e.ID, maxLoggedField), e.Err)
+		e.Service, e.Pattern, headers.Truncate(e.Event, maxLoggedField), headers.Truncate(e.ID, maxLoggedField), e.Err)
 }
 
 // maxLoggedField bounds the event fields, set by senders, that errors and

@@ -43,13 +43,9 @@ type Event struct {
 	reply string
 }
 
-// HeaderReplay marks a replayed event with the stream sequence of the
-// original.
-const HeaderReplay = "Mesh-Replay"
-
 // isReplay reports whether h marks a replayed or re-driven event.
 func isReplay(h nats.Header) bool {
-	return h != nil && (h.Get(HeaderReplay) != "" || h.Get(HeaderRedrive) != "")
+	return h != nil && (h.Get(subjects.HeaderReplay) != "" || h.Get(subjects.HeaderRedrive) != "")
 }
 
 // IsBroadcast reports whether the event was sent to every service.

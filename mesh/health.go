@@ -12,13 +12,13 @@ var (
 	// ErrDisconnected is returned by Healthy while the worker has lost its
 	// server and is reconnecting; events emitted meanwhile are buffered by
 	// the NATS client.
-	ErrDisconnected = errors.New("mesh: disconnected from the server, reconnecting")
+	ErrDisconnected = errors.New("disconnected from the server, reconnecting")
 	// ErrConnectionLost matches the error of a worker whose connection the
 	// NATS client closed for good (the server refused the connection, a
 	// protocol error): the worker handles nothing more and every call fails
 	// with it. It is reported once through Config.OnError. Close the worker
 	// and connect a new one.
-	ErrConnectionLost = errors.New("mesh: connection closed for good")
+	ErrConnectionLost = errors.New("connection closed for good")
 )
 
 // Healthy returns nil while the worker is connected and serving; an error
@@ -28,13 +28,13 @@ var (
 // not healthy handles no events.
 func (w *Worker) Healthy() error {
 	if w.state.Load() == stateClosed {
-		return ErrClosed
+		return fmt.Errorf("mesh: %q: %w", w.cfg.Service, ErrClosed)
 	}
 	if err := w.lostErr(); err != nil {
 		return err
 	}
 	if !w.nc.IsConnected() {
-		return ErrDisconnected
+		return fmt.Errorf("mesh: %q: %w", w.cfg.Service, ErrDisconnected)
 	}
 	return nil
 }
@@ -55,7 +55,7 @@ func (w *Worker) onConnClosed(nc *nats.Conn) {
 	if w.state.Load() != stateOpen {
 		return
 	}
-	err := fmt.Errorf("%w: %v; the worker handles no more events: close it and connect again", ErrConnectionLost, nc.LastError())
+	err := fmt.Errorf("mesh: %q: %w: %v; the worker handles no more events: close it and connect again", w.cfg.Service, ErrConnectionLost, nc.LastError())
 	w.lost.Store(&err)
 	w.report(err)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/exprsn/ipcmesh/testutil"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
 	"github.com/stretchr/testify/require"
 )
 
@@ -47,7 +48,7 @@ func TestHandlerPanicIsReportedAndSurvived(t *testing.T) {
 	sink := newErrorSink()
 	w := testutil.Connect(t, srv, "exprsn-moderator", mesh.Config{OnError: sink.report})
 	var calls atomic.Int32
-	_, err := w.On("content:check", mesh.HandlerFunc(func(context.Context, *mesh.Event) error {
+	_, err := w.On(context.Background(), "content:check", mesh.HandlerFunc(func(context.Context, *mesh.Event) error {
 		if calls.Add(1) == 1 {
 			panic("nil map in moderation rules")
 		}
@@ -80,7 +81,7 @@ func TestCloseDrainsInFlightHandlers(t *testing.T) {
 	started := testutil.NewRecorder()
 	release := make(chan struct{})
 	var finished atomic.Int32
-	_, err = w.On("notification:send", mesh.HandlerFunc(func(ctx context.Context, ev *mesh.Event) error {
+	_, err = w.On(context.Background(), "notification:send", mesh.HandlerFunc(func(ctx context.Context, ev *mesh.Event) error {
 		_ = started.HandleEvent(ctx, ev)
 		<-release
 		// A handler still running during Close may emit (event chains).
@@ -117,7 +118,7 @@ func TestCloseDrainsInFlightHandlers(t *testing.T) {
 	require.Equal(t, uint64(n), w.Stats().Handled)
 
 	require.ErrorIs(t, w.Emit(context.Background(), "x", nil), mesh.ErrClosed)
-	_, err = w.On("x", testutil.NewRecorder())
+	_, err = w.On(context.Background(), "x", testutil.NewRecorder())
 	require.ErrorIs(t, err, mesh.ErrClosed)
 	_, err = w.Request(context.Background(), "exprsn-auth", "x", nil)
 	require.ErrorIs(t, err, mesh.ErrClosed)
@@ -130,7 +131,7 @@ func TestCloseGivesUpAtItsDeadline(t *testing.T) {
 	require.NoError(t, err)
 	started := testutil.NewRecorder()
 	cancelled := make(chan struct{})
-	_, err = w.On("stuck", mesh.HandlerFunc(func(ctx context.Context, ev *mesh.Event) error {
+	_, err = w.On(context.Background(), "stuck", mesh.HandlerFunc(func(ctx context.Context, ev *mesh.Event) error {
 		_ = started.HandleEvent(ctx, ev)
 		<-ctx.Done()
 		close(cancelled)
@@ -155,7 +156,7 @@ func TestMaxConcurrentBoundsHandlers(t *testing.T) {
 	started := testutil.NewRecorder()
 	release := make(chan struct{})
 	var running, peak atomic.Int32
-	_, err := w.On("content:batch", mesh.HandlerFunc(func(ctx context.Context, ev *mesh.Event) error {
+	_, err := w.On(context.Background(), "content:batch", mesh.HandlerFunc(func(ctx context.Context, ev *mesh.Event) error {
 		now := running.Add(1)
 		for {
 			p := peak.Load()
@@ -214,7 +215,7 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 			}
 		})
 	}
-	_, err := w.On("post:>:x", rec)
+	_, err := w.On(context.Background(), "post:>:x", rec)
 	require.ErrorIs(t, err, subjects.ErrInvalidName)
 	require.Equal(t, uint64(0), w.Stats().Emitted, "refused emits send nothing")
 
@@ -244,13 +245,13 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 	require.Equal(t, uint64(len(garbage)), w.Stats().Invalid)
 
 	// A malformed request gets an error reply instead of a timeout.
-	_, err = w.OnRequest("profile:get", mesh.ResponderFunc(func(context.Context, *mesh.Event) (any, error) {
+	_, err = w.OnRequest(context.Background(), "profile:get", mesh.ResponderFunc(func(context.Context, *mesh.Event) (any, error) {
 		return "never called", nil
 	}))
 	require.NoError(t, err)
 	resp, err := raw.Request("_rpc.ipc.exprsn-timeline.profile.get", []byte("{"), testutil.DefaultWait)
 	require.NoError(t, err)
-	require.Equal(t, "400", resp.Header.Get(mesh.HeaderServiceErrorCode))
+	require.Equal(t, "400", resp.Header.Get(micro.ErrorCodeHeader))
 }
 
 func TestConnectErrorsSayWhatToCheck(t *testing.T) {

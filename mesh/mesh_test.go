@@ -35,7 +35,7 @@ func newFleet(t *testing.T) *fleet {
 	}
 	for _, w := range f.workers() {
 		rec := testutil.NewRecorder()
-		_, err := w.On("test:barrier", rec)
+		_, err := w.On(context.Background(), "test:barrier", rec)
 		require.NoError(t, err)
 		f.barriers[w] = rec
 	}
@@ -60,17 +60,17 @@ func (f *fleet) barrier(t *testing.T) {
 	}
 }
 
-func on(t *testing.T, w *mesh.Worker, pattern string, opts ...mesh.HandlerOption) *testutil.Recorder {
+func on(t *testing.T, w *mesh.Worker, pattern string, opts ...mesh.OnOption) *testutil.Recorder {
 	t.Helper()
 	return onAll(t, []*mesh.Worker{w}, pattern, opts...)
 }
 
 // onAll registers one recorder on every worker, to wait for a total.
-func onAll(t *testing.T, ws []*mesh.Worker, pattern string, opts ...mesh.HandlerOption) *testutil.Recorder {
+func onAll(t *testing.T, ws []*mesh.Worker, pattern string, opts ...mesh.OnOption) *testutil.Recorder {
 	t.Helper()
 	rec := testutil.NewRecorder()
 	for _, w := range ws {
-		_, err := w.On(pattern, rec, opts...)
+		_, err := w.On(context.Background(), pattern, rec, opts...)
 		require.NoError(t, err)
 	}
 	return rec
@@ -203,7 +203,7 @@ func TestOffRemovesExactlyThatHandler(t *testing.T) {
 	f := newFleet(t)
 	keep := on(t, f.spark, "data:response")
 	dropped := testutil.NewRecorder()
-	sub, err := f.spark.On("data:response", dropped)
+	sub, err := f.spark.On(context.Background(), "data:response", dropped)
 	require.NoError(t, err)
 	ctx := context.Background()
 
@@ -211,8 +211,8 @@ func TestOffRemovesExactlyThatHandler(t *testing.T) {
 	keep.WaitN(t, 1, 0)
 	dropped.WaitN(t, 1, 0)
 
-	require.NoError(t, sub.Off())
-	require.NoError(t, sub.Off(), "Off is idempotent")
+	require.NoError(t, sub.Off(context.Background()))
+	require.NoError(t, sub.Off(context.Background()), "Off is idempotent")
 	require.NoError(t, f.timeline.Emit(ctx, "data:response", 2))
 	keep.WaitN(t, 2, 0)
 	f.barrier(t)
@@ -224,9 +224,9 @@ func TestOffRemovesExactlyThatHandler(t *testing.T) {
 func TestOnAfterLastOffSubscribesAgain(t *testing.T) {
 	f := newFleet(t)
 	first := testutil.NewRecorder()
-	sub, err := f.spark.On("data:response", first)
+	sub, err := f.spark.On(context.Background(), "data:response", first)
 	require.NoError(t, err)
-	require.NoError(t, sub.Off())
+	require.NoError(t, sub.Off(context.Background()))
 	require.NoError(t, f.timeline.Emit(context.Background(), "data:response", 1))
 	f.barrier(t)
 	require.Zero(t, first.Len())
@@ -261,7 +261,7 @@ func TestTypedHandlerAndMetadata(t *testing.T) {
 	got := make(chan post, 1)
 	var meta atomic.Pointer[mesh.Event]
 	var ctxWorker atomic.Pointer[mesh.Worker]
-	_, err := mod.On("post:created", mesh.Typed(func(ctx context.Context, ev *mesh.Event, p post) error {
+	_, err := mod.On(context.Background(), "post:created", mesh.Typed(func(ctx context.Context, ev *mesh.Event, p post) error {
 		ctxWorker.Store(mesh.FromContext(ctx))
 		meta.Store(ev)
 		got <- p
@@ -304,7 +304,7 @@ func TestStatsCount(t *testing.T) {
 	srv := testutil.StartServer(t)
 	w := testutil.Connect(t, srv, "exprsn-herald")
 	rec := on(t, w, "notification:trigger")
-	_, err := w.On("notification:trigger", mesh.HandlerFunc(func(context.Context, *mesh.Event) error {
+	_, err := w.On(context.Background(), "notification:trigger", mesh.HandlerFunc(func(context.Context, *mesh.Event) error {
 		return fmt.Errorf("smtp down")
 	}))
 	require.NoError(t, err)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exprsn/ipcmesh/deadletter"
 	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/testutil"
 	"github.com/nats-io/nats.go"
@@ -95,13 +96,13 @@ func TestPoisonInputOnTheDurablePath(t *testing.T) {
 	require.NoError(t, w.Emit(context.Background(), "content:check", "good", mesh.ToSelf()))
 	require.Equal(t, "good", decodeString(t, rec.WaitN(t, 1, 0)[0]))
 
-	var letters []mesh.DeadLetter
+	var letters []deadletter.DeadLetter
 	require.Eventually(t, func() bool {
-		letters, err = w.DeadLetters().List(context.Background(), "exprsn-moderator", 1, 0)
+		letters, err = deadletter.New(w.JetStream(), w.Namespace()).List(context.Background(), "exprsn-moderator", 1, 0)
 		return err == nil && len(letters) == len(poisons)+1
 	}, testutil.DefaultWait, 10*time.Millisecond)
-	var content []mesh.DeadLetter
-	var report *mesh.DeadLetter
+	var content []deadletter.DeadLetter
+	var report *deadletter.DeadLetter
 	for i, dl := range letters {
 		if dl.Subject == "ipc.exprsn-moderator.report.filed" {
 			report = &letters[i]

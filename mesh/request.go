@@ -8,16 +8,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/exprsn/ipcmesh/internal/headers"
+
 	"github.com/exprsn/ipcmesh/codec"
+	"github.com/exprsn/ipcmesh/mesh/internal/outbound"
 	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
 	"github.com/nats-io/nuid"
-)
-
-// Header names of an error reply, the NATS micro convention.
-const (
-	HeaderServiceError     = "Nats-Service-Error"
-	HeaderServiceErrorCode = "Nats-Service-Error-Code"
 )
 
 // Responder answers requests. Respond may be called concurrently; what it
@@ -54,16 +52,18 @@ func TypedResponder[Req, Resp any](fn func(ctx context.Context, ev *Event, req R
 // responder per event: with several, the requester takes the first answer.
 // Requests travel on their own subjects (see subjects.RequestSubject), so
 // handlers registered with On never see them, and r never sees emitted
-// events.
-func (w *Worker) OnRequest(pattern string, r Responder, opts ...HandlerOption) (*Subscription, error) {
+// events. OnRequest waits for the server as On does.
+func (w *Worker) OnRequest(ctx context.Context, pattern string, r Responder, opts ...ResponderOption) (*Subscription, error) {
+	var o handlerOptions
+	for _, opt := range opts {
+		opt.applyResponder(&o)
+	}
 	if r == nil {
-		return nil, fmt.Errorf("mesh: OnRequest(%q): nil responder", pattern)
+		return nil, fmt.Errorf("mesh: on request %q: nil responder", pattern)
 	}
-	o := newHandlerOptions(opts)
-	if err := w.checkLiveOptions(&o); err != nil {
-		return nil, fmt.Errorf("mesh: OnRequest(%q): %w", pattern, err)
+	if err := w.liveOptions(&o); err != nil {
+		return nil, fmt.Errorf("mesh: on request %q: %w", pattern, err)
 	}
-	o.respond = true
 	h := HandlerFunc(func(ctx context.Context, ev *Event) error {
 		data, err := r.Respond(ctx, ev)
 		if err != nil {
@@ -76,19 +76,19 @@ func (w *Worker) OnRequest(pattern string, r Responder, opts ...HandlerOption) (
 	})
 	filter, err := subjects.RequestFilter(w.cfg.Namespace, w.cfg.Service, pattern)
 	if err != nil {
-		return nil, fmt.Errorf("mesh: OnRequest: %w", err)
+		return nil, fmt.Errorf("mesh: on request %q: %w", pattern, err)
 	}
-	return w.register(pattern, h, o, []routeKey{{filter: filter, queue: subjects.QueueGroup(w.cfg.Service, pattern)}})
+	return w.register(ctx, w.newBinding(pattern, h, o, true), []routeKey{{filter: filter, queue: subjects.QueueGroup(w.cfg.Service, pattern)}})
 }
 
 // reply sends a responder's successful answer.
 func (w *Worker) reply(ctx context.Context, req *Event, data any) {
 	// The reply is encoded in a pooled scratch, like an emit.
-	s := w.scratch()
-	defer w.release(outgoing{s: s})
-	ev := &s.ev
-	*ev = codec.Event{ID: nuid.Next(), Source: w.cfg.Service, Type: req.Type, Time: time.Now().UTC(), Extensions: s.opts.extensions}
-	if err := setData(ev, data); err != nil {
+	s := w.out.Get()
+	defer w.out.Put(s)
+	ev := &s.Event
+	*ev = codec.Event{ID: nuid.Next(), Source: w.cfg.Service, Type: req.Type, Time: time.Now().UTC(), Extensions: s.Opts.Extensions}
+	if err := outbound.SetData(ev, data); err != nil {
 		w.replyError(req.reply, &RemoteError{Code: 500, Message: "reply " + err.Error()})
 		return
 	}
@@ -96,16 +96,12 @@ func (w *Worker) reply(ctx context.Context, req *Event, data any) {
 	if w.cfg.OnSend != nil {
 		done = w.cfg.OnSend(ctx, Send{Kind: SendReply, Event: ev, Subject: req.reply, Target: req.Source})
 	}
-	msg := &s.msg
-	msg.Subject = req.reply
-	err := w.marshal(msg, ev, &s.buf)
+	s.Msg.Subject = req.reply
+	err := w.out.Marshal(s)
 	if err != nil {
 		w.replyError(req.reply, &RemoteError{Code: 500, Message: "reply: " + err.Error()})
-	} else {
-		err = w.publish(msg)
-		if err != nil {
-			w.report(fmt.Errorf("mesh: reply to %q (id %s): %w", req.Type, req.ID, err))
-		}
+	} else if err = w.publish(&s.Msg); err != nil {
+		w.report(fmt.Errorf("mesh: reply to %q (id %s): %w", headers.Truncate(req.Type, maxLoggedField), headers.Truncate(req.ID, maxLoggedField), err))
 	}
 	if done != nil {
 		done(err)
@@ -117,8 +113,8 @@ func (w *Worker) reply(ctx context.Context, req *Event, data any) {
 func (w *Worker) replyError(reply string, rerr *RemoteError) {
 	code, message := sanitizeRemote(rerr.Code, rerr.Message)
 	msg := &nats.Msg{Subject: reply, Header: nats.Header{}}
-	msg.Header.Set(HeaderServiceError, message)
-	msg.Header.Set(HeaderServiceErrorCode, strconv.Itoa(code))
+	msg.Header.Set(micro.ErrorHeader, message)
+	msg.Header.Set(micro.ErrorCodeHeader, strconv.Itoa(code))
 	if err := w.publish(msg); err != nil {
 		w.report(fmt.Errorf("mesh: send error reply: %w", err))
 	}
@@ -146,7 +142,7 @@ func sanitizeRemote(code int, message string) (int, string) {
 		}
 		return r
 	}, message)
-	return code, truncate(message, MaxRemoteErrorLen)
+	return code, headers.Truncate(message, MaxRemoteErrorLen)
 }
 
 // isAnswer reports whether a responder's error is a deliberate answer: a
@@ -169,33 +165,29 @@ func asRemoteError(err error) *RemoteError {
 	return &RemoteError{Code: 500, Message: err.Error()}
 }
 
-// Request sends event with data to one instance of service and waits for its
-// reply. It returns the reply event; or a *RemoteError (matching ErrRemote)
-// with the responder's error; or ErrNoResponders at once when no instance
-// answers the event; or ctx's error when ctx ends first. A ctx without a
-// deadline is bounded by Config.RequestTimeout. Data and options are as for
-// Emit (To, ToSelf and Broadcast are ignored: the target is service).
-func (w *Worker) Request(ctx context.Context, service, event string, data any, opts ...EmitOption) (*Event, error) {
-	if w.state.Load() == stateClosed {
-		return nil, fmt.Errorf("mesh: request %q from %q: %w", event, service, ErrClosed)
-	}
-	if err := w.lostErr(); err != nil {
+// Request sends event with data to one instance of service and waits for
+// its reply. It returns the reply event; or a *RemoteError (matching
+// ErrRemote) with the responder's error; or an error matching
+// ErrNoResponders at once when no instance answers the event; or ctx's
+// error when ctx ends first. A ctx without a deadline is bounded by
+// Config.RequestTimeout. Data is as for Emit.
+func (w *Worker) Request(ctx context.Context, service, event string, data any, opts ...RequestOption) (*Event, error) {
+	if err := w.usable(); err != nil {
 		return nil, fmt.Errorf("mesh: request %q from %q: %w", event, service, err)
 	}
 	if service == subjects.Broadcast {
-		return nil, fmt.Errorf("mesh: request %q: a request goes to one service, not %q", event, service)
+		return nil, fmt.Errorf("mesh: request %q from %q: a request goes to one service", event, service)
 	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, w.cfg.RequestTimeout)
-		defer cancel()
-	}
-	// A copy: appending to the caller's slice would race with other
-	// requests sharing it.
-	opts = append(opts[:len(opts):len(opts)], To(service))
-	out, err := w.encode(ctx, SendRequest, event, data, opts)
+	ctx, cancel := w.bounded(ctx)
+	defer cancel()
+	out, err := w.encode(ctx, SendRequest, event, data, func(o *sendOptions) {
+		for _, opt := range opts {
+			opt.applyRequest(o)
+		}
+		o.Target, o.Self = service, false
+	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("mesh: request %q from %q: %w", event, service, err)
 	}
 	rev, err := w.roundTrip(ctx, out, service, event)
 	out.sent(err)
@@ -205,22 +197,22 @@ func (w *Worker) Request(ctx context.Context, service, event string, data any, o
 
 // roundTrip sends an encoded request and reads its reply.
 func (w *Worker) roundTrip(ctx context.Context, out outgoing, service, event string) (*Event, error) {
-	resp, err := w.nc.RequestMsgWithContext(ctx, out.msg)
+	resp, err := w.nc.RequestMsgWithContext(ctx, &out.s.Msg)
 	w.stats.requests.Add(1)
 	switch {
 	case errors.Is(err, nats.ErrNoResponders):
-		return nil, fmt.Errorf("%w: no instance of %q answers %q (is it running, with OnRequest(%q)?)", ErrNoResponders, service, event, event)
+		return nil, fmt.Errorf("mesh: request %q from %q: %w: no instance answers it (is one running, with OnRequest for %q?)", event, service, ErrNoResponders, event)
 	case err != nil:
 		return nil, fmt.Errorf("mesh: request %q from %q: %w", event, service, err)
 	}
-	if msg := resp.Header.Get(HeaderServiceError); msg != "" || resp.Header.Get(HeaderServiceErrorCode) != "" {
-		code, _ := strconv.Atoi(resp.Header.Get(HeaderServiceErrorCode))
+	if msg := resp.Header.Get(micro.ErrorHeader); msg != "" || resp.Header.Get(micro.ErrorCodeHeader) != "" {
+		code, _ := strconv.Atoi(resp.Header.Get(micro.ErrorCodeHeader))
 		code, msg = sanitizeRemote(code, msg)
 		return nil, &RemoteError{Service: service, Event: event, Code: code, Message: msg}
 	}
 	rev := &Event{NATSSubject: resp.Subject, Target: w.cfg.Service}
 	if err := codec.DecodeOwned(resp.Header, resp.Data, &rev.Event); err != nil {
-		return nil, fmt.Errorf("mesh: request %q from %q: %w: %w", event, service, ErrInvalidMessage, err)
+		return nil, fmt.Errorf("mesh: request %q from %q: the reply is an %w: %w", event, service, ErrInvalidMessage, err)
 	}
 	return rev, nil
 }

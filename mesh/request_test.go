@@ -29,7 +29,7 @@ func TestRequestReply(t *testing.T) {
 	t.Cleanup(func() { close(release) })
 
 	for _, w := range []*mesh.Worker{auth1, auth2} {
-		_, err := w.OnRequest("profile:get", mesh.TypedResponder(func(ctx context.Context, ev *mesh.Event, req profileReq) (profile, error) {
+		_, err := w.OnRequest(context.Background(), "profile:get", mesh.TypedResponder(func(ctx context.Context, ev *mesh.Event, req profileReq) (profile, error) {
 			if req.UserID == "missing" {
 				return profile{}, mesh.NewRemoteError(404, "no user "+req.UserID)
 			}
@@ -39,7 +39,7 @@ func TestRequestReply(t *testing.T) {
 			return profile{UserID: req.UserID, Name: "Ana"}, nil
 		}))
 		require.NoError(t, err)
-		_, err = w.OnRequest("session:slow", mesh.ResponderFunc(func(ctx context.Context, ev *mesh.Event) (any, error) {
+		_, err = w.OnRequest(context.Background(), "session:slow", mesh.ResponderFunc(func(ctx context.Context, ev *mesh.Event) (any, error) {
 			select {
 			case <-release:
 			case <-ctx.Done():
@@ -47,7 +47,7 @@ func TestRequestReply(t *testing.T) {
 			return nil, nil
 		}))
 		require.NoError(t, err)
-		_, err = w.OnRequest("session:panic", mesh.ResponderFunc(func(ctx context.Context, ev *mesh.Event) (any, error) {
+		_, err = w.OnRequest(context.Background(), "session:panic", mesh.ResponderFunc(func(ctx context.Context, ev *mesh.Event) (any, error) {
 			panic("responder bug")
 		}))
 		require.NoError(t, err)

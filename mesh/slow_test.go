@@ -20,7 +20,7 @@ func TestSlowHandlerDoesNotStallOthers(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
 	started := testutil.NewRecorder()
-	_, err := w.On("presence:update", mesh.HandlerFunc(func(ctx context.Context, ev *mesh.Event) error {
+	_, err := w.On(context.Background(), "presence:update", mesh.HandlerFunc(func(ctx context.Context, ev *mesh.Event) error {
 		_ = started.HandleEvent(ctx, ev)
 		<-release
 		return nil

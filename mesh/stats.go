@@ -3,10 +3,12 @@ package mesh
 import (
 	"strings"
 
-	"github.com/exprsn/ipcmesh/subjects"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/exprsn/ipcmesh/mesh/internal/durable"
+	"github.com/exprsn/ipcmesh/subjects"
 )
 
 // Stats is a snapshot of a worker's counters since it connected. Counts of
@@ -73,8 +75,11 @@ type DurableStats struct {
 	Pending uint64 `json:"pending"`
 }
 
+// durableCounters are the counts of one durable handler: the engine's and
+// the events the idempotency guard skipped.
 type durableCounters struct {
-	acked, retried, redelivered, deadLettered, skipped, terminated, pending atomic.Uint64
+	durable.Counters
+	skipped atomic.Uint64
 }
 
 // EventStats are the counts for one event name.
@@ -165,13 +170,13 @@ func (w *Worker) Stats() Stats {
 	s.byDurable.Range(func(k, v any) bool {
 		c := v.(*durableCounters)
 		out.Durable[k.(string)] = DurableStats{
-			Acked:        c.acked.Load(),
-			Retried:      c.retried.Load(),
-			Redelivered:  c.redelivered.Load(),
-			DeadLettered: c.deadLettered.Load(),
+			Acked:        c.Acked.Load(),
+			Retried:      c.Retried.Load(),
+			Redelivered:  c.Redelivered.Load(),
+			DeadLettered: c.DeadLettered.Load(),
 			Skipped:      c.skipped.Load(),
-			Terminated:   c.terminated.Load(),
-			Pending:      c.pending.Load(),
+			Terminated:   c.Terminated.Load(),
+			Pending:      c.Pending.Load(),
 		}
 		return true
 	})

@@ -6,15 +6,13 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats.go"
 )
 
-// StatsSubject is the subject on which every worker of namespace ns answers
-// a request with its Stats as JSON (an InstanceStats): the bridge gathers
-// them to serve /api/ipc/stats.
-func StatsSubject(ns string) string { return "_mesh." + ns + ".stats" }
-
-// InstanceStats is one worker's answer on StatsSubject.
+// InstanceStats is a worker's answer to a request on
+// subjects.StatsSubject, as JSON: the bridge gathers them to serve
+// /api/ipc/stats.
 type InstanceStats struct {
 	// Instance identifies the worker among its service's instances.
 	Instance string `json:"instance"`
@@ -27,7 +25,7 @@ func (w *Worker) Instance() string { return w.instance }
 
 // serveStats answers stats requests for the worker's lifetime.
 func (w *Worker) serveStats() error {
-	_, err := w.nc.Subscribe(StatsSubject(w.cfg.Namespace), func(m *nats.Msg) {
+	_, err := w.nc.Subscribe(subjects.StatsSubject(w.cfg.Namespace), func(m *nats.Msg) {
 		if m.Reply == "" {
 			return
 		}

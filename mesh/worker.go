@@ -6,12 +6,16 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/exprsn/ipcmesh/mesh/internal/outbound"
+	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
@@ -25,7 +29,8 @@ type Worker struct {
 	log      *slog.Logger
 	instance string
 
-	// inflight counts running handlers, for Close to wait on.
+	// inflight counts the goroutines of live handlers, for Close to wait
+	// on.
 	inflight sync.WaitGroup
 
 	// handlerCtx is the parent of every handler's context; it carries the
@@ -35,7 +40,7 @@ type Worker struct {
 
 	mu       sync.Mutex
 	routes   map[routeKey]*route
-	durables map[string]*durable
+	durables map[string]*durableHandler
 
 	// js is nil when Config.Stream.Disable is set; durable tells whether
 	// the namespace's event stream is there to use.
@@ -49,9 +54,8 @@ type Worker struct {
 	closeErr  error
 	closed    chan struct{} // closed when Close is done
 
-	stats     stats
-	scratches sync.Pool // *scratch
-	subjects  subjectCache
+	stats stats
+	out   outbound.Encoder
 
 	// lost is the error of a connection the NATS client closed for good
 	// while the worker was open (see Healthy); connClosed is closed when
@@ -92,12 +96,14 @@ func Connect(ctx context.Context, cfg Config) (*Worker, error) {
 		cfg:        cfg,
 		log:        cfg.Logger.With("service", cfg.Service),
 		routes:     make(map[routeKey]*route),
-		durables:   make(map[string]*durable),
+		durables:   make(map[string]*durableHandler),
 		closed:     make(chan struct{}),
 		connClosed: make(chan struct{}),
 		instance:   nuid.Next(),
 	}
 	w.handlerCtx, w.cancelHandler = context.WithCancel(NewContext(context.Background(), w))
+	w.out = outbound.Encoder{Namespace: cfg.Namespace, Service: cfg.Service, Mode: cfg.Encoding, TooLarge: ErrTooLarge,
+		MaxPayload: func() int64 { return w.nc.MaxPayload() }}
 	w.stats.init()
 
 	opts := []nats.Option{
@@ -126,7 +132,7 @@ func Connect(ctx context.Context, cfg Config) (*Worker, error) {
 	}
 	if err := w.serveStats(); err != nil {
 		w.abort()
-		return nil, fmt.Errorf("mesh: subscribe to %s: %w", StatsSubject(cfg.Namespace), err)
+		return nil, fmt.Errorf("mesh: connect %q: subscribe to %s: %w", cfg.Service, subjects.StatsSubject(cfg.Namespace), err)
 	}
 	if err := w.openStreams(flushCtx); err != nil {
 		w.abort()
@@ -144,7 +150,7 @@ func (w *Worker) abort() {
 }
 
 func connectError(cfg Config, servers string, err error) error {
-	hint := "is nats-server running there and reachable? (meshctl serve starts one)"
+	hint := "is nats-server running there and reachable?"
 	switch {
 	case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission):
 		hint = "a file given in Config.NATSOptions cannot be read: check the paths given to nats.UserCredentials, nats.RootCAs and nats.ClientCert"
@@ -272,6 +278,9 @@ func (w *Worker) close(ctx context.Context) error {
 	w.drops.stop()
 	switch {
 	case err != nil:
+		w.mu.Lock()
+		closeSchedulers(slices.Collect(maps.Values(w.routes)))
+		w.mu.Unlock()
 		w.nc.Close()
 		return fmt.Errorf("mesh: close %q: %w", w.cfg.Service, err)
 	case w.nc.IsClosed():
@@ -315,31 +324,27 @@ func (w *Worker) unsent() string {
 	return strings.Join(parts, "; ")
 }
 
-// drain stops every subscription and durable handler after its pending
-// events are dispatched, waits for running handlers, then for the
-// acknowledgements of asynchronous emits. Without the server, subscriptions
-// are stopped at once and acknowledgements are not waited for.
+// drain stops every durable handler and subscription after its pending
+// events are dispatched, lets the live handlers' queued events run, waits
+// for running handlers, then for the acknowledgements of asynchronous
+// emits. Without the server, subscriptions are stopped at once and
+// acknowledgements are not waited for.
 func (w *Worker) drain(ctx context.Context) error {
 	w.mu.Lock()
-	var subs []*nats.Subscription
-	for _, r := range w.routes {
-		subs = append(subs, r.sub)
-	}
-	durables := make([]*durable, 0, len(w.durables))
-	for _, d := range w.durables {
-		durables = append(durables, d)
-	}
+	routes := slices.Collect(maps.Values(w.routes))
+	durables := slices.Collect(maps.Values(w.durables))
 	w.mu.Unlock()
 	for _, d := range durables {
-		if err := d.stop(ctx); err != nil {
+		if err := d.consumer.Stop(ctx, w.nc.IsConnected()); err != nil {
 			return err
 		}
 	}
-	for _, sub := range subs {
-		if err := w.stopSubscription(ctx, sub); err != nil {
+	for _, r := range routes {
+		if err := w.stopSubscription(ctx, r.sub); err != nil {
 			return err
 		}
 	}
+	closeSchedulers(routes)
 	done := make(chan struct{})
 	go func() {
 		w.inflight.Wait()
@@ -359,6 +364,36 @@ func (w *Worker) drain(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("waiting for %d asynchronous emits to be stored: %w", w.js.PublishAsyncPending(), ctx.Err())
 	}
+}
+
+// closeSchedulers closes the schedulers of the live handlers of routes:
+// their goroutines end once their queued events have run.
+func closeSchedulers(routes []*route) {
+	for _, r := range routes {
+		for _, b := range *r.handlers.Load() {
+			b.sched.Close()
+		}
+	}
+}
+
+// usable returns why the worker takes no new call, or nil.
+func (w *Worker) usable() error {
+	if err := w.lostErr(); err != nil {
+		return err
+	}
+	if w.state.Load() != stateOpen {
+		return ErrClosed
+	}
+	return nil
+}
+
+// bounded returns ctx, bounded by Config.RequestTimeout when it has no
+// deadline, for a call that waits for the server.
+func (w *Worker) bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, w.cfg.RequestTimeout)
 }
 
 // stopSubscription drains sub, so that the events the client holds for it

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exprsn/ipcmesh/idempotency"
 	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/testutil"
 	"github.com/stretchr/testify/require"
@@ -25,13 +26,13 @@ func TestLongIDThroughIdempotencyGuardKeepsTheWorker(t *testing.T) {
 	cfg := streams
 	cfg.OnDisconnect = func(error) { disconnects.Add(1) }
 	w := testutil.Connect(t, srv, "svc", cfg)
-	guard, err := w.IdempotencyGuard(ctx, 0)
+	guard, err := idempotency.Guard(ctx, w, 0)
 	require.NoError(t, err)
 	durable := testutil.NewRecorder()
 	_, err = w.OnDurable(ctx, "x:y", durable, mesh.Use(guard))
 	require.NoError(t, err)
 	live := &counter{}
-	_, err = w.On("live:ping", live)
+	_, err = w.On(context.Background(), "live:ping", live)
 	require.NoError(t, err)
 	sender := testutil.Connect(t, srv, "sender", streams)
 
@@ -71,7 +72,7 @@ func TestLongIDThroughIdempotencyGuardKeepsTheWorker(t *testing.T) {
 func TestCloseWhileServerUnreachable(t *testing.T) {
 	srv := testutil.StartServer(t)
 	w := testutil.Connect(t, srv, "svc", plain)
-	_, err := w.On("some:event", testutil.NewRecorder())
+	_, err := w.On(context.Background(), "some:event", testutil.NewRecorder())
 	require.NoError(t, err)
 
 	srv.Shutdown()
@@ -87,7 +88,7 @@ func TestCloseFromInsideALiveHandler(t *testing.T) {
 	srv := testutil.StartServer(t)
 	w := testutil.Connect(t, srv, "svc", plain)
 	closed := make(chan error, 1)
-	_, err := w.On("shut:down", mesh.HandlerFunc(func(context.Context, *mesh.Event) error {
+	_, err := w.On(context.Background(), "shut:down", mesh.HandlerFunc(func(context.Context, *mesh.Event) error {
 		closed <- w.Close(context.Background())
 		return nil
 	}))
@@ -132,7 +133,7 @@ func TestOffFromInsideItsOwnDurableHandler(t *testing.T) {
 	subc := make(chan *mesh.Subscription, 1)
 	offc := make(chan error, 1)
 	sub, err := w.OnDurable(context.Background(), "stop:me", mesh.HandlerFunc(func(context.Context, *mesh.Event) error {
-		offc <- (<-subc).Off()
+		offc <- (<-subc).Off(context.Background())
 		return nil
 	}))
 	require.NoError(t, err)

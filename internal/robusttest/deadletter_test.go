@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exprsn/ipcmesh/deadletter"
 	"github.com/exprsn/ipcmesh/mesh"
+	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/exprsn/ipcmesh/testutil"
 	"github.com/stretchr/testify/require"
 )
@@ -22,7 +24,7 @@ func deadLetterCount(t testing.TB, w *mesh.Worker) uint64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	s, err := w.JetStream().Stream(ctx, mesh.DeadLetterStreamName(w.Namespace()))
+	s, err := w.JetStream().Stream(ctx, subjects.DeadLetterStream(w.Namespace()))
 	require.NoError(t, err)
 	info, err := s.Info(ctx)
 	require.NoError(t, err)
@@ -53,7 +55,7 @@ func TestFloodOfUnreadableHeadersIsDeadLettered(t *testing.T) {
 	waitUntil(t, 30*time.Second, fmt.Sprintf("%d dead letters", bad),
 		func() bool { return deadLetterCount(t, w) >= bad },
 		func() string { return fmt.Sprintf("%d stored", deadLetterCount(t, w)) })
-	dls, err := w.DeadLetters().List(ctx, "", 1, 0)
+	dls, err := deadletter.New(w.JetStream(), w.Namespace()).List(ctx, "", 1, 0)
 	require.NoError(t, err)
 	require.Len(t, dls, bad)
 	for _, dl := range dls {
@@ -97,13 +99,13 @@ func TestDeadLetterOfAnEventNearMaxPayload(t *testing.T) {
 	calls.WaitN(t, 1, 0)
 
 	waitUntil(t, testutil.DefaultWait, "the event dead-lettered", func() bool { return deadLetterCount(t, w) >= 1 })
-	dlq, err := w.JetStream().Stream(ctx, mesh.DeadLetterStreamName("ipc"))
+	dlq, err := w.JetStream().Stream(ctx, subjects.DeadLetterStream("ipc"))
 	require.NoError(t, err)
 	dl, err := dlq.GetMsg(ctx, 1)
 	require.NoError(t, err)
-	require.Equal(t, strconv.FormatUint(receipt.Sequence, 10), dl.Header.Get(mesh.HeaderDeadLetterSequence))
+	require.Equal(t, strconv.FormatUint(receipt.Sequence, 10), dl.Header.Get(subjects.HeaderDeadLetterSequence))
 	if dl.Header.Get("Mesh-Dlq-Omitted") == "" {
-		events, err := w.JetStream().Stream(ctx, mesh.EventStreamName("ipc"))
+		events, err := w.JetStream().Stream(ctx, subjects.EventStream("ipc"))
 		require.NoError(t, err)
 		orig, err := events.GetMsg(ctx, receipt.Sequence)
 		require.NoError(t, err)

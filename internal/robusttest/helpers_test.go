@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/exprsn/ipcmesh/mesh"
+	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/exprsn/ipcmesh/testutil"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -200,7 +201,7 @@ func consumerInfo(t testing.TB, w *mesh.Worker, name string) *jetstream.Consumer
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, err := w.JetStream().Consumer(ctx, mesh.EventStreamName(w.Namespace()), name)
+	c, err := w.JetStream().Consumer(ctx, subjects.EventStream(w.Namespace()), name)
 	if err != nil {
 		t.Fatalf("consumer %s: %v", name, err)
 	}
@@ -217,7 +218,7 @@ func onlyConsumer(t testing.TB, w *mesh.Worker) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	stream, err := w.JetStream().Stream(ctx, mesh.EventStreamName(w.Namespace()))
+	stream, err := w.JetStream().Stream(ctx, subjects.EventStream(w.Namespace()))
 	if err != nil {
 		t.Fatalf("event stream: %v", err)
 	}

@@ -61,7 +61,7 @@ func TestSlowConsumerAccountsForEveryEvent(t *testing.T) {
 	w := testutil.Connect(t, srv, "svc", cfg)
 	release := make(chan struct{})
 	var handled atomic.Int64
-	_, err := w.On("slow:x", mesh.HandlerFunc(func(ctx context.Context, _ *mesh.Event) error {
+	_, err := w.On(context.Background(), "slow:x", mesh.HandlerFunc(func(ctx context.Context, _ *mesh.Event) error {
 		<-release
 		handled.Add(1)
 		return nil
@@ -91,7 +91,7 @@ func TestHugeResponderErrorIsTruncated(t *testing.T) {
 	srv := testutil.StartServer(t)
 	responder := testutil.Connect(t, srv, "responder", plain)
 	caller := testutil.Connect(t, srv, "caller", plain)
-	_, err := responder.OnRequest("fail:big", mesh.ResponderFunc(func(context.Context, *mesh.Event) (any, error) {
+	_, err := responder.OnRequest(context.Background(), "fail:big", mesh.ResponderFunc(func(context.Context, *mesh.Event) (any, error) {
 		return nil, errors.New(strings.Repeat("e", 2<<20))
 	}))
 	require.NoError(t, err)

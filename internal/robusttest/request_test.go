@@ -32,7 +32,7 @@ func TestRemoteErrorCodeAndMessageAreSanitized(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			event := tc.event
-			_, err := responder.OnRequest(event, mesh.ResponderFunc(func(context.Context, *mesh.Event) (any, error) {
+			_, err := responder.OnRequest(context.Background(), event, mesh.ResponderFunc(func(context.Context, *mesh.Event) (any, error) {
 				return nil, mesh.NewRemoteError(tc.code, tc.message)
 			}))
 			require.NoError(t, err)
@@ -54,14 +54,14 @@ func TestConcurrentRequestsSharingOptions(t *testing.T) {
 	srv := testutil.StartServer(t)
 	for _, name := range []string{"alpha", "beta"} {
 		w := testutil.Connect(t, srv, name, plain)
-		_, err := w.OnRequest("who:are", mesh.ResponderFunc(func(context.Context, *mesh.Event) (any, error) {
+		_, err := w.OnRequest(context.Background(), "who:are", mesh.ResponderFunc(func(context.Context, *mesh.Event) (any, error) {
 			return name, nil
 		}))
 		require.NoError(t, err)
 	}
 	caller := testutil.Connect(t, srv, "caller", plain)
 
-	opts := make([]mesh.EmitOption, 1, 8)
+	opts := make([]mesh.RequestOption, 1, 8)
 	opts[0] = mesh.WithExtension("tenant", "t1")
 	const goroutines, each = 8, 40
 	errs := make(chan error, goroutines*each)

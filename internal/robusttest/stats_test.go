@@ -1,6 +1,7 @@
 package robusttest_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/exprsn/ipcmesh/mesh"
+	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/exprsn/ipcmesh/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -21,7 +23,7 @@ func TestHugeEventTypesDoNotBloatStats(t *testing.T) {
 	srv := testutil.StartServer(t)
 	w := testutil.Connect(t, srv, "svc", plain)
 	handled := &counter{}
-	_, err := w.On("big:>", handled)
+	_, err := w.On(context.Background(), "big:>", handled)
 	require.NoError(t, err)
 
 	raw := rawConn(t, srv)
@@ -44,7 +46,7 @@ func TestHugeEventTypesDoNotBloatStats(t *testing.T) {
 	}
 	assert.Less(t, keys, 1<<20, "bytes of event names in Stats().Events")
 
-	resp, err := raw.Request(mesh.StatsSubject("ipc"), nil, 10*time.Second)
+	resp, err := raw.Request(subjects.StatsSubject("ipc"), nil, 10*time.Second)
 	require.NoError(t, err, "stats request")
 	require.LessOrEqual(t, int64(len(resp.Data)), raw.MaxPayload())
 	var got mesh.InstanceStats

@@ -28,7 +28,7 @@ func ExampleInstrument() {
 	defer w.Close(ctx)
 
 	// The handler's ctx holds its span: the emit continues the trace.
-	_, err = w.On("content:submitted", mesh.HandlerFunc(func(ctx context.Context, ev *mesh.Event) error {
+	_, err = w.On(ctx, "content:submitted", mesh.HandlerFunc(func(ctx context.Context, ev *mesh.Event) error {
 		return mesh.FromContext(ctx).Emit(ctx, "notification:trigger", ev.Data, mesh.To("exprsn-herald"))
 	}))
 	if err != nil {

@@ -37,7 +37,7 @@ func TestInstrumentKeepsHooksAndMiddleware(t *testing.T) {
 		}},
 	}
 	w := tr.connect(t, srv, "exprsn-timeline", cfg)
-	_, err := w.On("feed:render", testutil.NewRecorder())
+	_, err := w.On(t.Context(), "feed:render", testutil.NewRecorder())
 	require.NoError(t, err)
 	require.NoError(t, w.Emit(t.Context(), "feed:render", nil, mesh.ToSelf()))
 
@@ -61,7 +61,7 @@ func TestFieldsThatAreNotExtensionNamesAreDropped(t *testing.T) {
 	meshotel.Instrument(&cfg, meshotel.WithTracerProvider(tr.provider("exprsn-timeline")), meshotel.WithPropagator(prop))
 	w := testutil.Connect(t, srv, "exprsn-timeline", cfg)
 	rec := testutil.NewRecorder()
-	_, err := w.On("feed:render", rec)
+	_, err := w.On(t.Context(), "feed:render", rec)
 	require.NoError(t, err)
 
 	require.NoError(t, w.Emit(t.Context(), "feed:render", nil, mesh.ToSelf()))

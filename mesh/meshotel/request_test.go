@@ -30,7 +30,7 @@ func TestRequestReplyIsOneTrace(t *testing.T) {
 			srv := testutil.StartServer(t, testutil.WithoutJetStream())
 			tr := newTraces()
 			auth := tr.connect(t, srv, "exprsn-auth", mesh.Config{})
-			_, err := auth.OnRequest("session:validate", mesh.ResponderFunc(func(context.Context, *mesh.Event) (any, error) {
+			_, err := auth.OnRequest(t.Context(), "session:validate", mesh.ResponderFunc(func(context.Context, *mesh.Event) (any, error) {
 				if tt.err != nil {
 					return nil, tt.err
 				}

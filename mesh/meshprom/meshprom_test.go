@@ -32,9 +32,9 @@ func traffic(t *testing.T) *prometheus.Registry {
 	ctx := t.Context()
 	var tries atomic.Int32
 	for _, err := range []error{
-		on(herald, "feed:ok", func() error { return nil }),
-		on(herald, "feed:bad", func() error { return errors.New("bad feed") }),
-		on(herald, "feed:boom", func() error { panic("boom") }),
+		on(ctx, herald, "feed:ok", func() error { return nil }),
+		on(ctx, herald, "feed:bad", func() error { return errors.New("bad feed") }),
+		on(ctx, herald, "feed:boom", func() error { panic("boom") }),
 		onDurable(ctx, herald, "digest:send", "digests", func() error {
 			if tries.Add(1) == 1 {
 				return errors.New("mail server busy")
@@ -43,7 +43,7 @@ func traffic(t *testing.T) *prometheus.Registry {
 		}),
 		onDurable(ctx, herald, "digest:bad", "bad-digests", func() error { return mesh.Permanent(errors.New("no address")) }),
 		func() error {
-			_, err := herald.OnRequest("session:validate", mesh.ResponderFunc(func(context.Context, *mesh.Event) (any, error) { return true, nil }))
+			_, err := herald.OnRequest(ctx, "session:validate", mesh.ResponderFunc(func(context.Context, *mesh.Event) (any, error) { return true, nil }))
 			return err
 		}(),
 	} {
@@ -70,8 +70,8 @@ func traffic(t *testing.T) *prometheus.Registry {
 	return reg
 }
 
-func on(w *mesh.Worker, pattern string, fn func() error) error {
-	_, err := w.On(pattern, handler(fn))
+func on(ctx context.Context, w *mesh.Worker, pattern string, fn func() error) error {
+	_, err := w.On(ctx, pattern, handler(fn))
 	return err
 }
 
@@ -211,7 +211,7 @@ func TestInFlight(t *testing.T) {
 	srv := testutil.StartServer(t, testutil.WithoutJetStream())
 	w := testutil.Connect(t, srv, "exprsn-spark")
 	started, release := make(chan struct{}), make(chan struct{})
-	_, err := w.On("presence:update", mesh.HandlerFunc(func(context.Context, *mesh.Event) error {
+	_, err := w.On(t.Context(), "presence:update", mesh.HandlerFunc(func(context.Context, *mesh.Event) error {
 		close(started)
 		<-release
 		return nil

@@ -5,6 +5,7 @@ import (
 
 	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/permissions"
+	"github.com/exprsn/ipcmesh/streams"
 	"github.com/exprsn/ipcmesh/testutil"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -46,7 +47,7 @@ func startSecureMesh(t *testing.T, private bool, opts ...testutil.ServerOption) 
 	}
 	m := &secureMesh{Server: testutil.StartServer(t, append(opts, testutil.WithUsers(accounts...))...), private: private}
 	// The operator creates the streams, as meshctl serve does.
-	m.connect(t, permissions.OperatorName, "meshctl", mesh.Config{Stream: mesh.StreamConfig{Manage: true, Storage: jetstream.MemoryStorage}})
+	m.connect(t, permissions.OperatorName, "meshctl", mesh.Config{Stream: mesh.StreamConfig{Manage: true, Config: streams.Config{Storage: jetstream.MemoryStorage}}})
 	return m
 }
 

@@ -71,11 +71,11 @@ func mustDial(t *testing.T, url string, cfg mesh.Config) *mesh.Worker {
 func roundTrip(t *testing.T, w *mesh.Worker) {
 	t.Helper()
 	rec := testutil.NewRecorder()
-	if _, err := w.On("security:check", rec); err != nil {
-		t.Fatalf("On: %v", err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), testutil.DefaultWait)
 	defer cancel()
+	if _, err := w.On(ctx, "security:check", rec); err != nil {
+		t.Fatalf("On: %v", err)
+	}
 	if err := w.Emit(ctx, "security:check", map[string]string{"from": w.Service()}, mesh.ToSelf()); err != nil {
 		t.Fatalf("Emit: %v", err)
 	}

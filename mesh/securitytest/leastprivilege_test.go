@@ -11,9 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exprsn/ipcmesh/deadletter"
+	"github.com/exprsn/ipcmesh/idempotency"
 	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/permissions"
 	"github.com/exprsn/ipcmesh/replay"
+	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/exprsn/ipcmesh/testutil"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -37,18 +40,18 @@ func TestServicesWorkUnderLeastPrivilege(t *testing.T) {
 			op := m.connect(t, permissions.OperatorName, "meshctl", mesh.Config{})
 
 			targeted, broadcast, durable, logins := testutil.NewRecorder(), testutil.NewRecorder(), testutil.NewRecorder(), testutil.NewRecorder()
-			guard, err := he.IdempotencyGuard(ctx, 0)
+			guard, err := idempotency.Guard(ctx, he, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
 			poison := mesh.HandlerFunc(func(context.Context, *mesh.Event) error { return mesh.Permanent(errors.New("poison")) })
 			for _, err := range []error{
-				on(he.On("notification:trigger", targeted)),
-				on(sp.On("post:created", broadcast)),
-				on(he.On("user:login", logins, mesh.OncePerService())),
+				on(he.On(ctx, "notification:trigger", targeted)),
+				on(sp.On(ctx, "post:created", broadcast)),
+				on(he.On(ctx, "user:login", logins, mesh.OncePerService())),
 				on(he.OnDurable(ctx, "notification:queued", durable, mesh.Use(guard))),
 				on(he.OnDurable(ctx, "notification:poison", poison)),
-				on(au.OnRequest("session:validate", mesh.ResponderFunc(func(context.Context, *mesh.Event) (any, error) {
+				on(au.OnRequest(ctx, "session:validate", mesh.ResponderFunc(func(context.Context, *mesh.Event) (any, error) {
 					return map[string]bool{"valid": true}, nil
 				}))),
 			} {
@@ -95,11 +98,12 @@ func TestServicesWorkUnderLeastPrivilege(t *testing.T) {
 func operatorWorks(ctx context.Context, t *testing.T, op *mesh.Worker, deadLetters <-chan *mesh.Event, targeted *testutil.Recorder) {
 	t.Helper()
 	ev := nextDeadLetter(ctx, t, deadLetters)
-	list, err := op.DeadLetters().List(ctx, herald, 1, 0)
-	if err != nil || len(list) != 1 || list[0].Event.ID != ev.ID {
+	dlq := deadletter.New(op.JetStream(), op.Namespace())
+	list, err := dlq.List(ctx, herald, 1, 0)
+	if err != nil || len(list) != 1 || list[0].Event == nil || list[0].Event.ID != ev.ID {
 		t.Fatalf("operator's dead letters of %s: %v, %v; want the event %s", herald, list, err, ev.ID)
 	}
-	if err := op.DeadLetters().Redrive(ctx, list[0].Sequence); err != nil {
+	if err := dlq.Redrive(ctx, list[0].Sequence); err != nil {
 		t.Fatal(err)
 	}
 	if again := nextDeadLetter(ctx, t, deadLetters); again.ID != ev.ID {
@@ -127,7 +131,7 @@ func gatherStats(ctx context.Context, t *testing.T, op *mesh.Worker, services ..
 		t.Fatal(err)
 	}
 	defer sub.Unsubscribe()
-	if err := nc.PublishRequest(mesh.StatsSubject("ipc"), inbox, nil); err != nil {
+	if err := nc.PublishRequest(subjects.StatsSubject("ipc"), inbox, nil); err != nil {
 		t.Fatal(err)
 	}
 	missing := make(map[string]bool)
@@ -166,7 +170,7 @@ func on(_ *mesh.Subscription, err error) error { return err }
 // record an event in the namespace's bucket.
 func waitGuardRecord(ctx context.Context, t *testing.T, op *mesh.Worker) {
 	t.Helper()
-	kv, err := op.JetStream().KeyValue(ctx, mesh.IdempotencyBucketName("ipc"))
+	kv, err := op.JetStream().KeyValue(ctx, subjects.IdempotencyBucket("ipc"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +205,7 @@ func TestImpostorReceivesNothing(t *testing.T) {
 	errs := make(chan error, 16)
 	impostor := m.connect(t, timeline, herald, mesh.Config{OnError: func(err error) { errs <- err }})
 	stolen := testutil.NewRecorder()
-	if _, err := impostor.On("notification:trigger", stolen); !errors.Is(err, nats.ErrPermissionViolation) {
+	if _, err := impostor.On(ctx, "notification:trigger", stolen); !errors.Is(err, nats.ErrPermissionViolation) {
 		t.Fatalf("On returned %v; want a permissions violation", err)
 	}
 	want := `"ipc.exprsn-herald.notification.trigger"`
@@ -215,7 +219,7 @@ func TestImpostorReceivesNothing(t *testing.T) {
 	}
 
 	genuine := testutil.NewRecorder()
-	if _, err := m.connect(t, herald, herald, mesh.Config{}).On("notification:trigger", genuine); err != nil {
+	if _, err := m.connect(t, herald, herald, mesh.Config{}).On(ctx, "notification:trigger", genuine); err != nil {
 		t.Fatal(err)
 	}
 	tl := m.connect(t, timeline, timeline, mesh.Config{})

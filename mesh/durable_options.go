@@ -1,0 +1,203 @@
+package mesh
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Durable handler defaults, used for options not given.
+const (
+	// DefaultMaxDeliver is how many times a durable handler is called for
+	// one event before it is dead-lettered.
+	DefaultMaxDeliver = 5
+	// DefaultAckWait is how long the server waits for a durable handler's
+	// outcome before redelivering; running handlers extend it
+	// automatically.
+	DefaultAckWait = 30 * time.Second
+	// DefaultPrefetch is how many events a durable handler's instance holds
+	// ready in memory.
+	DefaultPrefetch = 500
+	// DefaultBatchSize and DefaultBatchWait are how a batch handler
+	// collects events.
+	DefaultBatchSize = 100
+	DefaultBatchWait = time.Second
+)
+
+// DefaultBackoff is the delay before each retry of a failed durable event:
+// the first retry after 1s, the second after 5s, then 30s, then 2m for every
+// further retry.
+var DefaultBackoff = []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute}
+
+type durableOptions struct {
+	name       string
+	maxDeliver int
+	backoff    []time.Duration
+	ackWait    time.Duration
+	byKey      bool
+	prefetch   int
+	batchSize  int
+	batchWait  time.Duration
+}
+
+// ConsumerOption changes a durable handler's consumer: it is a
+// DurableOption and a BatchOption.
+type ConsumerOption func(*durableOptions)
+
+func (o ConsumerOption) applyDurable(h *handlerOptions) { o(&h.durable) }
+func (o ConsumerOption) applyBatch(h *handlerOptions)   { o(&h.durable) }
+
+// DurableName names the handler's durable consumer. Default:
+// "<service>_<pattern>_<hash>", with ':' as '_', '*' as "STAR" and '>' as
+// "ALL", cut to 200 bytes. Instances of a service share a consumer by
+// name; renaming a handler starts a new consumer at the stream's start.
+func DurableName(name string) ConsumerOption {
+	return func(o *durableOptions) { o.name = name }
+}
+
+// MaxDeliver is how many times an event is handed to the durable handler
+// before it goes to the dead-letter stream. Default: DefaultMaxDeliver.
+func MaxDeliver(n int) ConsumerOption { return func(o *durableOptions) { o.maxDeliver = n } }
+
+// Backoff sets the delays before the retries of a failed event, done by
+// the server (the event is negatively acknowledged with that delay; other
+// events go on meanwhile). The last delay repeats. Default: DefaultBackoff.
+func Backoff(delays ...time.Duration) ConsumerOption {
+	return func(o *durableOptions) { o.backoff = delays }
+}
+
+// AckWait is how long the server waits for the outcome of an event before
+// it redelivers it. A running handler keeps its event by telling the
+// server it is in progress every AckWait/3. Default: DefaultAckWait.
+func AckWait(d time.Duration) ConsumerOption { return func(o *durableOptions) { o.ackWait = d } }
+
+// Prefetch is how many events an instance pulls ahead of its handler. They
+// are reported in progress while they wait, so a slow handler does not see
+// them redelivered; other instances cannot take them meanwhile, so lower it
+// when events are slow and instances many. Default: DefaultPrefetch, or
+// twice Concurrency if more.
+func Prefetch(n int) ConsumerOption { return func(o *durableOptions) { o.prefetch = n } }
+
+type onlyDurable func(*durableOptions)
+
+func (o onlyDurable) applyDurable(h *handlerOptions) { o(&h.durable) }
+
+// OrderedByKey keeps the order of events that share a partition key (see
+// WithPartitionKey) while running up to Concurrency events with different
+// keys at once. Events without a key are spread by id.
+func OrderedByKey() DurableOption { return onlyDurable(func(o *durableOptions) { o.byKey = true }) }
+
+type onlyBatch func(*durableOptions)
+
+func (o onlyBatch) applyBatch(h *handlerOptions) { o(&h.durable) }
+
+// Batch sets how a batch handler collects events: up to size events, or
+// what arrived within wait of the batch's first event. Default:
+// DefaultBatchSize and DefaultBatchWait.
+func Batch(size int, wait time.Duration) BatchOption {
+	return onlyBatch(func(o *durableOptions) { o.batchSize, o.batchWait = size, wait })
+}
+
+// withDefaults fills in the defaults of a durable handler's options; batch
+// says it is a batch handler.
+func (o handlerOptions) withDurableDefaults(batch bool) handlerOptions {
+	d := &o.durable
+	if d.maxDeliver == 0 {
+		d.maxDeliver = DefaultMaxDeliver
+	}
+	if len(d.backoff) == 0 {
+		d.backoff = DefaultBackoff
+	}
+	if d.ackWait == 0 {
+		d.ackWait = DefaultAckWait
+	}
+	if o.concurrency == 0 {
+		o.concurrency = 1
+	}
+	if d.prefetch == 0 {
+		d.prefetch = max(DefaultPrefetch, 2*o.concurrency)
+	}
+	switch {
+	case !batch:
+		d.batchSize = 1
+	case d.batchSize == 0 && d.batchWait == 0:
+		d.batchSize, d.batchWait = DefaultBatchSize, DefaultBatchWait
+	}
+	return o
+}
+
+func (o handlerOptions) validateDurable() error {
+	d := o.durable
+	switch {
+	case d.maxDeliver < 1:
+		return fmt.Errorf("MaxDeliver %d: want at least 1", d.maxDeliver)
+	case d.ackWait < time.Second:
+		return fmt.Errorf("AckWait %s: want at least 1s", d.ackWait)
+	case o.concurrency < 1:
+		return fmt.Errorf("Concurrency %d: want at least 1", o.concurrency)
+	case d.prefetch < 1:
+		return fmt.Errorf("Prefetch %d: want at least 1", d.prefetch)
+	case d.batchSize < 1, d.batchWait < 0:
+		return fmt.Errorf("Batch(%d, %s): want a positive size and wait", d.batchSize, d.batchWait)
+	}
+	for _, b := range d.backoff {
+		if b < 0 {
+			return fmt.Errorf("Backoff %s: delays cannot be negative", b)
+		}
+	}
+	if d.name != "" {
+		return validDurableName(d.name)
+	}
+	return nil
+}
+
+// maxDurableName bounds the names of durable consumers, derived or given
+// (JetStream allows 255 bytes, and the name travels in API subjects).
+const maxDurableName = 200
+
+func validDurableName(name string) error {
+	if name == "" || len(name) > maxDurableName || strings.ContainsAny(name, ".*> \t\r\n/\\") {
+		return fmt.Errorf("DurableName %q: want 1 to %d characters without '.', '*', '>', '/', '\\\\' or whitespace", name, maxDurableName)
+	}
+	return nil
+}
+
+// durableName derives a consumer name from the service and pattern:
+// "<service>_<pattern>_<hash of pattern>". When that is longer than
+// maxDurableName, the readable part is cut and a longer hash covers the
+// whole pattern, so distinct patterns keep distinct names.
+func durableName(service, pattern string) string {
+	readable := service + "_" + strings.NewReplacer(":", "_", "*", "STAR", ">", "ALL").Replace(pattern)
+	if len(readable)+9 <= maxDurableName {
+		h := fnv.New32a()
+		h.Write([]byte(pattern))
+		return readable + "_" + strconv.FormatUint(uint64(h.Sum32()), 16)
+	}
+	h := fnv.New64a()
+	h.Write([]byte(pattern))
+	sum := strconv.FormatUint(h.Sum64(), 16)
+	return readable[:maxDurableName-len(sum)-1] + "_" + sum
+}
+
+// Permanent marks err as permanent: a durable handler returning it sends
+// its event to the dead-letter stream at once instead of retrying.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err}
+}
+
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return "permanent: " + e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// IsPermanent reports whether err was marked with Permanent.
+func IsPermanent(err error) bool {
+	var p *permanentError
+	return errors.As(err, &p)
+}

@@ -1,0 +1,241 @@
+// Package durable is the engine of the mesh's durable handlers: it creates
+// a handler's JetStream consumer, consumes its events, keeps the events it
+// holds in progress, runs them through the scheduler, settles each one
+// (acknowledge, retry after a backoff, or dead-letter) and writes dead
+// letters. It knows nothing of the mesh's event type: the worker passes
+// hooks that decode a message and run the handler.
+//
+// An event travels through the files in order: consumer.go (receive and
+// decode), then the scheduler, run.go (run the handler and settle),
+// keeper.go (in progress while held), deadletter.go (the last stop).
+package durable
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/exprsn/ipcmesh/mesh/internal/sched"
+	"github.com/exprsn/ipcmesh/streams"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// pullExpiry bounds each pull request. nats.go pulls again when one
+// expires; a short one bounds the rare stall in which a consumer has
+// events pending and no pull request waiting (the client otherwise notices
+// only after two missed heartbeats, 30 seconds).
+const pullExpiry = 5 * time.Second
+
+// Config is one durable handler's consumer and how its events run. Every
+// field is set: the worker applies the defaults.
+type Config struct {
+	Stream, Name, Description string
+	Filters                   []string
+	// Namespace and Service name the dead letters' subjects and headers.
+	Namespace, Service string
+	MaxDeliver         int
+	Backoff            []time.Duration
+	AckWait            time.Duration
+	// Concurrency is how many events run at once; with ByKey, each on a
+	// lane of its own, chosen by partition key.
+	Concurrency int
+	ByKey       bool
+	Prefetch    int
+	// Batch is how many events one call takes (1 for a single-event
+	// handler), and BatchWait how long a batch waits for more after its
+	// first.
+	Batch     int
+	BatchWait time.Duration
+}
+
+// Delivery is what the engine knows of a delivered message.
+type Delivery struct {
+	Subject    string
+	Sequence   uint64 // in the stream
+	Deliveries uint64 // this one included
+}
+
+// Hooks are how the engine reaches the worker.
+type Hooks[E any] struct {
+	// Decode turns a message into the handler's event. On error, E still
+	// describes the delivery (for OnDeadLetter), and the message is
+	// dead-lettered at once.
+	Decode func(msg jetstream.Msg, d Delivery) (E, error)
+	// Key is an event's partition key, which chooses its lane with ByKey.
+	Key func(E) string
+	// Handle runs the handler for events and returns each one's outcome,
+	// nil when handled.
+	Handle func(events []E) []error
+	// Permanent reports whether an error asks not to retry.
+	Permanent func(error) bool
+	// Report receives what the engine cannot return.
+	Report func(error)
+	// DeadLettered is told of every dead letter stored.
+	DeadLettered func(ev E, reason string)
+	// Enter registers the goroutines that run the handler (see
+	// sched.Config.Enter).
+	Enter func(release func()) (leave func())
+}
+
+// Counters are a consumer's counts in this instance.
+type Counters struct {
+	Acked, Retried, Redelivered, DeadLettered, Terminated, Pending atomic.Uint64
+}
+
+// Consumer is one durable handler's consumption in this instance.
+type Consumer[E any] struct {
+	cfg      Config
+	hooks    Hooks[E]
+	js       jetstream.JetStream
+	maxBytes func() int64
+	counters *Counters
+	cc       jetstream.ConsumeContext
+	sched    *sched.Scheduler[task[E]]
+	keeper   *keeper
+
+	// abandoned is set when Stop gave up on the events not yet running:
+	// they are left for redelivery.
+	abandoned atomic.Bool
+	// halt, when done, tells the events not yet running to be left for
+	// redelivery (the worker's Close gave up).
+	halt     context.Context
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// task is one received event waiting for its turn.
+type task[E any] struct {
+	ev  E
+	msg jetstream.Msg
+	d   Delivery
+}
+
+// Start creates or updates the consumer and starts consuming. maxPayload
+// says the server's max_payload, for dead letters; counters receive the
+// counts; when halt is done, events are no longer run.
+func Start[E any](ctx, halt context.Context, js jetstream.JetStream, maxPayload func() int64, cfg Config, hooks Hooks[E], counters *Counters) (*Consumer[E], error) {
+	cons, err := js.CreateOrUpdateConsumer(ctx, cfg.Stream, jetstream.ConsumerConfig{
+		Durable:        cfg.Name,
+		Description:    cfg.Description,
+		FilterSubjects: cfg.Filters,
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        cfg.AckWait,
+		// No server limit: receive dead-letters an event past its tries,
+		// even when its last try never reported (a crash); deadLetter
+		// bounds the tries when no dead letter can be stored.
+		MaxDeliver: -1,
+		// The scheduler holds at most this many events.
+		MaxAckPending: cfg.Prefetch,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create or update consumer %s: %w%s", cfg.Name, err, streams.Hint(err))
+	}
+	c := &Consumer[E]{cfg: cfg, hooks: hooks, js: js, maxBytes: maxPayload, counters: counters, halt: halt}
+	lanes, workers := 1, cfg.Concurrency
+	if cfg.ByKey {
+		lanes, workers = cfg.Concurrency, 1
+	}
+	c.sched = sched.New(sched.Config{
+		Lanes: lanes, Workers: workers, Idle: workers,
+		Batch: cfg.Batch, BatchWait: cfg.BatchWait,
+		Enter: hooks.Enter,
+	}, c.run)
+	c.keeper = newKeeper(cfg.AckWait / 3)
+	c.cc, err = cons.Consume(c.receive,
+		jetstream.PullMaxMessages(cfg.Prefetch),
+		jetstream.PullExpiry(pullExpiry),
+		jetstream.ConsumeErrHandler(c.consumeError))
+	if err != nil {
+		c.finish()
+		return nil, fmt.Errorf("consume %s: %w", cfg.Name, err)
+	}
+	return c, nil
+}
+
+func (c *Consumer[E]) consumeError(_ jetstream.ConsumeContext, err error) {
+	if errors.Is(err, jetstream.ErrNoHeartbeat) || errors.Is(err, jetstream.ErrConsumerNotFound) {
+		c.hooks.Report(fmt.Errorf("mesh: durable handler %s: %w (retrying)", c.cfg.Name, err))
+	}
+}
+
+// receive is the consumer's callback: it decodes one message and queues it
+// on its lane. Invalid messages and messages past their tries go to the
+// dead-letter stream without reaching the handler. It never blocks: the
+// server bounds the events held by MaxAckPending.
+func (c *Consumer[E]) receive(msg jetstream.Msg) {
+	meta, err := msg.Metadata()
+	if err != nil {
+		c.hooks.Report(fmt.Errorf("mesh: durable handler %s: message without JetStream metadata: %w", c.cfg.Name, err))
+		_ = msg.Term()
+		return
+	}
+	d := Delivery{Subject: msg.Subject(), Sequence: meta.Sequence.Stream, Deliveries: meta.NumDelivered}
+	c.counters.Pending.Store(meta.NumPending)
+	if d.Deliveries > 1 {
+		c.counters.Redelivered.Add(1)
+	}
+	ev, err := c.hooks.Decode(msg, d)
+	if err != nil {
+		c.deadLetter(task[E]{ev: ev, msg: msg, d: d}, err)
+		return
+	}
+	t := task[E]{ev: ev, msg: msg, d: d}
+	if d.Deliveries > uint64(c.cfg.MaxDeliver) {
+		c.deadLetter(t, fmt.Errorf("not handled after %d deliveries (the last ones got no answer: did the handler crash or hang?)", d.Deliveries-1))
+		return
+	}
+	// From now until it is settled, the keeper reports the event in
+	// progress, whether it waits for its turn or its handler runs.
+	c.keeper.add(msg)
+	var lane uint32
+	if c.cfg.ByKey {
+		h := fnv.New32a()
+		h.Write([]byte(c.hooks.Key(ev)))
+		lane = h.Sum32()
+	}
+	c.sched.Push(lane, t)
+}
+
+// Stop stops pulling, lets pulled and running events finish, and waits for
+// them or ctx. When ctx ends first, the rest of the shutdown goes on in the
+// background, so no goroutine is left behind. With connected unset (the
+// server is unreachable) the events not yet running are left for
+// redelivery: they could not be acknowledged. Later calls return the first
+// call's result.
+func (c *Consumer[E]) Stop(ctx context.Context, connected bool) error {
+	c.stopOnce.Do(func() {
+		if connected {
+			c.cc.Drain()
+		} else {
+			c.abandoned.Store(true)
+			c.cc.Stop()
+		}
+		stopped := make(chan struct{})
+		go func() {
+			<-c.cc.Closed() // after the last callback, so nothing is queued later
+			c.finish()
+			close(stopped)
+		}()
+		select {
+		case <-stopped:
+		case <-ctx.Done():
+			c.abandoned.Store(true)
+			c.cc.Stop()
+			c.stopErr = fmt.Errorf("waiting for durable handler %s: %w", c.cfg.Name, ctx.Err())
+		}
+	})
+	return c.stopErr
+}
+
+// finish lets the queued events run (or be left for redelivery), waits for
+// the handler's goroutines and stops the keeper.
+func (c *Consumer[E]) finish() {
+	c.sched.Close()
+	<-c.sched.Done()
+	c.keeper.stop()
+}

@@ -1,0 +1,164 @@
+// Package outbound builds the NATS messages of a worker's events, requests
+// and replies: subject, CloudEvent, duplicate key, body and the size check,
+// in pooled scratches, so that an emit allocates next to nothing.
+package outbound
+
+import (
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/exprsn/ipcmesh/codec"
+	"github.com/exprsn/ipcmesh/internal/headers"
+	"github.com/exprsn/ipcmesh/subjects"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
+)
+
+// Options are what a call's options set on an outgoing event.
+type Options struct {
+	Target      string
+	Self        bool
+	ID          string
+	ContentType string
+	Extensions  []codec.Extension
+}
+
+// Encoder encodes the events of one worker. It is safe for concurrent
+// use; its fields are set once, before use.
+type Encoder struct {
+	Namespace, Service string
+	Mode               codec.Mode
+	// MaxPayload is the server's max_payload, read at each encode.
+	MaxPayload func() int64
+	// TooLarge is the error an event over MaxPayload wraps.
+	TooLarge error
+
+	pool     sync.Pool // *Scratch
+	subjects subjectCache
+}
+
+// Scratch is one outgoing message being built and sent. Nothing in it may
+// be kept after the send (nats.go copies what it publishes); Put returns
+// it to the pool.
+type Scratch struct {
+	Opts   Options
+	Event  codec.Event
+	Msg    nats.Msg
+	Target string // the target the options resolved to
+	buf    []byte
+}
+
+// maxPooledBuf bounds the body buffers kept for reuse.
+const maxPooledBuf = 64 << 10
+
+// Get returns an empty scratch whose target is a broadcast.
+func (e *Encoder) Get() *Scratch {
+	s, ok := e.pool.Get().(*Scratch)
+	if !ok {
+		s = &Scratch{buf: make([]byte, 0, 1024)}
+	}
+	s.Opts.Target = subjects.Broadcast
+	return s
+}
+
+// Put returns s to the pool.
+func (e *Encoder) Put(s *Scratch) {
+	if cap(s.buf) > maxPooledBuf {
+		return
+	}
+	s.Opts = Options{Extensions: s.Opts.Extensions[:0]}
+	s.Event = codec.Event{}
+	s.Msg = nats.Msg{}
+	s.Target = ""
+	e.pool.Put(s)
+}
+
+// Prepare builds the subject and the event of s: event with data, sent as
+// a request if request is set, with the event stream's duplicate key if
+// dedup is set.
+func (e *Encoder) Prepare(s *Scratch, event string, data any, request, dedup bool) error {
+	o := &s.Opts
+	s.Target = o.Target
+	if o.Self {
+		s.Target = e.Service
+	}
+	subject, err := e.subjects.subject(e.Namespace, s.Target, event, request)
+	if err != nil {
+		return err
+	}
+	s.Event = codec.Event{
+		ID:              o.ID,
+		Source:          e.Service,
+		Type:            event,
+		Time:            time.Now().UTC(),
+		DataContentType: o.ContentType,
+		Extensions:      o.Extensions,
+	}
+	if s.Event.ID == "" {
+		s.Event.ID = nuid.Next()
+	}
+	if err := SetData(&s.Event, data); err != nil {
+		return err
+	}
+	s.Msg.Subject = subject
+	if dedup {
+		// The stream drops a retried publish of the same event.
+		s.Msg.Header = nats.Header{jetstream.MsgIDHeader: []string{subjects.DuplicateKey(s.Event.Source, s.Event.ID)}}
+	}
+	return nil
+}
+
+// Marshal encodes s.Event into s.Msg in the encoder's mode and checks the
+// server's max_payload, header framing included.
+func (e *Encoder) Marshal(s *Scratch) error {
+	msg, ev := &s.Msg, &s.Event
+	var err error
+	if e.Mode == codec.Binary {
+		if msg.Header == nil {
+			msg.Header = nats.Header{}
+		}
+		err = codec.SetBinaryHeaders(msg.Header, ev)
+		msg.Data = ev.Data
+	} else {
+		s.buf, err = codec.AppendStructured(s.buf[:0], ev)
+		msg.Data = s.buf
+	}
+	if err != nil {
+		return err
+	}
+	if size, limit := int64(len(msg.Data)+headers.WireSize(msg.Header)), e.MaxPayload(); size > limit {
+		return fmt.Errorf("%w: the event is %d bytes, the server allows %d", e.TooLarge, size, limit)
+	}
+	return nil
+}
+
+// SetData puts data on ev: JSON-marshalled, except []byte, sent as is
+// (application/octet-stream unless a content type is set),
+// json.RawMessage, embedded as is, and nil, no data.
+func SetData(ev *codec.Event, data any) error {
+	switch d := data.(type) {
+	case nil:
+		return nil
+	case []byte:
+		ev.Data = d
+		if ev.DataContentType == "" {
+			ev.DataContentType = "application/octet-stream"
+		}
+		return nil
+	case json.RawMessage:
+		ev.Data = d
+	default:
+		b, err := json.Marshal(d)
+		if err != nil {
+			return fmt.Errorf("marshal data of type %T as JSON: %w", data, err)
+		}
+		ev.Data = b
+	}
+	if ev.DataContentType == "" {
+		ev.DataContentType = codec.ContentTypeJSON
+	}
+	return nil
+}

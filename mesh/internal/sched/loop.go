@@ -1,0 +1,139 @@
+package sched
+
+import "time"
+
+// goroutine is the state of one goroutine of a lane; only it touches it.
+type goroutine[T any] struct {
+	buf      []T // the items of the current call, reused
+	inCall   bool
+	n        int  // items of the current call
+	released bool // Release was called in the current call
+}
+
+// loop serves lane l until it has no item left and is not one of its Idle
+// waiting goroutines, or the scheduler is closed and the lane empty.
+//
+// Push counts on every goroutine not in a call to take a queued item (it
+// starts one only when queued items outnumber them), so a goroutine ends
+// only with the lane empty, or starts a replacement; one that a call ends
+// (runtime.Goexit, as t.FailNow does) still settles that call.
+func (s *Scheduler[T]) loop(l *lane[T]) {
+	g := &goroutine[T]{}
+	if s.cfg.Enter != nil {
+		leave := s.cfg.Enter(func() { s.release(g) })
+		defer leave()
+	}
+	defer func() {
+		if g.inCall { // the call ended the goroutine
+			l.mu.Lock()
+			l.busy--
+			s.end(l, g)
+		}
+	}()
+	l.mu.Lock()
+	for {
+		items, ok := s.take(l, g.buf[:0])
+		if !ok {
+			s.end(l, g)
+			return
+		}
+		l.busy++
+		l.mu.Unlock()
+		g.inCall, g.n = true, len(items)
+		s.call(items)
+		g.inCall = false
+		clear(items)
+		g.buf = items
+		l.mu.Lock()
+		l.busy--
+		if g.released {
+			s.end(l, g)
+			return
+		}
+		// The slots are given back once this goroutine counts as free, so
+		// that the item they let in does not start a goroutine of its own.
+		s.free(len(items))
+	}
+}
+
+// end ends goroutine g of l, with l.mu held, which it unlocks; if items
+// are left that no other goroutine will take (g was released in a call),
+// it starts a replacement.
+func (s *Scheduler[T]) end(l *lane[T], g *goroutine[T]) {
+	l.running--
+	spawn := l.queued() > l.running-l.busy && l.running < s.cfg.Workers
+	if spawn {
+		l.running++
+		s.add()
+	}
+	l.mu.Unlock()
+	if spawn {
+		go s.loop(l)
+	}
+	if g.inCall && !g.released {
+		s.free(g.n)
+	}
+	if !g.released {
+		s.sub()
+	}
+}
+
+// Release, called on one of the scheduler's goroutines from inside a call,
+// gives back what the goroutine holds, its slots and its count in Done and
+// Group, so that code waiting for the scheduler does not wait for the call
+// it is made from; the goroutine ends when the call returns.
+func (s *Scheduler[T]) release(g *goroutine[T]) {
+	if !g.inCall || g.released {
+		return
+	}
+	g.released = true
+	s.free(g.n)
+	s.sub()
+}
+
+// take appends the next items of l to buf and returns them, waiting for
+// them with l.mu unlocked; ok is false when the goroutine should end.
+func (s *Scheduler[T]) take(l *lane[T], buf []T) (items []T, ok bool) {
+	for l.queued() == 0 {
+		if l.running-l.busy > s.cfg.Idle || !s.wait(l, nil) && l.queued() == 0 {
+			return nil, false
+		}
+	}
+	if s.cfg.Batch > 1 && l.queued() < s.cfg.Batch && s.cfg.BatchWait > 0 {
+		timer := time.NewTimer(s.cfg.BatchWait)
+		for l.queued() < s.cfg.Batch && s.wait(l, timer.C) {
+		}
+		timer.Stop()
+	}
+	n := min(l.queued(), s.cfg.Batch)
+	items = append(buf, l.queue[l.head:l.head+n]...)
+	clear(l.queue[l.head : l.head+n])
+	l.head += n
+	// The queue's array is reused: rewound when the lane empties, and
+	// compacted when the taken items fill half of it, so it stays within
+	// twice the most items ever queued at once.
+	switch {
+	case l.head == len(l.queue):
+		l.queue, l.head = l.queue[:0], 0
+	case 2*l.head >= cap(l.queue):
+		m := copy(l.queue, l.queue[l.head:])
+		clear(l.queue[m:])
+		l.queue, l.head = l.queue[:m], 0
+	}
+	return items, true
+}
+
+// wait waits, with l.mu unlocked, until Push signals an item; it returns
+// false when timeout fires or the scheduler is closed.
+func (s *Scheduler[T]) wait(l *lane[T], timeout <-chan time.Time) bool {
+	l.mu.Unlock()
+	defer l.mu.Lock()
+	select {
+	case <-l.wake:
+		return true
+	case <-timeout:
+		return false
+	case <-s.done:
+		return false
+	}
+}

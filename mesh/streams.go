@@ -1,0 +1,75 @@
+package mesh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/exprsn/ipcmesh/streams"
+	"github.com/exprsn/ipcmesh/subjects"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// StreamConfig says how a worker uses its namespace's JetStream streams:
+// the event stream, which keeps every event sent in the namespace, and the
+// dead-letter stream (see package streams).
+//
+// By default a worker uses the streams if they exist and leaves their
+// creation to operators (streams.Ensure; meshctl serve and meshctl setup
+// call it). With Manage it creates them, or updates them to Config, at
+// Connect. With Disable it never uses them: emits are core NATS only and
+// durable handlers are refused.
+type StreamConfig struct {
+	// Manage creates or updates the streams at Connect. Default: false.
+	Manage bool
+	// Disable makes the worker ignore the streams. Default: false.
+	Disable bool
+	// Config is how the streams keep events, for Manage.
+	streams.Config
+}
+
+// openStreams sets up the worker's JetStream use at Connect: it creates the
+// streams when asked, and otherwise looks for the event stream.
+func (w *Worker) openStreams(ctx context.Context) error {
+	if w.cfg.Stream.Disable {
+		return nil
+	}
+	js, err := jetstream.New(w.nc,
+		jetstream.WithPublishAsyncMaxPending(w.cfg.MaxPendingEmits),
+		jetstream.WithPublishAsyncTimeout(w.cfg.AsyncEmitTimeout),
+		jetstream.WithPublishAsyncErrHandler(w.onAsyncEmitError))
+	if err != nil {
+		return fmt.Errorf("mesh: connect %q: JetStream: %w", w.cfg.Service, err)
+	}
+	w.js = js
+	stream := subjects.EventStream(w.cfg.Namespace)
+	if w.cfg.Stream.Manage {
+		if err := streams.Ensure(ctx, js, w.cfg.Namespace, w.cfg.Stream.Config); err != nil {
+			return fmt.Errorf("mesh: connect %q: %w", w.cfg.Service, err)
+		}
+		w.durable = true
+		return nil
+	}
+	_, err = js.Stream(ctx, stream)
+	switch {
+	case err == nil:
+		w.durable = true
+	case errors.Is(err, jetstream.ErrStreamNotFound), errors.Is(err, jetstream.ErrJetStreamNotEnabled),
+		errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount), errors.Is(err, nats.ErrNoResponders):
+		// No stream, or a server without JetStream (nobody answers its API).
+		w.log.Debug("mesh: no event stream; emits are live only", "stream", stream, "reason", err)
+	default:
+		return fmt.Errorf("mesh: connect %q: look up stream %s: %w%s", w.cfg.Service, stream, err, streams.Hint(err))
+	}
+	return nil
+}
+
+// Durable reports whether the namespace has an event stream that the worker
+// uses: emits then return once the event is stored, and durable handlers
+// can be registered.
+func (w *Worker) Durable() bool { return w.durable }
+
+// JetStream returns the worker's JetStream handle, or nil when
+// StreamConfig.Disable is set.
+func (w *Worker) JetStream() jetstream.JetStream { return w.js }
