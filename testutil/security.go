@@ -18,32 +18,32 @@ const tlsTimeout = 10 // seconds
 // CA. Clients then need nats.RootCAs (or nats.Secure) to trust the server's
 // certificate.
 func WithTLS(cfg *tls.Config) ServerOption {
-	return func(o *server.Options) {
+	return serverOptions(func(o *server.Options) {
 		o.TLSConfig = cfg
 		o.TLS = true
 		o.TLSVerify = cfg.ClientAuth == tls.RequireAndVerifyClientCert
 		o.TLSTimeout = tlsTimeout
-	}
+	})
 }
 
 // WithUsers makes the server accept only these users, each with its
 // password and, if set, its permissions (see package permissions).
 // Combine it with WithNkeyUsers to accept both kinds.
 func WithUsers(users ...*server.User) ServerOption {
-	return func(o *server.Options) { o.Users = append(o.Users, users...) }
+	return serverOptions(func(o *server.Options) { o.Users = append(o.Users, users...) })
 }
 
 // WithNkeyUsers makes the server accept only these NKey users (clients
 // connect with nats.Nkey or nats.NkeyOptionFromSeed), each with its
 // permissions if set.
 func WithNkeyUsers(users ...*server.NkeyUser) ServerOption {
-	return func(o *server.Options) { o.Nkeys = append(o.Nkeys, users...) }
+	return serverOptions(func(o *server.Options) { o.Nkeys = append(o.Nkeys, users...) })
 }
 
 // WithToken makes the server accept only clients that present token
 // (nats.Token).
 func WithToken(token string) ServerOption {
-	return func(o *server.Options) { o.Authorization = token }
+	return serverOptions(func(o *server.Options) { o.Authorization = token })
 }
 
 // WithOperator runs the server in operator mode (decentralized JWT
@@ -54,7 +54,7 @@ func WithToken(token string) ServerOption {
 // (nats.UserCredentials). An account that uses JetStream needs JetStream
 // limits in its JWT.
 func WithOperator(operator *jwt.OperatorClaims, systemAccount string, accountJWTs map[string]string) ServerOption {
-	return func(o *server.Options) {
+	return serverOptions(func(o *server.Options) {
 		resolver := &server.MemAccResolver{}
 		for account, token := range accountJWTs {
 			// A MemAccResolver never fails to store.
@@ -63,5 +63,5 @@ func WithOperator(operator *jwt.OperatorClaims, systemAccount string, accountJWT
 		o.TrustedOperators = append(o.TrustedOperators, operator)
 		o.AccountResolver = resolver
 		o.SystemAccount = systemAccount
-	}
+	})
 }

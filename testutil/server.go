@@ -1,10 +1,15 @@
 package testutil
 
 import (
+	"context"
 	"testing"
 
 	"github.com/exprsn/ipcmesh/internal/embedded"
+	"github.com/exprsn/ipcmesh/streams"
+	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Server is an embedded nats-server with JetStream, listening on a random
@@ -18,19 +23,41 @@ type Server struct {
 	opts server.Options
 }
 
-// ServerOption changes the embedded server's options before it starts.
-type ServerOption func(*server.Options)
+// ServerOption changes the embedded server before it starts, or what is
+// set up on it once it runs.
+type ServerOption func(*setup)
+
+type setup struct {
+	opts       *server.Options
+	namespaces []string // whose streams to create
+}
+
+// serverOptions makes an option of a change to the server's options.
+func serverOptions(f func(*server.Options)) ServerOption {
+	return func(s *setup) { f(s.opts) }
+}
 
 // WithMaxPayload sets the server's maximum message payload in bytes
 // (default: nats-server's own default, 1 MiB).
 func WithMaxPayload(n int32) ServerOption {
-	return func(o *server.Options) { o.MaxPayload = n }
+	return func(s *setup) { s.opts.MaxPayload = n }
 }
 
 // WithoutJetStream starts the server without JetStream, as a plain
 // nats-server would run: workers then use live delivery only.
 func WithoutJetStream() ServerOption {
-	return func(o *server.Options) { o.JetStream = false }
+	return func(s *setup) { s.opts.JetStream = false }
+}
+
+// WithStreams creates the event and dead-letter streams of the namespaces
+// (subjects.DefaultNamespace if none), with streams.Ensure's defaults, as
+// an operator would before services start: workers connected to the
+// server then use them, emits are stored and durable handlers work.
+func WithStreams(namespaces ...string) ServerOption {
+	if len(namespaces) == 0 {
+		namespaces = []string{subjects.DefaultNamespace}
+	}
+	return func(s *setup) { s.namespaces = append(s.namespaces, namespaces...) }
 }
 
 // StartServer starts an embedded nats-server with JetStream enabled on a
@@ -40,12 +67,16 @@ func WithoutJetStream() ServerOption {
 func StartServer(t testing.TB, opts ...ServerOption) *Server {
 	t.Helper()
 	o := embedded.Options(t.TempDir())
+	st := setup{opts: o}
 	for _, opt := range opts {
-		opt(o)
+		opt(&st)
 	}
 	s := &Server{opts: *o, StoreDir: o.StoreDir}
 	s.start(t)
 	t.Cleanup(s.Shutdown)
+	for _, ns := range st.namespaces {
+		s.ensureStreams(t, ns)
+	}
 	return s
 }
 
@@ -59,6 +90,26 @@ func (s *Server) start(t testing.TB) {
 	s.NATS = ns
 	// Pin the port so that a restart listens where clients reconnect to.
 	s.opts.Port = embedded.Port(ns)
+}
+
+// ensureStreams creates namespace ns's streams over an in-process
+// connection.
+func (s *Server) ensureStreams(t testing.TB, ns string) {
+	t.Helper()
+	nc, err := nats.Connect(s.URL(), nats.InProcessServer(s.NATS))
+	if err != nil {
+		t.Fatalf("testutil: connect to create the streams of %q: %v", ns, err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), DefaultWait)
+		defer cancel()
+		err = streams.Ensure(ctx, js, ns, streams.Config{})
+	}
+	if err != nil {
+		t.Fatalf("testutil: create the streams of %q: %v", ns, err)
+	}
 }
 
 // URL is the client URL of the server, e.g. nats://127.0.0.1:41234.

@@ -61,4 +61,3 @@ func (k *keeper) stop() {
 	close(k.stopped)
 	<-k.done
 }
-
