@@ -34,7 +34,7 @@ soak:
 
 ## demo: run the example services in one process on an embedded server
 demo:
-	$(GO) run ./cmd/meshctl demo
+	$(GO) run ./examples/demo
 
 ## bench: the comparison table against raw nats.go and peers (bench/, its own module; 2 to 3 minutes), then the micro-benchmarks
 bench:
@@ -47,7 +47,7 @@ bench-check:
 
 ## fuzz: run every fuzz target for FUZZTIME each (default 10s)
 fuzz:
-	@set -e; for pkg in ./subjects ./codec; do \
+	@set -e; for pkg in ./subjects ./codec ./internal/hostiletest; do \
 		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 			echo "fuzz $$pkg $$target"; \
 			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg; \

@@ -62,7 +62,7 @@ func Example_replay() {
 	search := connect("exprsn-search")
 	defer search.Close(ctx)
 	got := make(chan *mesh.Event, 3)
-	_, err = search.On("post:created", mesh.HandlerFunc(func(_ context.Context, ev *mesh.Event) error {
+	_, err = search.On(ctx, "post:created", mesh.HandlerFunc(func(_ context.Context, ev *mesh.Event) error {
 		got <- ev
 		return nil
 	}))

@@ -78,18 +78,18 @@ type Service struct {
 }
 
 // Register makes w answer auth's requests for the given users and returns
-// the service, whose methods broadcast what happens to them. Auth's
-// handlers are live, so registering does no I/O and ctx is not used; it is
-// there so that every example service registers alike.
-func Register(_ context.Context, w *mesh.Worker, users ...Profile) (*Service, error) {
+// the service, whose methods broadcast what happens to them. It returns
+// once the server knows of auth's responders, so that requests sent from
+// then on are answered; it waits for the server until ctx ends.
+func Register(ctx context.Context, w *mesh.Worker, users ...Profile) (*Service, error) {
 	s := &Service{w: w, users: map[string]Profile{}, sessions: map[string]string{}}
 	for _, u := range users {
 		s.users[u.UserID] = u
 	}
-	if _, err := w.OnRequest(ProfileGet, mesh.TypedResponder(s.profile)); err != nil {
+	if _, err := w.OnRequest(ctx, ProfileGet, mesh.TypedResponder(s.profile)); err != nil {
 		return nil, err
 	}
-	if _, err := w.OnRequest(SessionValidate, mesh.TypedResponder(s.validate)); err != nil {
+	if _, err := w.OnRequest(ctx, SessionValidate, mesh.TypedResponder(s.validate)); err != nil {
 		return nil, err
 	}
 	return s, nil

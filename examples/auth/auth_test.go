@@ -60,7 +60,7 @@ func TestLoginValidateLogout(t *testing.T) {
 	svc, client := start(t)
 	ctx := context.Background()
 	users := testutil.NewRecorder()
-	if _, err := client.On("user:*", users); err != nil {
+	if _, err := client.On(ctx, "user:*", users); err != nil {
 		t.Fatal(err)
 	}
 	validate := func(token string) auth.SessionInfo {
@@ -105,7 +105,7 @@ func TestUpdateProfile(t *testing.T) {
 	svc, client := start(t)
 	ctx := context.Background()
 	updates := testutil.NewRecorder()
-	if _, err := client.On(auth.UserProfileUpdated, updates); err != nil {
+	if _, err := client.On(ctx, auth.UserProfileUpdated, updates); err != nil {
 		t.Fatal(err)
 	}
 	want := auth.Profile{UserID: "ana", Name: "Ana", Bio: "new bio"}

@@ -1,4 +1,4 @@
-package demo
+package main
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 // TestRun plays the demo and checks that its trace shows every flow.
 func TestRun(t *testing.T) {
 	var out bytes.Buffer
-	if err := Run(context.Background(), &out); err != nil {
+	if err := run(context.Background(), &out); err != nil {
 		t.Fatalf("run: %v\n%s", err, &out)
 	}
 	trace := out.String()

@@ -1,4 +1,4 @@
-package demo
+package main
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/exprsn/ipcmesh/deadletter"
 	"github.com/exprsn/ipcmesh/examples/herald"
 	"github.com/exprsn/ipcmesh/examples/moderator"
 	"github.com/exprsn/ipcmesh/examples/spark"
@@ -87,7 +88,7 @@ func deadLetter(ctx context.Context, c *cast) error {
 	if err != nil {
 		return err
 	}
-	dlq := c.moderatorW.DeadLetters()
+	dlq := deadletter.New(c.moderatorW.JetStream(), c.moderatorW.Namespace())
 	letters, err := dlq.List(ctx, moderator.Name, 1, 0)
 	if err != nil {
 		return err

@@ -1,7 +1,8 @@
-// Package demo runs the five example services in one process, on an
-// embedded NATS server, and prints a trace of their flows: `make demo`, or
+// Command demo runs the five example services in one process, on an
+// embedded NATS server with JetStream in a temporary directory, and prints
+// a trace of their flows. It needs no server of its own:
 //
-//	go run ./cmd/meshctl demo
+//	go run ./examples/demo
 //
 // The workers create the namespace's event stream, so moderator and herald
 // handle their events durably: the later scenes stop herald while posts are
@@ -9,12 +10,13 @@
 // moderate to the dead-letter stream, then re-drive it.
 //
 // Each scene starts a flow and waits, at most flowTimeout, until every
-// handler it involves has run; Run fails if one does not. Lines of
-// the form "timeline -> all  post:created" are events on the wire, seen by a
-// tap subscribed to ipc.>; lines "dlq  <- moderator  content:submitted" are
-// dead letters, read by the tap from their stream; lines "spark  handled
-// post:created" are handler calls, seen by a middleware in every worker.
-package demo
+// handler it involves has run; the demo fails (exit status 1) if one does
+// not. Lines of the form "timeline -> all  post:created" are events on the
+// wire, seen by a tap subscribed to ipc.>; lines "dlq  <- moderator
+// content:submitted" are dead letters, read by the tap from their stream;
+// lines "spark  handled post:created" are handler calls, seen by a
+// middleware in every worker. SIGINT or SIGTERM stops it.
+package main
 
 import (
 	"context"
@@ -23,7 +25,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"slices"
+	"syscall"
 	"time"
 
 	"github.com/exprsn/ipcmesh/examples/auth"
@@ -38,9 +42,19 @@ import (
 // flowTimeout bounds each scene.
 const flowTimeout = 10 * time.Second
 
-// Run starts a server, connects the services, plays the scenes, prints
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Stdout)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+// run starts a server, connects the services, plays the scenes, prints
 // the trace and the workers' statistics to out, and shuts everything down.
-func Run(ctx context.Context, out io.Writer) (err error) {
+func run(ctx context.Context, out io.Writer) (err error) {
 	dir, err := os.MkdirTemp("", "ipcmesh-demo-")
 	if err != nil {
 		return err

@@ -1,11 +1,10 @@
-package demo
+package main
 
 import (
 	"context"
 	"fmt"
 
 	"github.com/exprsn/ipcmesh/codec"
-	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -57,7 +56,7 @@ func (t *tracer) event(m *nats.Msg) {
 		return
 	}
 	details := abbreviate(string(ev.Data))
-	if m.Header.Get(mesh.HeaderRedrive) != "" {
+	if m.Header.Get(subjects.HeaderRedrive) != "" {
 		details = "re-driven: " + details
 	}
 	t.mu.Lock()
@@ -74,7 +73,7 @@ func (t *tracer) readDeadLetters(ctx context.Context, nc *nats.Conn) (jetstream.
 	if err != nil {
 		return nil, err
 	}
-	stream := mesh.DeadLetterStreamName(subjects.DefaultNamespace)
+	stream := subjects.DeadLetterStream(subjects.DefaultNamespace)
 	cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{})
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", stream, err)
@@ -86,10 +85,10 @@ func (t *tracer) readDeadLetters(ctx context.Context, nc *nats.Conn) (jetstream.
 		if codec.Decode(h, m.Data(), &ev) == nil {
 			event = ev.Type
 		}
-		service := h.Get(mesh.HeaderDeadLetterService)
+		service := h.Get(subjects.HeaderDeadLetterService)
 		t.mu.Lock()
 		defer t.mu.Unlock()
-		t.printfLocked(row, "dlq", "<- "+short(service), event, h.Get(mesh.HeaderDeadLetterReason))
+		t.printfLocked(row, "dlq", "<- "+short(service), event, h.Get(subjects.HeaderDeadLetterReason))
 		t.calls[call{service, event, true}]++
 		t.changedLocked()
 	})

@@ -13,8 +13,9 @@
 // trigger is acknowledged once delivered, and retried with backoff when
 // delivering fails. While herald is offline, triggers wait in the event
 // stream, and when it comes back it delivers every one it missed, in order.
-// An idempotency guard skips a trigger already delivered, should the server
-// deliver it again (an acknowledgement lost, a re-drive). A trigger that can
+// An idempotency guard (idempotency.Guard) skips a trigger already
+// delivered, should the server deliver it again (an acknowledgement lost, a
+// re-drive). A trigger that can
 // never be delivered, without an origin to answer, fails with
 // mesh.Permanent and goes to the dead-letter stream at once.
 //
@@ -36,6 +37,7 @@ import (
 	"sync"
 
 	"github.com/exprsn/ipcmesh/examples/auth"
+	"github.com/exprsn/ipcmesh/idempotency"
 	"github.com/exprsn/ipcmesh/mesh"
 )
 
@@ -94,7 +96,7 @@ type Service struct {
 // creates or updates herald's durable consumers and the idempotency guard's
 // bucket, so w's namespace needs its event stream (mesh.StreamConfig).
 func Register(ctx context.Context, w *mesh.Worker) (*Service, error) {
-	guard, err := w.IdempotencyGuard(ctx, 0)
+	guard, err := idempotency.Guard(ctx, w, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +109,7 @@ func Register(ctx context.Context, w *mesh.Worker) (*Service, error) {
 	if _, err := w.OnDurableBatch(ctx, NotificationBulk, mesh.BatchHandlerFunc(s.notifyBulk)); err != nil {
 		return nil, err
 	}
-	if _, err := w.On(auth.UserLogin, mesh.Typed(catchUp), mesh.OncePerService()); err != nil {
+	if _, err := w.On(ctx, auth.UserLogin, mesh.Typed(catchUp), mesh.OncePerService()); err != nil {
 		return nil, err
 	}
 	return s, nil

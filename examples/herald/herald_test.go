@@ -49,7 +49,7 @@ func start(t *testing.T, srv *testutil.Server, cfg ...mesh.Config) (*herald.Serv
 func standIns(t *testing.T, srv *testutil.Server) (delivered *testutil.Recorder, sender *mesh.Worker) {
 	t.Helper()
 	delivered = testutil.NewRecorder()
-	if _, err := testutil.Connect(t, srv, origin, durableConfig).On(herald.NotificationDelivered, delivered); err != nil {
+	if _, err := testutil.Connect(t, srv, origin, durableConfig).On(t.Context(), herald.NotificationDelivered, delivered); err != nil {
 		t.Fatal(err)
 	}
 	return delivered, testutil.Connect(t, srv, "exprsn-moderator", durableConfig)

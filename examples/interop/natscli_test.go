@@ -67,7 +67,7 @@ func TestNATSCLI(t *testing.T) {
 	srv := testutil.StartServer(t)
 	w, refused := heraldWorker(t, srv)
 	live := testutil.NewRecorder()
-	_, err := w.On(trigger, live)
+	_, err := w.On(ctx(t), trigger, live)
 	require.NoError(t, err)
 	url := srv.URL()
 
@@ -116,7 +116,7 @@ func TestNATSCLI(t *testing.T) {
 	})
 
 	t.Run("request", func(t *testing.T) {
-		_, err := w.OnRequest("profile:get", mesh.ResponderFunc(func(_ context.Context, ev *mesh.Event) (any, error) {
+		_, err := w.OnRequest(ctx(t), "profile:get", mesh.ResponderFunc(func(_ context.Context, ev *mesh.Event) (any, error) {
 			return map[string]string{"userId": "ana", "name": "Ana", "asker": ev.Source}, nil
 		}))
 		require.NoError(t, err)

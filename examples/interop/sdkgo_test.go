@@ -20,6 +20,7 @@ import (
 
 	"github.com/exprsn/ipcmesh/codec"
 	"github.com/exprsn/ipcmesh/mesh"
+	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/exprsn/ipcmesh/testutil"
 )
 
@@ -76,7 +77,7 @@ func TestSDKNATSSenderToWorker(t *testing.T) {
 	srv := testutil.StartServer(t)
 	w := testutil.Connect(t, srv, herald)
 	rec := testutil.NewRecorder()
-	_, err := w.On(trigger, rec)
+	_, err := w.On(ctx(t), trigger, rec)
 	require.NoError(t, err)
 
 	sender, err := cenats.NewSender(srv.URL(), toHerald, nil)
@@ -96,11 +97,11 @@ func TestSDKJetStreamSenderToWorker(t *testing.T) {
 	srv := testutil.StartServer(t)
 	w, refused := heraldWorker(t, srv)
 	live := testutil.NewRecorder()
-	_, err := w.On(trigger, live)
+	_, err := w.On(ctx(t), trigger, live)
 	require.NoError(t, err)
 
 	// The stream exists (the worker manages it), so the sender uses it.
-	sender, err := cejs.NewSender(srv.URL(), mesh.EventStreamName("ipc"), toHerald, nil, nil)
+	sender, err := cejs.NewSender(srv.URL(), subjects.EventStream("ipc"), toHerald, nil, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = sender.Close(context.Background()) })
 	c, err := client.New(sender)
@@ -182,7 +183,7 @@ func TestWorkerToSDKReceivers(t *testing.T) {
 	bw := testutil.Connect(t, srv, "exprsn-timeline", mesh.Config{Encoding: codec.Binary})
 	emit(bw, "mesh-binary")
 
-	consumer, err := cejs.NewConsumerFromConn(nc, mesh.EventStreamName("ipc"), "ipc.all.post.created", nil, nil)
+	consumer, err := cejs.NewConsumerFromConn(nc, subjects.EventStream("ipc"), "ipc.all.post.created", nil, nil)
 	require.NoError(t, err)
 	octx, stop := context.WithCancel(context.Background())
 	opened := make(chan error, 1)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go/micro"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -53,12 +54,12 @@ func TestJSPeer(t *testing.T) {
 	// stored (with their duplicate key as Nats-Msg-Id) as Go workers' are.
 	gw := testutil.Connect(t, srv, goService, mesh.Config{Stream: mesh.StreamConfig{Manage: true}})
 	live := testutil.NewRecorder()
-	_, err := gw.On("order:*", live)
+	_, err := gw.On(ctx(t), "order:*", live)
 	require.NoError(t, err)
 	durable := testutil.NewRecorder()
 	_, err = gw.OnDurable(ctx(t), "order:shipped", durable)
 	require.NoError(t, err)
-	_, err = gw.OnRequest("session:validate", mesh.TypedResponder(func(_ context.Context, _ *mesh.Event, s session) (map[string]any, error) {
+	_, err = gw.OnRequest(ctx(t), "session:validate", mesh.TypedResponder(func(_ context.Context, _ *mesh.Event, s session) (map[string]any, error) {
 		if s.Token != "good" {
 			return nil, mesh.NewRemoteError(401, "invalid token")
 		}
@@ -223,8 +224,8 @@ func TestJSPeer(t *testing.T) {
 
 		msg, err := nc.RequestWithContext(ctx(t), "_rpc.ipc.exprsn-jspeer.profile.get", []byte("not json"))
 		require.NoError(t, err)
-		assert.Equal(t, "400", msg.Header.Get(mesh.HeaderServiceErrorCode))
-		assert.Contains(t, msg.Header.Get(mesh.HeaderServiceError), "not a valid CloudEvent")
+		assert.Equal(t, "400", msg.Header.Get(micro.ErrorCodeHeader))
+		assert.Contains(t, msg.Header.Get(micro.ErrorHeader), "not a valid CloudEvent")
 	})
 
 	// Last: a Go instance of the JavaScript service joins its queue groups.
@@ -232,7 +233,7 @@ func TestJSPeer(t *testing.T) {
 		twin := testutil.Connect(t, srv, jsService)
 		got := testutil.NewRecorder()
 		for _, pattern := range []string{"notification:trigger", "post:created"} {
-			_, err := twin.On(pattern, got)
+			_, err := twin.On(ctx(t), pattern, got)
 			require.NoError(t, err)
 		}
 		const n = 20
@@ -294,7 +295,7 @@ func TestJSReplyTarget(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := mesh.Config{Namespace: tt.namespace}
 			gw := testutil.Connect(t, srv, goService, cfg)
-			_, err := gw.OnRequest("session:validate", mesh.TypedResponder(func(_ context.Context, _ *mesh.Event, s session) (map[string]any, error) {
+			_, err := gw.OnRequest(ctx(t), "session:validate", mesh.TypedResponder(func(_ context.Context, _ *mesh.Event, s session) (map[string]any, error) {
 				return map[string]any{"valid": s.Token == "good"}, nil
 			}))
 			require.NoError(t, err)
@@ -377,7 +378,7 @@ func TestJSDuplicateKey(t *testing.T) {
 	// The JavaScript service emits first, then the Go service with the
 	// same id: both are stored.
 	first := emit("js-1")
-	assert.Equal(t, mesh.EventStreamName("ipc"), first.Stream)
+	assert.Equal(t, subjects.EventStream("ipc"), first.Stream)
 	assert.False(t, first.Duplicate)
 	goFirst, err := gw.EmitWithReceipt(ctx(t), "order:paid", map[string]any{"orderId": 42}, mesh.To(goService), mesh.WithID(id))
 	require.NoError(t, err)
@@ -405,7 +406,7 @@ func TestJSDuplicateKey(t *testing.T) {
 
 	// The stream holds exactly the two, each under the key of its own
 	// source and id, as the conformance vectors give it.
-	stream, err := gw.JetStream().Stream(ctx(t), mesh.EventStreamName("ipc"))
+	stream, err := gw.JetStream().Stream(ctx(t), subjects.EventStream("ipc"))
 	require.NoError(t, err)
 	info, err := stream.Info(ctx(t))
 	require.NoError(t, err)

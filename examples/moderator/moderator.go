@@ -15,8 +15,8 @@
 // Content without text cannot be moderated by these rules. Retrying would
 // not change that, so its event fails with mesh.Permanent(ErrNoText) and
 // goes to the dead-letter stream at once; once the rules change
-// (ApproveEmpty), the dead letter can be re-driven
-// (mesh.Worker.DeadLetters). A batch with such an item fails as a whole,
+// (ApproveEmpty), the dead letter can be re-driven (package deadletter,
+// or meshctl dlq). A batch with such an item fails as a whole,
 // before any of its items is passed on.
 package moderator
 

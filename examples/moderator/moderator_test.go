@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exprsn/ipcmesh/deadletter"
 	"github.com/exprsn/ipcmesh/examples/herald"
 	"github.com/exprsn/ipcmesh/examples/moderator"
 	"github.com/exprsn/ipcmesh/mesh"
@@ -42,7 +43,7 @@ func start(t *testing.T) (svc *moderator.Service, w *mesh.Worker, toHerald *test
 		t.Fatal(err)
 	}
 	toHerald = testutil.NewRecorder()
-	if _, err := testutil.Connect(t, srv, herald.Name, durableConfig).On("notification:*", toHerald); err != nil {
+	if _, err := testutil.Connect(t, srv, herald.Name, durableConfig).On(t.Context(), "notification:*", toHerald); err != nil {
 		t.Fatal(err)
 	}
 	return svc, w, toHerald, testutil.Connect(t, srv, "exprsn-timeline", durableConfig)
@@ -96,8 +97,8 @@ func TestContentWithoutTextIsDeadLettered(t *testing.T) {
 	submit(t, source, moderator.ContentSubmitted, moderator.Submission{ID: "p1", Author: "ana"})
 
 	// A dead letter is stored after its handler returned: wait for it.
-	dlq := w.DeadLetters()
-	var letters []mesh.DeadLetter
+	dlq := deadletter.New(w.JetStream(), w.Namespace())
+	var letters []deadletter.DeadLetter
 	require.Eventually(t, func() bool {
 		var err error
 		letters, err = dlq.List(t.Context(), moderator.Name, 1, 0)

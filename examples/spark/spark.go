@@ -37,16 +37,16 @@ type Service struct {
 }
 
 // Register makes w track presence and push live posts, and returns the
-// service. Spark's handlers are live, so ctx is not used (see
-// auth.Register).
-func Register(_ context.Context, w *mesh.Worker) (*Service, error) {
+// service. It returns once the server knows of spark's handlers, waiting
+// for it until ctx ends (see auth.Register).
+func Register(ctx context.Context, w *mesh.Worker) (*Service, error) {
 	s := &Service{w: w, online: map[string]bool{}, clients: map[chan timeline.Post]struct{}{}}
 	// "user:*" matches user:login and user:logout but not
 	// user:profile:updated, which has one segment more.
-	if _, err := w.On("user:*", mesh.Typed(s.presence)); err != nil {
+	if _, err := w.On(ctx, "user:*", mesh.Typed(s.presence)); err != nil {
 		return nil, err
 	}
-	if _, err := w.On(timeline.PostCreated, mesh.Typed(s.push)); err != nil {
+	if _, err := w.On(ctx, timeline.PostCreated, mesh.Typed(s.push)); err != nil {
 		return nil, err
 	}
 	return s, nil

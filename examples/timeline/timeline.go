@@ -79,16 +79,17 @@ type Service struct {
 }
 
 // Register makes w keep a feed from post:created and handle
-// notification:delivered, and returns the service. Timeline's handlers are
-// live, so ctx is not used (see auth.Register).
-func Register(_ context.Context, w *mesh.Worker) (*Service, error) {
+// notification:delivered, and returns the service. It returns once the
+// server knows of timeline's handlers, waiting for it until ctx ends (see
+// auth.Register).
+func Register(ctx context.Context, w *mesh.Worker) (*Service, error) {
 	s := &Service{}
 	// Every instance keeps its own feed, so it takes every broadcast (the
 	// default); mesh.OncePerService would leave the other feeds behind.
-	if _, err := w.On(PostCreated, mesh.Typed(s.addToFeed)); err != nil {
+	if _, err := w.On(ctx, PostCreated, mesh.Typed(s.addToFeed)); err != nil {
 		return nil, err
 	}
-	if _, err := w.On(herald.NotificationDelivered, mesh.Typed(authorNotified)); err != nil {
+	if _, err := w.On(ctx, herald.NotificationDelivered, mesh.Typed(authorNotified)); err != nil {
 		return nil, err
 	}
 	return s, nil

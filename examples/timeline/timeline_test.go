@@ -17,7 +17,7 @@ import (
 func fakeModerator(t *testing.T, srv *testutil.Server) *testutil.Recorder {
 	t.Helper()
 	rec := testutil.NewRecorder()
-	if _, err := testutil.Connect(t, srv, moderator.Name).On(moderator.ContentSubmitted, rec); err != nil {
+	if _, err := testutil.Connect(t, srv, moderator.Name).On(t.Context(), moderator.ContentSubmitted, rec); err != nil {
 		t.Fatal(err)
 	}
 	return rec
@@ -28,7 +28,7 @@ func TestCreatePost(t *testing.T) {
 	submitted := fakeModerator(t, srv)
 	w := testutil.Connect(t, srv, timeline.Name)
 	created := testutil.NewRecorder()
-	if _, err := w.On(timeline.PostCreated, created); err != nil {
+	if _, err := w.On(t.Context(), timeline.PostCreated, created); err != nil {
 		t.Fatal(err)
 	}
 
