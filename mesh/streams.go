@@ -16,8 +16,7 @@ import (
 // dead-letter stream (see package streams).
 //
 // By default a worker uses the streams if they exist and leaves their
-// creation to operators (streams.Ensure; meshctl serve and meshctl setup
-// call it). With Manage it creates them, or updates them to Config, at
+// creation to operators (streams.Ensure; meshctl serve calls it). With Manage it creates them, or updates them to Config, at
 // Connect. With Disable it never uses them: emits are core NATS only and
 // durable handlers are refused.
 type StreamConfig struct {

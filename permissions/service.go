@@ -3,7 +3,6 @@ package permissions
 import (
 	"fmt"
 
-	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/subjects"
 )
 
@@ -33,9 +32,10 @@ type Service struct {
 	// from them, acknowledging events, and dead-lettering on
 	// _dlq.<ns>.<Name>.>. Default: false.
 	Durable bool
-	// IdempotencyGuard grants what Worker.IdempotencyGuard needs: creating
-	// or updating the namespace's key-value bucket and reading and writing
-	// the keys of this service only. Default: false.
+	// IdempotencyGuard grants what the idempotency guard (idempotency.Guard)
+	// needs: creating or updating the namespace's key-value bucket and
+	// reading and writing the keys of this service only (it also looks up
+	// the event stream, which every service may). Default: false.
 	IdempotencyGuard bool
 	// OncePerService lists the event patterns for which the service
 	// handles broadcasts once per service (mesh.OncePerService), in its
@@ -80,12 +80,12 @@ func ForService(ns string, s Service) (Permissions, error) {
 		Publish: []string{
 			all,
 			subjects.RequestPrefix + "." + all,
-			jsAPI("STREAM.INFO", mesh.EventStreamName(ns)),
+			jsAPI("STREAM.INFO", subjects.EventStream(ns)),
 		},
 		// The queue group named after the service alone, which the mesh
 		// never uses, restricts queue groups on broadcasts to the listed
 		// ones even when OncePerService is empty.
-		Subscribe: []string{own, broadcast, broadcast + " " + s.Name, ownRequests, mesh.StatsSubject(ns), inbox + ".>"},
+		Subscribe: []string{own, broadcast, broadcast + " " + s.Name, ownRequests, subjects.StatsSubject(ns), inbox + ".>"},
 		// Replies to requests and stats requests.
 		AllowResponses: true,
 	}
@@ -108,18 +108,18 @@ func ForService(ns string, s Service) (Permissions, error) {
 // durable is what a service's durable handlers publish to: the consumer
 // API of the event stream, acknowledgements and its dead letters.
 func durable(ns, service string) []string {
-	events := mesh.EventStreamName(ns)
+	events := subjects.EventStream(ns)
 	return append([]string{
 		jsAPI("CONSUMER.CREATE", events, "*"),
 		jsAPI("CONSUMER.MSG.NEXT", events, "*"),
-		mesh.DeadLetterPrefix + "." + ns + "." + service + ".>",
+		subjects.DeadLetterFilter(ns, service),
 	}, ackSubjects(events)...)
 }
 
 // guard is what a service's idempotency guard publishes to: the creation or
 // update of the bucket, and reads and writes of the service's own keys.
 func guard(ns, service string) []string {
-	bucket := mesh.IdempotencyBucketName(ns)
+	bucket := subjects.IdempotencyBucket(ns)
 	keys := kvPrefix + bucket + "." + service + ".>"
 	return []string{
 		jsAPI("INFO"),
@@ -140,7 +140,7 @@ func Operator(ns string) (Permissions, error) {
 	if err != nil {
 		return Permissions{}, fmt.Errorf("permissions: %w", err)
 	}
-	stats := mesh.StatsSubject(ns)
+	stats := subjects.StatsSubject(ns)
 	p := Permissions{
 		Publish: []string{
 			all,
@@ -151,7 +151,7 @@ func Operator(ns string) (Permissions, error) {
 		Subscribe:      []string{all, stats, sharedInbox + ".>"},
 		AllowResponses: true,
 	}
-	for _, stream := range []string{mesh.EventStreamName(ns), mesh.DeadLetterStreamName(ns), kvStream(mesh.IdempotencyBucketName(ns))} {
+	for _, stream := range []string{subjects.EventStream(ns), subjects.DeadLetterStream(ns), kvStream(subjects.IdempotencyBucket(ns))} {
 		p.Publish = append(p.Publish,
 			jsAPI("STREAM.*", stream),
 			jsAPI("STREAM.MSG.*", stream),

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/exprsn/ipcmesh/codec"
-	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -96,7 +95,7 @@ func redelivery(ns, service, run string, rec *Record) (*nats.Msg, error) {
 		}
 	}
 	seq := strconv.FormatUint(rec.Sequence, 10)
-	msg.Header.Set(mesh.HeaderReplay, seq)
+	msg.Header.Set(subjects.HeaderReplay, seq)
 	msg.Header.Set(jetstream.MsgIDHeader, "replay:"+run+":"+seq)
 	return msg, nil
 }

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/exprsn/ipcmesh/codec"
-	"github.com/exprsn/ipcmesh/mesh"
+	"github.com/exprsn/ipcmesh/streams"
 	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -95,13 +95,13 @@ func Open(ctx context.Context, js jetstream.JetStream, q Query) (*Reader, error)
 			return nil, fmt.Errorf("replay: source: %w", err)
 		}
 	}
-	name := mesh.EventStreamName(q.Namespace)
+	name := subjects.EventStream(q.Namespace)
 	stream, err := js.Stream(ctx, name)
 	if err != nil {
 		if errors.Is(err, jetstream.ErrStreamNotFound) {
-			return nil, fmt.Errorf("replay: namespace %q has no event stream %s: is the bridge (meshctl serve) running on this server?", q.Namespace, name)
+			return nil, fmt.Errorf("replay: namespace %q has no event stream %s: %w", q.Namespace, name, err)
 		}
-		return nil, fmt.Errorf("replay: stream %s: %w", name, err)
+		return nil, fmt.Errorf("replay: stream %s: %w%s", name, err, streams.Hint(err))
 	}
 	cfg := jetstream.OrderedConsumerConfig{
 		FilterSubjects:    []string{filter},
@@ -182,7 +182,7 @@ func (r *Reader) beyondRange(meta *jetstream.MsgMetadata) bool {
 // record decodes msg and applies the filters the server cannot.
 func (r *Reader) record(msg jetstream.Msg, meta *jetstream.MsgMetadata) (*Record, bool) {
 	h := msg.Headers()
-	if !r.q.IncludeReplays && (h.Get(mesh.HeaderReplay) != "" || h.Get(mesh.HeaderRedrive) != "") {
+	if !r.q.IncludeReplays && (h.Get(subjects.HeaderReplay) != "" || h.Get(subjects.HeaderRedrive) != "") {
 		return nil, false
 	}
 	rec := &Record{

@@ -8,6 +8,7 @@ import (
 
 	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/replay"
+	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/exprsn/ipcmesh/testutil"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
@@ -49,10 +50,10 @@ func TestReplayToAServiceThatWasOffline(t *testing.T) {
 	// posts since `since`, from timeline only.
 	herald := testutil.Connect(t, srv, "exprsn-herald")
 	posts := testutil.NewRecorder()
-	_, err := herald.On("post:*", posts)
+	_, err := herald.On(context.Background(), "post:*", posts)
 	require.NoError(t, err)
 	spark := testutil.NewRecorder()
-	_, err = testutil.Connect(t, srv, "exprsn-spark").On("post:*", spark)
+	_, err = testutil.Connect(t, srv, "exprsn-spark").On(context.Background(), "post:*", spark)
 	require.NoError(t, err)
 
 	var last replay.Progress
@@ -97,7 +98,7 @@ func TestReplayToAServiceThatWasOffline(t *testing.T) {
 	posts.WaitN(t, 2*want+1, 0)
 
 	// Nothing is left behind on the server.
-	stream, err := timeline.JetStream().Stream(context.Background(), mesh.EventStreamName("ipc"))
+	stream, err := timeline.JetStream().Stream(context.Background(), subjects.EventStream("ipc"))
 	require.NoError(t, err)
 	require.Empty(t, consumerNames(t, stream))
 }

@@ -1,7 +1,7 @@
 // Package streams provisions a namespace's JetStream streams: the event
 // stream, which keeps every event sent in the namespace for durable
 // handlers and replay, and the dead-letter stream. Operators create them
-// (meshctl serve and meshctl setup call Ensure); a worker with
+// (meshctl serve calls Ensure); a worker with
 // mesh.Config.Stream.Manage does it at Connect.
 package streams
 

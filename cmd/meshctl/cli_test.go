@@ -71,7 +71,7 @@ func TestHelp(t *testing.T) {
 }
 
 func TestCredentials(t *testing.T) {
-	s := testutil.StartServer(t, func(o *server.Options) { o.Username, o.Password = "ops", "s3cret" })
+	s := testutil.StartServer(t, testutil.WithUsers(&server.User{Username: "ops", Password: "s3cret"}))
 	r := meshctl(t, "stats", "--server", s.URL())
 	require.Equal(t, 1, r.code)
 	requireOneErrorLine(t, r.stderr, "Authorization Violation")

@@ -11,7 +11,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/exprsn/ipcmesh/mesh"
+	"github.com/exprsn/ipcmesh/deadletter"
+	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 )
@@ -20,7 +21,7 @@ import (
 type dlqSession struct {
 	js jetstream.JetStream
 	ns string
-	q  *mesh.DeadLetters
+	q  *deadletter.Queue
 }
 
 // withDeadLetters connects and runs fn on the namespace's dead letters.
@@ -34,7 +35,7 @@ func (a *app) withDeadLetters(fn func(s *dlqSession) error) error {
 		return err
 	}
 	defer nc.Close()
-	return fn(&dlqSession{js: js, ns: ns, q: mesh.NewDeadLetters(js, ns)})
+	return withStreamsHint(fn(&dlqSession{js: js, ns: ns, q: deadletter.New(js, ns)}))
 }
 
 // dlqCommand is meshctl dlq, the parent of list, show, redrive and purge.
@@ -94,7 +95,7 @@ func (a *app) dlqListCommand() *cobra.Command {
 }
 
 // writeDeadLetters writes a table of dead letters.
-func writeDeadLetters(out io.Writer, list []mesh.DeadLetter) error {
+func writeDeadLetters(out io.Writer, list []deadletter.DeadLetter) error {
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tTIME\tSERVICE\tHANDLER\tEVENT\tEVENT ID\tTRIES\tREASON")
 	for _, dl := range list {
@@ -132,7 +133,7 @@ func (a *app) dlqShowCommand() *cobra.Command {
 }
 
 // writeDeadLetter writes one dead letter in full.
-func writeDeadLetter(out io.Writer, dl *mesh.DeadLetter) error {
+func writeDeadLetter(out io.Writer, dl *deadletter.DeadLetter) error {
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "id\t%d\n", dl.Sequence)
 	fmt.Fprintf(tw, "dead-lettered\t%s\n", dl.Time.UTC().Format(time.RFC3339Nano))
@@ -147,7 +148,7 @@ func writeDeadLetter(out io.Writer, dl *mesh.DeadLetter) error {
 		fmt.Fprintf(tw, "event id\t%s\n", ev.ID)
 		fmt.Fprintf(tw, "source\t%s\n", ev.Source)
 		fmt.Fprintf(tw, "time\t%s\n", ev.Time.UTC().Format(time.RFC3339Nano))
-		fmt.Fprintf(tw, "data\t%s\n", showData(&ev.Event))
+		fmt.Fprintf(tw, "data\t%s\n", showData(ev))
 	} else {
 		fmt.Fprintf(tw, "event\tnot a valid CloudEvent\n")
 		fmt.Fprintf(tw, "body\t%q\n", dl.Data)
@@ -267,12 +268,12 @@ func (a *app) dlqPurgeCommand() *cobra.Command {
 
 // count returns the number of dead letters kept.
 func (s *dlqSession) count(ctx context.Context) (uint64, error) {
-	info, err := streamState(ctx, s.js, mesh.DeadLetterStreamName(s.ns))
+	info, err := streamState(ctx, s.js, subjects.DeadLetterStream(s.ns))
 	if err != nil {
 		return 0, err
 	}
 	if info == nil {
-		return 0, fmt.Errorf("namespace %q has no dead-letter stream %s: is the bridge (meshctl serve) running on this server?", s.ns, mesh.DeadLetterStreamName(s.ns))
+		return 0, fmt.Errorf("namespace %q has no dead-letter stream %s: %s", s.ns, subjects.DeadLetterStream(s.ns), streamsHint)
 	}
 	return info.State.Msgs, nil
 }

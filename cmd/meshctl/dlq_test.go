@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exprsn/ipcmesh/deadletter"
 	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/testutil"
 	"github.com/stretchr/testify/require"
@@ -46,7 +47,7 @@ func TestDeadLetters(t *testing.T) {
 	}
 	mailer.WaitN(t, 2, 0)
 	sms.WaitN(t, 2, 0)
-	dl := mesh.NewDeadLetters(sender.JetStream(), "ipc")
+	dl := deadletter.New(sender.JetStream(), "ipc")
 	require.Eventually(t, func() bool {
 		list, err := dl.List(ctx, "", 1, 0)
 		return err == nil && len(list) == 4

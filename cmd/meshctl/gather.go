@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/exprsn/ipcmesh/mesh"
+	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -93,14 +94,14 @@ type statsGatherer struct {
 }
 
 // gather builds a report: the server's counts, the streams' state, and the
-// stats every connected worker answers on mesh.StatsSubject.
+// stats every connected worker answers on subjects.StatsSubject.
 func (g *statsGatherer) gather(ctx context.Context) (*statsReport, error) {
 	r := &statsReport{Time: time.Now().UTC(), Namespace: g.ns, Services: map[string]*serviceStats{}}
 	var err error
 	if r.Server, err = g.server(ctx); err != nil {
 		return nil, err
 	}
-	events, err := streamState(ctx, g.js, mesh.EventStreamName(g.ns))
+	events, err := streamState(ctx, g.js, subjects.EventStream(g.ns))
 	if err != nil {
 		return nil, err
 	}
@@ -112,14 +113,14 @@ func (g *statsGatherer) gather(ctx context.Context) (*statsReport, error) {
 			Consumers: events.State.Consumers,
 		}
 	}
-	dead, err := streamState(ctx, g.js, mesh.DeadLetterStreamName(g.ns))
+	dead, err := streamState(ctx, g.js, subjects.DeadLetterStream(g.ns))
 	if err != nil {
 		return nil, err
 	}
 	if dead != nil {
 		r.DeadLetters = &deadLetterStats{Name: dead.Config.Name, Count: dead.State.Msgs, Bytes: dead.State.Bytes}
 	}
-	answers, err := gatherReplies(ctx, g.nc, mesh.StatsSubject(g.ns), nil)
+	answers, err := gatherReplies(ctx, g.nc, subjects.StatsSubject(g.ns), nil)
 	if err != nil {
 		return nil, fmt.Errorf("gather the services' stats: %w", err)
 	}
@@ -179,6 +180,7 @@ func (s *serviceStats) add(is mesh.InstanceStats) {
 		sum.Redelivered += d.Redelivered
 		sum.DeadLettered += d.DeadLettered
 		sum.Skipped += d.Skipped
+		sum.Terminated += d.Terminated
 		// Instances share the consumer: its pending count is one number.
 		sum.Pending = max(sum.Pending, d.Pending)
 		t.Durable[name] = sum

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/exprsn/ipcmesh/mesh"
+	"github.com/exprsn/ipcmesh/streams"
 	"github.com/exprsn/ipcmesh/testutil"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -143,7 +144,7 @@ func streamServer(t testing.TB) *testutil.Server {
 	defer nc.Close()
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
-	require.NoError(t, mesh.EnsureStreams(context.Background(), js, "ipc", mesh.StreamConfig{}))
+	require.NoError(t, streams.Ensure(context.Background(), js, "ipc", streams.Config{}))
 	return s
 }
 

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/replay"
 	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats.go/jetstream"
@@ -179,6 +178,7 @@ func (a *app) runReplay(ctx context.Context, f replayFlags) error {
 	progress := newProgressPrinter(a.stderr, "replay")
 	p, err := a.doReplay(ctx, js, q, f, rate, progress.update)
 	progress.finish()
+	err = withStreamsHint(err)
 	if err != nil && p == (replay.Progress{}) {
 		return err // nothing started
 	}
@@ -233,7 +233,7 @@ func (f replayFlags) action() string {
 // describeQuery says in words which events q selects.
 func describeQuery(q replay.Query) string {
 	var b strings.Builder
-	b.WriteString("the events of stream " + mesh.EventStreamName(q.Namespace))
+	b.WriteString("the events of stream " + subjects.EventStream(q.Namespace))
 	if q.Event != "" {
 		b.WriteString(" matching " + q.Event)
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/replay"
 	"github.com/exprsn/ipcmesh/testutil"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 )
 
@@ -24,20 +23,19 @@ func emitStored(t *testing.T, w *mesh.Worker, batch string, n int, event func(i 
 	ctx, cancel := context.WithTimeout(context.Background(), testutil.DefaultWait)
 	defer cancel()
 	ids := make([]string, n)
-	acks := make([]jetstream.PubAckFuture, n)
+	acks := make([]*mesh.AsyncEmit, n)
 	for i := range n {
 		ids[i] = fmt.Sprintf("%s-%d", batch, i)
-		f, err := w.EmitAsync(ctx, event(i), map[string]int{"n": i}, mesh.WithID(ids[i]))
+		a, err := w.EmitAsync(ctx, event(i), map[string]int{"n": i}, mesh.WithID(ids[i]))
 		require.NoError(t, err)
-		acks[i] = f
+		acks[i] = a
 	}
-	for _, f := range acks {
-		select {
-		case <-f.Ok():
-		case err := <-f.Err():
+	for _, a := range acks {
+		if _, err := a.Wait(ctx); err != nil {
+			if ctx.Err() != nil {
+				t.Fatal("emits not acknowledged in time")
+			}
 			t.Fatalf("emit not stored: %v", err)
-		case <-ctx.Done():
-			t.Fatal("emits not acknowledged in time")
 		}
 	}
 	return ids
@@ -68,7 +66,7 @@ func TestReplayToAnOfflineService(t *testing.T) {
 
 	rec := testutil.NewRecorder()
 	billing := testutil.Connect(t, s, "billing", mesh.Config{MaxConcurrent: 1}) // in arrival order
-	_, err := billing.On("order:*", rec)
+	_, err := billing.On(context.Background(), "order:*", rec)
 	require.NoError(t, err)
 	clock := func(a *app) { a.now = func() time.Time { return since.Add(time.Hour) } }
 	args := []string{"replay", "--server", s.URL(), "--since", "1h", "--event", "order:*", "--to", "billing"}

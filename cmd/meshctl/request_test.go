@@ -18,7 +18,7 @@ func TestRequest(t *testing.T) {
 		Valid bool   `json:"valid"`
 		User  string `json:"user"`
 	}
-	_, err := auth.OnRequest("session:validate", mesh.TypedResponder(func(_ context.Context, ev *mesh.Event, req token) (session, error) {
+	_, err := auth.OnRequest(context.Background(), "session:validate", mesh.TypedResponder(func(_ context.Context, ev *mesh.Event, req token) (session, error) {
 		if req.Token != "good" {
 			return session{}, mesh.NewRemoteError(401, "unknown token "+req.Token)
 		}

@@ -89,7 +89,6 @@ stderr and a non-zero exit status.`,
 		a.replayCommand(),
 		a.dlqCommand(),
 		a.statsCommand(),
-		a.demoCommand(),
 		a.authCommand(),
 	)
 	return root
@@ -177,6 +176,18 @@ func (a *app) connect(name string) (*nats.Conn, error) {
 
 // connectHint says which flags to check after a failed connection.
 func connectHint(err error) string {
+	if h := flagsHint(err); h != "" {
+		return h
+	}
+	return "is nats-server running there and reachable? " + serveStartsOne
+}
+
+// serveStartsOne ends the hint of a connection that found no server.
+const serveStartsOne = "meshctl serve starts one"
+
+// flagsHint names the flags to check after a connection failed on
+// credentials, TLS or a file, or is "" for other errors.
+func flagsHint(err error) string {
 	switch {
 	case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission):
 		return "check the files given with --creds, --nkey, --tls-ca, --tls-cert and --tls-key"
@@ -185,7 +196,30 @@ func connectHint(err error) string {
 	case errors.Is(err, nats.ErrTLS), errors.Is(err, nats.ErrSecureConnWanted), errors.Is(err, nats.ErrSecureConnRequired):
 		return "check --tls-ca, --tls-cert and --tls-key, and the server's TLS setup"
 	}
-	return "is nats-server running there and reachable? meshctl serve starts one"
+	return ""
+}
+
+// workerConnectHint adds meshctl's advice to mesh.Connect's error, whose
+// own hint names Config fields rather than meshctl's flags.
+func workerConnectHint(err error) error {
+	if h := flagsHint(err); h != "" {
+		return fmt.Errorf("%w (%s)", err, h)
+	}
+	if errors.Is(err, nats.ErrNoServers) {
+		return fmt.Errorf("%w (%s)", err, serveStartsOne)
+	}
+	return err
+}
+
+// streamsHint is meshctl's advice for a namespace without its streams.
+const streamsHint = "is the bridge (meshctl serve) running on this server?"
+
+// withStreamsHint adds streamsHint to an error about a missing stream.
+func withStreamsHint(err error) error {
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return fmt.Errorf("%w (%s)", err, streamsHint)
+	}
+	return err
 }
 
 // connectJetStream opens a plain NATS connection and its JetStream handle.
@@ -213,7 +247,7 @@ func (a *app) worker(ctx context.Context, service string) (*mesh.Worker, error) 
 	if err != nil {
 		return nil, err
 	}
-	return mesh.Connect(ctx, mesh.Config{
+	w, err := mesh.Connect(ctx, mesh.Config{
 		Service:        service,
 		Namespace:      ns,
 		Servers:        a.serverList(),
@@ -221,6 +255,10 @@ func (a *app) worker(ctx context.Context, service string) (*mesh.Worker, error) 
 		ConnectTimeout: connectTimeout,
 		Logger:         slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
+	if err != nil {
+		return nil, workerConnectHint(err)
+	}
+	return w, nil
 }
 
 // closeWorker closes w, bounded in time, keeping the first error.

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/exprsn/ipcmesh/internal/embedded"
-	"github.com/exprsn/ipcmesh/mesh"
+	"github.com/exprsn/ipcmesh/streams"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -102,7 +102,7 @@ run a nats-server cluster instead (see docs/operations.md).`,
 	f.StringVar(&cfg.Listen, "listen", "127.0.0.1:4222", "host:port for NATS clients")
 	f.StringVar(&cfg.HTTP, "http", "127.0.0.1:8222", "host:port of the HTTP API")
 	f.StringVar(&cfg.StoreDir, "store", "", "JetStream store directory (default $XDG_DATA_HOME/ipcmesh, or ~/.local/share/ipcmesh)")
-	f.DurationVar(&cfg.MaxAge, "max-age", mesh.DefaultStreamMaxAge, "how long the event stream keeps events")
+	f.DurationVar(&cfg.MaxAge, "max-age", streams.DefaultMaxAge, "how long the event stream keeps events")
 	return cmd
 }
 
@@ -150,7 +150,7 @@ func startBridge(ctx context.Context, cfg bridgeConfig) (b *bridge, err error) {
 	if err != nil {
 		return b, fmt.Errorf("serve: JetStream: %w", err)
 	}
-	if err := mesh.EnsureStreams(ctx, js, cfg.Namespace, mesh.StreamConfig{MaxAge: cfg.MaxAge}); err != nil {
+	if err := streams.Ensure(ctx, js, cfg.Namespace, streams.Config{MaxAge: cfg.MaxAge}); err != nil {
 		return b, fmt.Errorf("serve: %w", err)
 	}
 	b.stats = &statsGatherer{nc: b.nc, js: js, ns: cfg.Namespace, server: varzSource(b.ns)}

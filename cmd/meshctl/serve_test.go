@@ -86,7 +86,7 @@ func TestStatsAfterTrafficWithTwoServices(t *testing.T) {
 	orders := connectWorker(t, url, "orders")
 	billing := []*mesh.Worker{connectWorker(t, url, "billing"), connectWorker(t, url, "billing")}
 	for _, w := range billing {
-		_, err := w.On("order:created", testutil.NewRecorder())
+		_, err := w.On(context.Background(), "order:created", testutil.NewRecorder())
 		require.NoError(t, err)
 	}
 	for range 5 {

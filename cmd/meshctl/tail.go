@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/exprsn/ipcmesh/codec"
-	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats.go"
 	"github.com/spf13/cobra"
@@ -96,7 +95,7 @@ type tailed struct {
 
 // decodeTailed decodes m and where it went.
 func decodeTailed(m *nats.Msg) tailed {
-	t := tailed{replayed: m.Header.Get(mesh.HeaderReplay) != "" || m.Header.Get(mesh.HeaderRedrive) != ""}
+	t := tailed{replayed: m.Header.Get(subjects.HeaderReplay) != "" || m.Header.Get(subjects.HeaderRedrive) != ""}
 	if a, err := subjects.Parse(m.Subject); err == nil {
 		t.target = a.Target
 	}
