@@ -16,9 +16,10 @@ import (
 // dead-letter stream (see package streams).
 //
 // By default a worker uses the streams if they exist and leaves their
-// creation to operators (streams.Ensure; meshctl serve calls it). With Manage it creates them, or updates them to Config, at
-// Connect. With Disable it never uses them: emits are core NATS only and
-// durable handlers are refused.
+// creation to operators (streams.Ensure; meshctl serve calls it). With
+// Manage it creates them, or updates them to Config, at Connect. With
+// Disable it never uses them: emits are core NATS only and durable
+// handlers are refused.
 type StreamConfig struct {
 	// Manage creates or updates the streams at Connect. Default: false.
 	Manage bool
