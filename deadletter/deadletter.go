@@ -1,7 +1,3 @@
-// Package deadletter reads, re-drives and purges a namespace's dead
-// letters: the events durable handlers could not handle, kept in the
-// dead-letter stream (subjects.DeadLetterStream) with why. It needs only
-// JetStream and the mesh's names, not a worker.
 package deadletter
 
 import (

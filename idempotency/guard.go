@@ -1,7 +1,3 @@
-// Package idempotency makes durable handlers effectively once: a guard
-// records each event a durable handler handled in a JetStream key-value
-// bucket, and skips an event already recorded, so that redeliveries,
-// re-drives and replays do not repeat side effects.
 package idempotency
 
 import (

@@ -44,15 +44,31 @@ func TypedResponder[Req, Resp any](fn func(ctx context.Context, ev *Event, req R
 	})
 }
 
-// A responder error with a code below 500 (NewRemoteError(404, ...)) is
-// an answer: it counts as handled and is not reported as a failure.
-//
+// Call sends a request as Request does, with req marshalled as its data,
+// and decodes the reply's JSON data into a Resp: the typed counterpart of
+// TypedResponder. A reply whose data does not decode into Resp is an
+// error wrapping the decode error.
+func Call[Resp any](ctx context.Context, w *Worker, service, event string, req any, opts ...RequestOption) (Resp, error) {
+	var resp Resp
+	reply, err := w.Request(ctx, service, event, req, opts...)
+	if err != nil {
+		return resp, err
+	}
+	if err := reply.Decode(&resp); err != nil {
+		return resp, fmt.Errorf("mesh: request %q from %q: %w", event, service, err)
+	}
+	return resp, nil
+}
+
 // OnRequest registers r to answer the requests for events matching pattern
 // sent to this service; each request reaches one instance. Register one
 // responder per event: with several, the requester takes the first answer.
 // Requests travel on their own subjects (see subjects.RequestSubject), so
 // handlers registered with On never see them, and r never sees emitted
 // events. OnRequest waits for the server as On does.
+//
+// A responder error with a code below 500 (NewRemoteError(404, ...)) is
+// an answer: it counts as handled and is not reported as a failure.
 func (w *Worker) OnRequest(ctx context.Context, pattern string, r Responder, opts ...ResponderOption) (*Subscription, error) {
 	var o handlerOptions
 	for _, opt := range opts {

@@ -64,6 +64,16 @@ func TestRequestReply(t *testing.T) {
 		require.Equal(t, profile{UserID: "u1", Name: "Ana"}, p)
 	})
 
+	t.Run("typed call", func(t *testing.T) {
+		p, err := mesh.Call[profile](ctx, timeline, "exprsn-auth", "profile:get", profileReq{UserID: "u2"})
+		require.NoError(t, err)
+		require.Equal(t, profile{UserID: "u2", Name: "Ana"}, p)
+		_, err = mesh.Call[profile](ctx, timeline, "exprsn-auth", "profile:get", profileReq{UserID: "missing"})
+		require.ErrorIs(t, err, mesh.ErrRemote)
+		_, err = mesh.Call[[]int](ctx, timeline, "exprsn-auth", "profile:get", profileReq{UserID: "u3"})
+		require.ErrorContains(t, err, "decode data", "a reply that does not decode into Resp")
+	})
+
 	t.Run("remote error with code", func(t *testing.T) {
 		_, err := timeline.Request(ctx, "exprsn-auth", "profile:get", profileReq{UserID: "missing"})
 		var re *mesh.RemoteError

@@ -1,8 +1,3 @@
-// Package streams provisions a namespace's JetStream streams: the event
-// stream, which keeps every event sent in the namespace for durable
-// handlers and replay, and the dead-letter stream. Operators create them
-// (meshctl serve calls Ensure); a worker with mesh.Config.Stream.Manage
-// does it at Connect.
 package streams
 
 import (

@@ -1,5 +1,8 @@
-// Package subjects maps mesh addresses to NATS subjects and back, and
-// validates the names that make them up. It does no I/O.
+// Package subjects holds every name the mesh puts on the wire: it maps mesh
+// addresses to NATS subjects and back, validates the names that make them
+// up, and names the rest (streams, bucket, headers, queue groups, the
+// duplicate key). It does no I/O, so a client, a tool or another package
+// can use the mesh's names without a worker.
 //
 // # Subjects
 //
@@ -33,4 +36,23 @@
 // reserved for the mesh itself.
 // Every refusal is a [*NameError] that names the bad part and matches
 // [ErrInvalidName] (and [ErrReserved] for reserved names) with errors.Is.
+//
+// # Other names on the wire
+//
+//   - Queue groups: [QueueGroup], "<service>:<pattern>", through which a
+//     service's instances share its events and requests.
+//   - Streams and bucket: [EventStream] ("MESH_<ns>", keeping "<ns>.>"),
+//     [DeadLetterStream] ("MESH_<ns>_DLQ") and [IdempotencyBucket]
+//     ("MESH_<ns>_handled").
+//   - Dead letters: [DeadLetterPrefix], [DeadLetterSubject],
+//     [DeadLetterFilter], and the Mesh-Dlq-* headers ([HeaderDeadLetterReason]
+//     to [HeaderDeadLetterOmitted]).
+//   - Re-deliveries: [HeaderReplay] and [HeaderRedrive].
+//   - Statistics: [StatsSubject], "_mesh.<ns>.stats".
+//   - Events: [PartitionKeyExtension], and [DuplicateKey], the Nats-Msg-Id
+//     by which the event stream drops a retried publish.
+//
+// Error replies use nats.go micro's headers (micro.ErrorHeader,
+// micro.ErrorCodeHeader). docs/wire-protocol.md describes all of them for
+// clients in other languages.
 package subjects
