@@ -22,8 +22,9 @@ type DeadLetter struct {
 	// Sequence is the dead letter's sequence in the dead-letter stream.
 	Sequence uint64
 	// Event is the original event; nil if it was not a valid CloudEvent
-	// (then Reason says why, and Data and Header hold what was sent), or
-	// if the dead letter omits part of it (see Omitted).
+	// (then Reason says why, and Data and Header hold what was sent). For
+	// a dead letter that omits part of it (see Omitted), Event is read from
+	// the event stream, and is nil once the stream no longer has it.
 	Event *codec.Event
 	// Data and Header are the original message's body and headers.
 	Data   []byte
@@ -94,7 +95,7 @@ func (q *Queue) List(ctx context.Context, service string, from uint64, limit int
 		if err != nil {
 			return out, fmt.Errorf("deadletter: read dead letter at %d: %w", seq, err)
 		}
-		out = append(out, q.parse(raw))
+		out = append(out, q.parse(ctx, raw))
 		seq = raw.Sequence + 1
 	}
 	return out, nil
@@ -110,11 +111,11 @@ func (q *Queue) Get(ctx context.Context, seq uint64) (*DeadLetter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("deadletter: dead letter %d: %w", seq, err)
 	}
-	dl := q.parse(raw)
+	dl := q.parse(ctx, raw)
 	return &dl, nil
 }
 
-func (q *Queue) parse(raw *jetstream.RawStreamMsg) DeadLetter {
+func (q *Queue) parse(ctx context.Context, raw *jetstream.RawStreamMsg) DeadLetter {
 	h := raw.Header
 	dl := DeadLetter{
 		Sequence: raw.Sequence,
@@ -135,8 +136,17 @@ func (q *Queue) parse(raw *jetstream.RawStreamMsg) DeadLetter {
 		}
 	}
 	var ev codec.Event
-	if dl.Omitted == "" && codec.Decode(dl.Header, dl.Data, &ev) == nil {
-		dl.Event = &ev
+	switch {
+	case dl.Omitted == "":
+		if codec.Decode(dl.Header, dl.Data, &ev) == nil {
+			dl.Event = &ev
+		}
+	default:
+		// The event as it was is in the event stream, while its limits
+		// keep it.
+		if orig, err := q.original(ctx, &dl); err == nil && codec.Decode(orig.Header, orig.Data, &ev) == nil {
+			dl.Event = &ev
+		}
 	}
 	return dl
 }

@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"slices"
 	"strconv"
-	"strings"
-	"text/tabwriter"
-	"time"
 
+	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/conn"
+	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/render"
+	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/stats"
 	"github.com/exprsn/ipcmesh/deadletter"
 	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats.go/jetstream"
@@ -30,12 +28,12 @@ func (a *app) withDeadLetters(fn func(s *dlqSession) error) error {
 	if err != nil {
 		return err
 	}
-	nc, js, err := a.connectJetStream("meshctl-dlq")
+	nc, js, err := a.conn.ConnectJetStream("meshctl-dlq")
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	return withStreamsHint(fn(&dlqSession{js: js, ns: ns, q: deadletter.New(js, ns)}))
+	return conn.WithStreamsHint(fn(&dlqSession{js: js, ns: ns, q: deadletter.New(js, ns)}))
 }
 
 // dlqCommand is meshctl dlq, the parent of list, show, redrive and purge.
@@ -85,28 +83,13 @@ func (a *app) dlqListCommand() *cobra.Command {
 					_, err := fmt.Fprintln(a.stdout, "no dead letters")
 					return err
 				}
-				return writeDeadLetters(a.stdout, list)
+				return render.DeadLetters(a.stdout, list)
 			})
 		},
 	}
 	cmd.Flags().StringVar(&service, "service", "", "only the dead letters of this service")
 	cmd.Flags().IntVar(&limit, "limit", 0, "list at most this many (0: all)")
 	return cmd
-}
-
-// writeDeadLetters writes a table of dead letters.
-func writeDeadLetters(out io.Writer, list []deadletter.DeadLetter) error {
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tTIME\tSERVICE\tHANDLER\tEVENT\tEVENT ID\tTRIES\tREASON")
-	for _, dl := range list {
-		event, id := "(invalid)", "-"
-		if dl.Event != nil {
-			event, id = dl.Event.Type, dl.Event.ID
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", dl.Sequence, dl.Time.UTC().Format(time.RFC3339),
-			dl.Service, dl.Handler, event, id, dl.Deliveries, oneLine(dl.Reason))
-	}
-	return tw.Flush()
 }
 
 // dlqShowCommand is meshctl dlq show ID.
@@ -126,42 +109,10 @@ func (a *app) dlqShowCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return writeDeadLetter(a.stdout, dl)
+				return render.DeadLetter(a.stdout, dl)
 			})
 		},
 	}
-}
-
-// writeDeadLetter writes one dead letter in full.
-func writeDeadLetter(out io.Writer, dl *deadletter.DeadLetter) error {
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "id\t%d\n", dl.Sequence)
-	fmt.Fprintf(tw, "dead-lettered\t%s\n", dl.Time.UTC().Format(time.RFC3339Nano))
-	fmt.Fprintf(tw, "service\t%s\n", dl.Service)
-	fmt.Fprintf(tw, "handler\t%s\n", dl.Handler)
-	fmt.Fprintf(tw, "tries\t%d\n", dl.Deliveries)
-	fmt.Fprintf(tw, "reason\t%s\n", oneLine(dl.Reason))
-	fmt.Fprintf(tw, "subject\t%s\n", dl.Subject)
-	fmt.Fprintf(tw, "stream sequence\t%d\n", dl.StreamSequence)
-	if ev := dl.Event; ev != nil {
-		fmt.Fprintf(tw, "event\t%s\n", ev.Type)
-		fmt.Fprintf(tw, "event id\t%s\n", ev.ID)
-		fmt.Fprintf(tw, "source\t%s\n", ev.Source)
-		fmt.Fprintf(tw, "time\t%s\n", ev.Time.UTC().Format(time.RFC3339Nano))
-		fmt.Fprintf(tw, "data\t%s\n", showData(ev))
-	} else {
-		fmt.Fprintf(tw, "event\tnot a valid CloudEvent\n")
-		fmt.Fprintf(tw, "body\t%q\n", dl.Data)
-	}
-	keys := make([]string, 0, len(dl.Header))
-	for k := range dl.Header {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		fmt.Fprintf(tw, "header %s\t%s\n", k, strings.Join(dl.Header[k], ", "))
-	}
-	return tw.Flush()
 }
 
 // dlqRedriveCommand is meshctl dlq redrive [ID...|--all].
@@ -268,12 +219,12 @@ func (a *app) dlqPurgeCommand() *cobra.Command {
 
 // count returns the number of dead letters kept.
 func (s *dlqSession) count(ctx context.Context) (uint64, error) {
-	info, err := streamState(ctx, s.js, subjects.DeadLetterStream(s.ns))
+	info, err := stats.StreamState(ctx, s.js, subjects.DeadLetterStream(s.ns))
 	if err != nil {
 		return 0, err
 	}
 	if info == nil {
-		return 0, fmt.Errorf("namespace %q has no dead-letter stream %s: %s", s.ns, subjects.DeadLetterStream(s.ns), streamsHint)
+		return 0, fmt.Errorf("namespace %q has no dead-letter stream %s: %s", s.ns, subjects.DeadLetterStream(s.ns), conn.StreamsHint)
 	}
 	return info.State.Msgs, nil
 }

@@ -35,7 +35,7 @@ func failing(t *testing.T, s *testutil.Server, service, event string, fail *atom
 var dlqRow = regexp.MustCompile(`(?m)^(\d+) +\S+ +(\S+) +\S+ +(\S+) +(\S+) +1 +permanent: smtp is down$`)
 
 func TestDeadLetters(t *testing.T) {
-	s := streamServer(t)
+	s := testutil.StartServer(t, testutil.WithStreams())
 	var fail atomic.Bool
 	fail.Store(true)
 	mailer := failing(t, s, "mailer", "mail:send", &fail)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/conn"
 	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/spf13/cobra"
@@ -38,7 +39,7 @@ sequence in the stream once stored.`,
 			if err != nil {
 				return err
 			}
-			defer closeWorker(w, &err)
+			defer conn.CloseWorker(w, &err)
 			id, seq, err := emitEvent(cmd.Context(), w, args[0], to, data)
 			if err != nil {
 				return err

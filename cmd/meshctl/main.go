@@ -12,9 +12,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
+
+	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/bridge"
+	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/conn"
+	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/render"
 )
 
 func main() {
@@ -30,11 +33,13 @@ type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	// now is the clock of relative times (replay --since, --until).
-	now   func() time.Time
-	flags globalFlags
+	now func() time.Time
+	// conn and namespaceFlag are the global flags.
+	conn          conn.Flags
+	namespaceFlag string
 	// served, if set, is called with the running bridge once meshctl serve
 	// is ready; tests use it to learn the bridge's URLs.
-	served func(*bridge)
+	served func(*bridge.Bridge)
 }
 
 // newApp returns an app reading stdin and writing stdout and stderr, on the
@@ -49,20 +54,8 @@ func (a *app) run(ctx context.Context, args []string) int {
 	root := a.rootCommand()
 	root.SetArgs(args)
 	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintf(a.stderr, "meshctl: %s\n", oneLine(err.Error()))
+		fmt.Fprintf(a.stderr, "meshctl: %s\n", render.OneLine(err.Error()))
 		return 1
 	}
 	return 0
-}
-
-// oneLine joins the lines of a multi-line message, so that every error is
-// one line on stderr.
-func oneLine(s string) string {
-	var parts []string
-	for _, l := range strings.Split(s, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			parts = append(parts, l)
-		}
-	}
-	return strings.Join(parts, " ")
 }

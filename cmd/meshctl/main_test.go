@@ -1,39 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/exprsn/ipcmesh/mesh"
-	"github.com/exprsn/ipcmesh/streams"
+	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/bridge"
 	"github.com/exprsn/ipcmesh/testutil"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// syncBuffer is a bytes.Buffer safe for a command writing while the test
-// reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // result is what one meshctl run printed and returned.
 type result struct {
@@ -43,7 +20,7 @@ type result struct {
 
 // running is a meshctl run in the background.
 type running struct {
-	stdout, stderr *syncBuffer
+	stdout, stderr *testutil.Buffer
 	cancel         context.CancelFunc
 	done           chan int
 }
@@ -51,7 +28,7 @@ type running struct {
 // start runs meshctl with args in the background, with an empty stdin;
 // setup, if not nil, changes the app first. Stop it with stop.
 func start(setup func(*app), args ...string) *running {
-	r := &running{stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan int, 1)}
+	r := &running{stdout: &testutil.Buffer{}, stderr: &testutil.Buffer{}, done: make(chan int, 1)}
 	a := newApp(strings.NewReader(""), r.stdout, r.stderr)
 	if setup != nil {
 		setup(a)
@@ -113,10 +90,10 @@ func withStdin(in string) func(*app) {
 // startServe runs meshctl serve on free ports with its store in a temporary
 // directory, and returns the running bridge; it stops with the test and
 // must stop cleanly.
-func startServe(t testing.TB) *bridge {
+func startServe(t testing.TB) *bridge.Bridge {
 	t.Helper()
-	ready := make(chan *bridge, 1)
-	r := start(func(a *app) { a.served = func(b *bridge) { ready <- b } },
+	ready := make(chan *bridge.Bridge, 1)
+	r := start(func(a *app) { a.served = func(b *bridge.Bridge) { ready <- b } },
 		"serve", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--store", t.TempDir())
 	select {
 	case b := <-ready:
@@ -134,31 +111,20 @@ func startServe(t testing.TB) *bridge {
 	return nil
 }
 
-// streamServer starts an embedded server with the namespace's streams, as
-// meshctl serve provisions them.
-func streamServer(t testing.TB) *testutil.Server {
+// waitFor waits until out contains want.
+func waitFor(t *testing.T, out *testutil.Buffer, want string) {
 	t.Helper()
-	s := testutil.StartServer(t)
-	nc, err := nats.Connect(s.URL())
-	require.NoError(t, err)
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
-	require.NoError(t, streams.Ensure(context.Background(), js, "ipc", streams.Config{}))
-	return s
+	if !assert.Eventually(t, func() bool { return strings.Contains(out.String(), want) }, testutil.DefaultWait, 5*time.Millisecond) {
+		t.Fatalf("waiting for %q in %q", want, out.String())
+	}
 }
 
-// connectWorker connects a worker for service to url, closed with the test.
-func connectWorker(t testing.TB, url, service string) *mesh.Worker {
+// requireOneErrorLine checks that stderr is one "meshctl: ..." line that
+// contains want.
+func requireOneErrorLine(t *testing.T, stderr, want string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), testutil.DefaultWait)
-	defer cancel()
-	w, err := mesh.Connect(ctx, mesh.Config{Service: service, Servers: []string{url}})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), testutil.DefaultWait)
-		defer cancel()
-		require.NoError(t, w.Close(ctx))
-	})
-	return w
+	require.True(t, strings.HasPrefix(stderr, "meshctl: "), stderr)
+	require.Equal(t, 1, strings.Count(stderr, "\n"), "one line: %q", stderr)
+	require.True(t, strings.HasSuffix(stderr, "\n"), stderr)
+	require.Contains(t, stderr, want)
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/conn"
+	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/progress"
 	"github.com/exprsn/ipcmesh/replay"
 	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats.go/jetstream"
@@ -162,7 +164,7 @@ func (a *app) runReplay(ctx context.Context, f replayFlags) error {
 			return fmt.Errorf("--to: %w", err)
 		}
 	}
-	nc, js, err := a.connectJetStream("meshctl-replay")
+	nc, js, err := a.conn.ConnectJetStream("meshctl-replay")
 	if err != nil {
 		return err
 	}
@@ -175,10 +177,10 @@ func (a *app) runReplay(ctx context.Context, f replayFlags) error {
 	if f.dryRun {
 		fmt.Fprintf(summary, "dry run: would %s %s\n", f.action(), describeQuery(q))
 	}
-	progress := newProgressPrinter(a.stderr, "replay")
-	p, err := a.doReplay(ctx, js, q, f, rate, progress.update)
-	progress.finish()
-	err = withStreamsHint(err)
+	pp := progress.New(a.stderr, "replay", isTerminal(a.stderr))
+	p, err := a.doReplay(ctx, js, q, f, rate, pp.Update)
+	pp.Finish()
+	err = conn.WithStreamsHint(err)
 	if err != nil && p == (replay.Progress{}) {
 		return err // nothing started
 	}

@@ -45,7 +45,7 @@ func emitStored(t *testing.T, w *mesh.Worker, batch string, n int, event func(i 
 // --since and --event, to a service that was offline while it was emitted:
 // the service receives exactly the matching events, once each.
 func TestReplayToAnOfflineService(t *testing.T) {
-	s := streamServer(t)
+	s := testutil.StartServer(t, testutil.WithStreams())
 	shop := testutil.Connect(t, s, "shop")
 	// 2,000 matching events before the --since time, then 8,000 of which
 	// every other one matches --event.
@@ -95,7 +95,7 @@ func TestReplayToAnOfflineService(t *testing.T) {
 }
 
 func TestReplayOutWritesJSONLines(t *testing.T) {
-	s := streamServer(t)
+	s := testutil.StartServer(t, testutil.WithStreams())
 	w := testutil.Connect(t, s, "exprsn-timeline")
 	ctx := context.Background()
 	type sent struct{ id, event, target, data string }

@@ -6,6 +6,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/conn"
+	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/render"
 	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/spf13/cobra"
 )
@@ -33,7 +35,7 @@ status 1.`,
 			if err != nil {
 				return err
 			}
-			defer closeWorker(w, &err)
+			defer conn.CloseWorker(w, &err)
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
 			reply, err := w.Request(ctx, args[0], args[1], payload(data))
@@ -57,5 +59,5 @@ func replyText(ev *mesh.Event) string {
 	case utf8.Valid(ev.Data):
 		return string(ev.Data)
 	}
-	return showData(&ev.Event)
+	return render.Data(&ev.Event)
 }

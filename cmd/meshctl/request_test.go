@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"strings"
 	"testing"
 
 	"github.com/exprsn/ipcmesh/mesh"
@@ -61,14 +60,4 @@ func TestRequest(t *testing.T) {
 			requireOneErrorLine(t, r.stderr, tt.wantErr)
 		})
 	}
-}
-
-// requireOneErrorLine checks that stderr is one "meshctl: ..." line that
-// contains want.
-func requireOneErrorLine(t *testing.T, stderr, want string) {
-	t.Helper()
-	require.True(t, strings.HasPrefix(stderr, "meshctl: "), stderr)
-	require.Equal(t, 1, strings.Count(stderr, "\n"), "one line: %q", stderr)
-	require.True(t, strings.HasSuffix(stderr, "\n"), stderr)
-	require.Contains(t, stderr, want)
 }

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
-	"time"
 
-	"github.com/exprsn/ipcmesh/codec"
+	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/conn"
+	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/render"
 	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats.go"
 	"github.com/spf13/cobra"
@@ -50,7 +47,7 @@ Ctrl-C.`,
 			if err != nil {
 				return err
 			}
-			nc, err := a.connect("meshctl-tail")
+			nc, err := a.conn.Connect("meshctl-tail")
 			if err != nil {
 				return err
 			}
@@ -61,13 +58,13 @@ Ctrl-C.`,
 				return fmt.Errorf("subscribe to %s: %w", filter, err)
 			}
 			defer func() { _ = sub.Unsubscribe() }()
-			if err := nc.FlushTimeout(connectTimeout); err != nil {
+			if err := nc.FlushTimeout(conn.Timeout); err != nil {
 				return fmt.Errorf("subscribe to %s: %w", filter, err)
 			}
 			fmt.Fprintf(a.stderr, "meshctl tail: listening on %s\n", filter)
-			print := printLine
+			print := render.Line
 			if asJSON {
-				print = printJSON
+				print = render.JSONLine
 			}
 			for {
 				select {
@@ -83,83 +80,4 @@ Ctrl-C.`,
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON lines")
 	return cmd
-}
-
-// tailed is a message as tail sees it.
-type tailed struct {
-	ev       codec.Event
-	target   string
-	replayed bool
-	err      error
-}
-
-// decodeTailed decodes m and where it went.
-func decodeTailed(m *nats.Msg) tailed {
-	t := tailed{replayed: m.Header.Get(subjects.HeaderReplay) != "" || m.Header.Get(subjects.HeaderRedrive) != ""}
-	if a, err := subjects.Parse(m.Subject); err == nil {
-		t.target = a.Target
-	}
-	t.err = codec.DecodeMsg(m, &t.ev)
-	return t
-}
-
-// printLine prints m as one readable line.
-func printLine(out io.Writer, m *nats.Msg) error {
-	t := decodeTailed(m)
-	if t.err != nil {
-		_, err := fmt.Fprintf(out, "%s  invalid message on %s: %v\n", time.Now().UTC().Format(time.RFC3339Nano), m.Subject, t.err)
-		return err
-	}
-	mark := ""
-	if t.replayed {
-		mark = "  (replayed)"
-	}
-	ev := &t.ev
-	_, err := fmt.Fprintf(out, "%s  %s -> %s  %s  id=%s  %s%s\n",
-		ev.Time.UTC().Format(time.RFC3339Nano), ev.Source, t.target, ev.Type, ev.ID, showData(ev), mark)
-	return err
-}
-
-// showData renders an event's data on one line: compact JSON, or its size
-// and type.
-func showData(ev *codec.Event) string {
-	switch {
-	case ev.Data == nil:
-		return "-"
-	case ev.DataContentType == "" || codec.IsJSONContentType(ev.DataContentType):
-		var b bytes.Buffer
-		if json.Compact(&b, ev.Data) == nil {
-			return b.String()
-		}
-	}
-	return fmt.Sprintf("<%d bytes of %s>", len(ev.Data), ev.DataContentType)
-}
-
-// printJSON prints m as one JSON line.
-func printJSON(out io.Writer, m *nats.Msg) error {
-	t := decodeTailed(m)
-	var line any
-	if t.err != nil {
-		line = struct {
-			Subject string `json:"subject"`
-			Error   string `json:"error"`
-		}{m.Subject, t.err.Error()}
-	} else {
-		event, err := codec.AppendStructured(nil, &t.ev)
-		if err != nil {
-			return err
-		}
-		line = struct {
-			Subject  string          `json:"subject"`
-			Target   string          `json:"target"`
-			Replayed bool            `json:"replayed"`
-			Event    json.RawMessage `json:"event"`
-		}{m.Subject, t.target, t.replayed, event}
-	}
-	b, err := json.Marshal(line)
-	if err != nil {
-		return err
-	}
-	_, err = out.Write(append(b, '\n'))
-	return err
 }

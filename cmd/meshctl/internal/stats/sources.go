@@ -1,4 +1,4 @@
-package main
+package stats
 
 import (
 	"context"
@@ -9,14 +9,14 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-// varzSource reports the counts of an embedded server, from its Varz.
-func varzSource(ns *server.Server) serverSource {
-	return func(context.Context) (*serverStats, error) {
+// VarzSource reports the counts of an embedded server, from its Varz.
+func VarzSource(ns *server.Server) ServerSource {
+	return func(context.Context) (*ServerStats, error) {
 		v, err := ns.Varz(nil)
 		if err != nil {
 			return nil, fmt.Errorf("server stats: %w", err)
 		}
-		return &serverStats{
+		return &ServerStats{
 			Source:      "varz",
 			Servers:     1,
 			Connections: v.Connections,
@@ -50,24 +50,24 @@ type accountStatz struct {
 	} `json:"data"`
 }
 
-// accountSource reports the counts of nc's account summed over the servers
+// AccountSource reports the counts of nc's account summed over the servers
 // that answer, for a mesh reached over the network: a server's own Varz
 // needs the system account. It reports nil when no server answers (a
 // server without a system account).
-func accountSource(nc *nats.Conn) serverSource {
-	return func(ctx context.Context) (*serverStats, error) {
+func AccountSource(nc *nats.Conn) ServerSource {
+	return func(ctx context.Context) (*ServerStats, error) {
 		answers, err := gatherReplies(ctx, nc, accountStatzSubject, nil)
 		if err != nil {
 			return nil, fmt.Errorf("server stats: %w", err)
 		}
-		var out *serverStats
+		var out *ServerStats
 		for _, m := range answers {
 			var a accountStatz
 			if json.Unmarshal(m.Data, &a) != nil {
 				continue
 			}
 			if out == nil {
-				out = &serverStats{Source: "account"}
+				out = &ServerStats{Source: "account"}
 			}
 			out.Servers++
 			for _, acc := range a.Data.Accounts {

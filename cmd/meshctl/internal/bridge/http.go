@@ -1,4 +1,4 @@
-package main
+package bridge
 
 import (
 	"context"
@@ -6,31 +6,32 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/stats"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// statsPath is where the bridge serves its stats report.
-const statsPath = "/api/ipc/stats"
+// StatsPath is where the bridge serves its stats report.
+const StatsPath = "/api/ipc/stats"
 
 // handler serves the bridge's HTTP API.
-func (b *bridge) handler() http.Handler {
+func (b *Bridge) handler() http.Handler {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), newMeshCollector(b.cfg.Namespace, b.stats.gather))
+	reg.MustRegister(collectors.NewGoCollector(), newMeshCollector(b.cfg.Namespace, b.stats.Gather))
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+statsPath, b.serveStats)
+	mux.HandleFunc("GET "+StatsPath, b.serveStats)
 	mux.HandleFunc("GET /healthz", b.serveHealth)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	return mux
 }
 
 // serveStats answers GET /api/ipc/stats.
-func (b *bridge) serveStats(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), gatherTimeout)
+func (b *Bridge) serveStats(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), stats.Timeout)
 	defer cancel()
-	report, err := b.stats.gather(ctx)
+	report, err := b.stats.Gather(ctx)
 	if err != nil {
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
 		return
@@ -41,7 +42,7 @@ func (b *bridge) serveStats(w http.ResponseWriter, r *http.Request) {
 // serveHealth answers GET /healthz: 200 when the server accepts
 // connections, JetStream is ready and the bridge's own connection, over
 // which it gathers stats, is up; 503 otherwise, saying which.
-func (b *bridge) serveHealth(w http.ResponseWriter, _ *http.Request) {
+func (b *Bridge) serveHealth(w http.ResponseWriter, _ *http.Request) {
 	status := b.ns.Healthz(&server.HealthzOptions{})
 	var msg string
 	switch {

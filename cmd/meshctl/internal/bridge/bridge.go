@@ -1,0 +1,175 @@
+// Package bridge is meshctl serve's bridge: an embedded nats-server with
+// JetStream, the namespace's event and dead-letter streams, and the HTTP API
+// (the stats report, health and Prometheus metrics), with the client of
+// that API (meshctl stats --http).
+package bridge
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/stats"
+	"github.com/exprsn/ipcmesh/internal/embedded"
+	"github.com/exprsn/ipcmesh/streams"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// ShutdownTimeout bounds the bridge's shutdown.
+const ShutdownTimeout = 10 * time.Second
+
+// Config configures a bridge.
+type Config struct {
+	// Listen is the host:port of NATS clients; port 0 picks a free one.
+	Listen string
+	// HTTP is the host:port of the HTTP API; port 0 picks a free one.
+	HTTP string
+	// StoreDir is the JetStream store directory.
+	StoreDir string
+	// Namespace is the mesh namespace whose streams the bridge provisions.
+	Namespace string
+	// MaxAge is how long the event stream keeps events.
+	MaxAge time.Duration
+}
+
+// Bridge is a running meshctl serve: an embedded nats-server with
+// JetStream, the namespace's streams, and the HTTP API.
+type Bridge struct {
+	cfg     Config
+	ns      *server.Server
+	nc      *nats.Conn
+	stats   *stats.Gatherer
+	http    *http.Server
+	httpURL string
+	httpErr chan error
+}
+
+// DefaultStoreDir is the store under the user's data directory.
+func DefaultStoreDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "ipcmesh")
+	}
+	if runtime.GOOS != "windows" && runtime.GOOS != "darwin" {
+		if h, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(h, ".local", "share", "ipcmesh")
+		}
+	}
+	if d, err := os.UserConfigDir(); err == nil {
+		return filepath.Join(d, "ipcmesh")
+	}
+	return filepath.Join(os.TempDir(), "ipcmesh")
+}
+
+// Start starts the server, provisions the streams and serves HTTP.
+// On error nothing is left running.
+func Start(ctx context.Context, cfg Config) (b *Bridge, err error) {
+	opts, err := serverOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
+	b = &Bridge{cfg: cfg, httpErr: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
+			defer cancel()
+			_ = b.Close(ctx)
+		}
+	}()
+	if b.ns, err = embedded.Start(opts); err != nil {
+		return b, err
+	}
+	if !b.ns.JetStreamEnabled() {
+		return b, fmt.Errorf("serve: JetStream did not start; is the store %s writable?", cfg.StoreDir)
+	}
+	if b.nc, err = nats.Connect(b.ns.ClientURL(), nats.InProcessServer(b.ns), nats.Name("meshctl-serve")); err != nil {
+		return b, fmt.Errorf("serve: connect to the embedded server: %w", err)
+	}
+	js, err := jetstream.New(b.nc)
+	if err != nil {
+		return b, fmt.Errorf("serve: JetStream: %w", err)
+	}
+	if err := streams.Ensure(ctx, js, cfg.Namespace, streams.Config{MaxAge: cfg.MaxAge}); err != nil {
+		return b, fmt.Errorf("serve: %w", err)
+	}
+	b.stats = stats.NewGatherer(b.nc, js, cfg.Namespace, stats.VarzSource(b.ns))
+	ln, err := net.Listen("tcp", cfg.HTTP)
+	if err != nil {
+		return b, fmt.Errorf("serve: --http %s: %w", cfg.HTTP, err)
+	}
+	b.httpURL = "http://" + ln.Addr().String()
+	b.http = &http.Server{Handler: b.handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() { b.httpErr <- b.http.Serve(ln) }()
+	return b, nil
+}
+
+// serverOptions returns the embedded server's options for cfg. It checks
+// that the client address is free, since the server would only say so after
+// its readiness timeout.
+func serverOptions(cfg Config) (*server.Options, error) {
+	host, portText, err := net.SplitHostPort(cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("serve: --listen %q: want host:port: %w", cfg.Listen, err)
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil || port < 0 || port > 65535 {
+		return nil, fmt.Errorf("serve: --listen %q: bad port", cfg.Listen)
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("serve: --listen %s: %w", cfg.Listen, err)
+	}
+	_ = ln.Close()
+	if err := os.MkdirAll(cfg.StoreDir, 0o750); err != nil {
+		return nil, fmt.Errorf("serve: --store: %w", err)
+	}
+	opts := embedded.Options(cfg.StoreDir)
+	opts.Host = host
+	opts.Port = port
+	if port == 0 {
+		opts.Port = server.RANDOM_PORT // for nats-server, 0 means its default port
+	}
+	return opts, nil
+}
+
+// NATSURL is the URL clients connect to.
+func (b *Bridge) NATSURL() string { return b.ns.ClientURL() }
+
+// HTTPURL is the base URL of the HTTP API.
+func (b *Bridge) HTTPURL() string { return b.httpURL }
+
+// Wait returns when ctx ends (nil) or the HTTP server fails.
+func (b *Bridge) Wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-b.httpErr:
+		return fmt.Errorf("serve: HTTP: %w", err)
+	}
+}
+
+// Close stops HTTP, the bridge's connection and the server, which flushes
+// the store. It waits for the server to stop.
+func (b *Bridge) Close(ctx context.Context) error {
+	var err error
+	if b.http != nil {
+		if herr := b.http.Shutdown(ctx); herr != nil {
+			err = fmt.Errorf("serve: stop HTTP: %w", herr)
+		}
+	}
+	if b.nc != nil {
+		b.nc.Close()
+	}
+	if b.ns != nil {
+		b.ns.Shutdown()
+		b.ns.WaitForShutdown()
+	}
+	return err
+}
