@@ -79,7 +79,7 @@ func loadMesh(ctx context.Context, e *env, data []byte, n int) error {
 			return err
 		}
 	}
-	return waitAsync(ctx, w.JetStream())
+	return w.Flush(ctx)
 }
 
 func loadWatermill(ctx context.Context, e *env, data []byte, n int) error {
@@ -149,13 +149,13 @@ func prepareRawConsumeOf(e *env, s *sink, round int, stream string, filters []st
 	return begin, stop, nil
 }
 
-func prepareMeshConsume(opts ...mesh.HandlerOption) func(e *env, s *sink, round int) (func() (string, error), func(), error) {
+func prepareMeshConsume(opts ...mesh.DurableOption) func(e *env, s *sink, round int) (func() (string, error), func(), error) {
 	return func(e *env, s *sink, round int) (func() (string, error), func(), error) {
 		return prepareMeshConsumeWith(e, s, round, opts)
 	}
 }
 
-func prepareMeshConsumeWith(e *env, s *sink, round int, opts []mesh.HandlerOption) (func() (string, error), func(), error) {
+func prepareMeshConsumeWith(e *env, s *sink, round int, opts []mesh.DurableOption) (func() (string, error), func(), error) {
 	w, err := e.worker(meshConsumer, meshNS, true)
 	if err != nil {
 		return nil, nil, err
@@ -167,7 +167,7 @@ func prepareMeshConsumeWith(e *env, s *sink, round int, opts []mesh.HandlerOptio
 		_, err := w.OnDurable(ctx, meshBacklog, mesh.HandlerFunc(func(context.Context, *mesh.Event) error {
 			s.hit()
 			return nil
-		}), append([]mesh.HandlerOption{mesh.DurableName(name)}, opts...)...)
+		}), append([]mesh.DurableOption{mesh.DurableName(name)}, opts...)...)
 		return name, err
 	}
 	return begin, func() { closeWorker(w) }, nil

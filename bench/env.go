@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/exprsn/ipcmesh/mesh"
+	"github.com/exprsn/ipcmesh/streams"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -150,8 +151,8 @@ func streamConfig(name string, subjects ...string) jetstream.StreamConfig {
 		Subjects:   subjects,
 		Storage:    jetstream.FileStorage,
 		Retention:  jetstream.LimitsPolicy,
-		MaxAge:     mesh.DefaultStreamMaxAge,
-		Duplicates: mesh.DefaultDuplicateWindow,
+		MaxAge:     streams.DefaultMaxAge,
+		Duplicates: streams.DefaultDuplicateWindow,
 		Discard:    jetstream.DiscardOld,
 	}
 }

@@ -71,6 +71,7 @@ func startMeshFan(e *env, data []byte, services int, s *sink) (func() error, fun
 		s.hit()
 		return nil
 	})
+	ctx := context.Background()
 	for i := range services {
 		for range instancesPerService {
 			w, err := e.worker(fmt.Sprintf("svc-%02d", i), "fan", false)
@@ -79,7 +80,7 @@ func startMeshFan(e *env, data []byte, services int, s *sink) (func() error, fun
 				return nil, nil, err
 			}
 			workers = append(workers, w)
-			if _, err := w.On("bench:fan", h); err != nil {
+			if _, err := w.On(ctx, "bench:fan", h); err != nil {
 				stop()
 				return nil, nil, err
 			}
@@ -91,7 +92,6 @@ func startMeshFan(e *env, data []byte, services int, s *sink) (func() error, fun
 		return nil, nil, err
 	}
 	workers = append(workers, pub)
-	ctx := context.Background()
 	raw := json.RawMessage(data)
 	return func() error { return pub.Emit(ctx, "bench:fan", raw) }, stop, nil
 }
@@ -129,8 +129,9 @@ func startMeshHandlers(e *env, data []byte, handlers int, s *sink) (func() error
 	if err != nil {
 		return nil, nil, err
 	}
+	ctx := context.Background()
 	for range handlers {
-		if _, err := sub.On("bench:multi", mesh.HandlerFunc(func(context.Context, *mesh.Event) error {
+		if _, err := sub.On(ctx, "bench:multi", mesh.HandlerFunc(func(context.Context, *mesh.Event) error {
 			s.hit()
 			return nil
 		})); err != nil {
@@ -143,7 +144,6 @@ func startMeshHandlers(e *env, data []byte, handlers int, s *sink) (func() error
 		closeWorker(sub)
 		return nil, nil, err
 	}
-	ctx := context.Background()
 	raw := json.RawMessage(data)
 	return func() error { return pub.Emit(ctx, "bench:multi", raw) }, func() { closeWorker(pub); closeWorker(sub) }, nil
 }

@@ -174,7 +174,7 @@ func meshReceiver(e *env, s *sink) (*mesh.Worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, err = sub.On("bench:live", mesh.HandlerFunc(func(context.Context, *mesh.Event) error {
+	_, err = sub.On(context.Background(), "bench:live", mesh.HandlerFunc(func(context.Context, *mesh.Event) error {
 		s.hit()
 		return nil
 	}))

@@ -79,11 +79,11 @@ func memChild(url string, sizes []int) error {
 	release := make(chan struct{})
 	full := make(chan struct{}, 1)
 	for i := range memHandlers - 1 {
-		if _, err := w.On(fmt.Sprintf("mem:event%d", i), mesh.HandlerFunc(func(context.Context, *mesh.Event) error { return nil })); err != nil {
+		if _, err := w.On(ctx, fmt.Sprintf("mem:event%d", i), mesh.HandlerFunc(func(context.Context, *mesh.Event) error { return nil })); err != nil {
 			return err
 		}
 	}
-	_, err = w.On("mem:hold", mesh.HandlerFunc(func(context.Context, *mesh.Event) error {
+	_, err = w.On(ctx, "mem:hold", mesh.HandlerFunc(func(context.Context, *mesh.Event) error {
 		if held.Add(1) == memHeld {
 			full <- struct{}{}
 		}

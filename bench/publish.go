@@ -11,7 +11,6 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	cejs "github.com/cloudevents/sdk-go/protocol/nats_jetstream/v2"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
-	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -38,7 +37,7 @@ const (
 // deadline.
 const stallWait = time.Minute
 
-func meshStream() string { return mesh.EventStreamName(meshNS) }
+func meshStream() string { return subjects.EventStream(meshNS) }
 
 // meshBacklogSubjects are the subjects a durable handler of meshBacklog in
 // service bench-consumer consumes: the events sent to the service and the
@@ -173,7 +172,7 @@ func startMeshPublish(e *env, data []byte) (*pubRun, error) {
 			_, err := w.EmitAsync(ctx, meshPubEvent, raw)
 			return err
 		},
-		wait:     func(ctx context.Context) error { return waitAsync(ctx, w.JetStream()) },
+		wait:     w.Flush,
 		sendSync: func() error { return w.Emit(ctx, meshPubEvent, raw) },
 		stop:     func() { cancel(); closeWorker(w) },
 	}, nil

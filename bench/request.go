@@ -52,7 +52,8 @@ func startMeshRequest(e *env, data []byte) (func() error, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	_, err = responder.OnRequest("bench:get", mesh.ResponderFunc(func(_ context.Context, ev *mesh.Event) (any, error) {
+	ctx := context.Background()
+	_, err = responder.OnRequest(ctx, "bench:get", mesh.ResponderFunc(func(_ context.Context, ev *mesh.Event) (any, error) {
 		return json.RawMessage(ev.Data), nil
 	}))
 	if err != nil {
@@ -64,7 +65,6 @@ func startMeshRequest(e *env, data []byte) (func() error, func(), error) {
 		closeWorker(responder)
 		return nil, nil, err
 	}
-	ctx := context.Background()
 	raw := json.RawMessage(data)
 	request := func() error {
 		_, err := caller.Request(ctx, "bench-responder", "bench:get", raw)

@@ -9,6 +9,8 @@ import (
 
 	"github.com/exprsn/ipcmesh/internal/embedded"
 	"github.com/exprsn/ipcmesh/mesh"
+	"github.com/exprsn/ipcmesh/streams"
+	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
@@ -87,7 +89,7 @@ func TestClusterNodeLoss(t *testing.T) {
 		urls = append(urls, nd.url())
 	}
 	cfg := mesh.Config{Servers: urls, AsyncEmitTimeout: 5 * time.Second,
-		Stream: mesh.StreamConfig{Manage: true, Replicas: 3, Storage: jetstream.FileStorage}}
+		Stream: mesh.StreamConfig{Manage: true, Config: streams.Config{Replicas: 3, Storage: jetstream.FileStorage}}}
 	var w *mesh.Worker
 	require.Eventually(t, func() bool {
 		var err error
@@ -119,7 +121,7 @@ func TestClusterNodeLoss(t *testing.T) {
 // streamLeader returns the node leading the event stream.
 func streamLeader(t *testing.T, w *mesh.Worker, nodes []*node) *node {
 	t.Helper()
-	info, err := w.JetStream().Stream(context.Background(), mesh.EventStreamName("ipc"))
+	info, err := w.JetStream().Stream(context.Background(), subjects.EventStream("ipc"))
 	require.NoError(t, err)
 	name := info.CachedInfo().Cluster.Leader
 	for _, nd := range nodes {

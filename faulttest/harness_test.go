@@ -2,6 +2,7 @@ package faulttest
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -12,7 +13,6 @@ import (
 
 	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/testutil"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 )
 
@@ -63,7 +63,7 @@ func (l *ledger) handler() mesh.Handler {
 // pending is an emit waiting for its acknowledgement.
 type pending struct {
 	id string
-	f  jetstream.PubAckFuture
+	a  *mesh.AsyncEmit
 }
 
 // emit emits n events asynchronously, calling fault(i) before each, and
@@ -76,21 +76,22 @@ func (l *ledger) emit(t *testing.T, w *mesh.Worker, n int, fault func(i int)) {
 	for i := range n {
 		fault(i)
 		id := "evt-" + strconv.Itoa(i)
-		f, err := w.EmitAsync(ctx, "fault:event", i, mesh.WithID(id), mesh.ToSelf())
+		a, err := w.EmitAsync(ctx, "fault:event", i, mesh.WithID(id), mesh.ToSelf())
 		if err != nil {
 			l.refused++
 			continue
 		}
-		waiting = append(waiting, pending{id, f})
+		waiting = append(waiting, pending{id, a})
 	}
 	for _, p := range waiting {
-		select {
-		case <-p.f.Ok():
+		_, err := p.a.Wait(ctx)
+		switch {
+		case err == nil:
 			l.acked = append(l.acked, p.id)
-		case <-p.f.Err():
-			l.failed++
-		case <-ctx.Done():
+		case ctx.Err() != nil && errors.Is(err, ctx.Err()):
 			t.Fatalf("no outcome for emit %s", p.id)
+		default:
+			l.failed++
 		}
 	}
 }

@@ -89,7 +89,7 @@ func (w *Worker) registerDurable(ctx context.Context, pattern string, o handlerO
 		Permanent:    IsPermanent,
 		Report:       func(err error) { w.report(err) },
 		DeadLettered: w.deadLettered,
-		Enter:        func(release func()) func() { return w.enter(d, release) },
+		Enter:        func(release func()) func() { return w.callers.Enter(d, release) },
 	}
 
 	w.mu.Lock()
@@ -145,7 +145,7 @@ func (w *Worker) deadLettered(ev *Event, reason string) {
 // offDurable stops one durable handler in this instance; its consumer
 // stays.
 func (w *Worker) offDurable(ctx context.Context, d *durableHandler) error {
-	w.releaseCaller(d)
+	w.callers.Release(d)
 	err := d.consumer.Stop(ctx, w.nc.IsConnected())
 	w.mu.Lock()
 	if w.durables[d.name] == d {

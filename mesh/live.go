@@ -49,7 +49,7 @@ func (w *Worker) newBinding(pattern string, h Handler, o handlerOptions, respond
 	b := &binding{pattern: pattern, handler: w.wrap(h, o), opts: o, responder: responder}
 	b.sched = sched.New(sched.Config{
 		Workers: o.concurrency, Bound: o.concurrency, Idle: maxIdleRunners, Group: &w.inflight,
-		Enter: func(release func()) func() { return w.enter(b, release) },
+		Enter: func(release func()) func() { return w.callers.Enter(b, release) },
 	}, func(evs []*Event) { w.run(b, evs[0]) })
 	return b
 }

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/exprsn/ipcmesh/mesh/internal/callers"
+	"github.com/exprsn/ipcmesh/mesh/internal/drops"
 	"github.com/exprsn/ipcmesh/mesh/internal/outbound"
 	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats.go"
@@ -62,11 +64,11 @@ type Worker struct {
 	// the connection is closed, for good or by Close.
 	lost       atomic.Pointer[error]
 	connClosed chan struct{}
-	// callers are the goroutines running handler calls, by goroutine id
-	// (see releaseCaller).
-	callers sync.Map // uint64 -> *caller
+	// callers are the goroutines running handler calls, for Close and Off
+	// from inside a handler.
+	callers callers.Registry
 	// drops reports the live events the NATS client drops.
-	drops dropWatch
+	drops drops.Watch
 }
 
 const (
@@ -102,6 +104,7 @@ func Connect(ctx context.Context, cfg Config) (*Worker, error) {
 		instance:   nuid.Next(),
 	}
 	w.handlerCtx, w.cancelHandler = context.WithCancel(NewContext(context.Background(), w))
+	w.drops = drops.Watch{Total: w.droppedTotal, Report: func(err error) { w.report(err) }}
 	w.out = outbound.Encoder{Namespace: cfg.Namespace, Service: cfg.Service, Mode: cfg.Encoding, TooLarge: ErrTooLarge,
 		MaxPayload: func() int64 { return w.nc.MaxPayload() }}
 	w.stats.init()
@@ -221,7 +224,7 @@ func (w *Worker) onReconnect(nc *nats.Conn) {
 
 func (w *Worker) onAsyncError(nc *nats.Conn, sub *nats.Subscription, err error) {
 	if errors.Is(err, nats.ErrSlowConsumer) && sub != nil {
-		w.drops.slow(w, sub.Subject)
+		w.drops.Slow(sub.Subject)
 		return
 	}
 	w.report(err)
@@ -255,7 +258,7 @@ func (w *Worker) report(err error, attrs ...any) {
 // the one it is made from, which goes on after Close returns (a durable
 // handler's own event is then not acknowledged, and is redelivered).
 func (w *Worker) Close(ctx context.Context) error {
-	w.releaseCaller(nil)
+	w.callers.Release(nil)
 	w.closeOnce.Do(func() {
 		go func() {
 			w.closeErr = w.close(ctx)
@@ -275,7 +278,7 @@ func (w *Worker) close(ctx context.Context) error {
 	err := w.drain(ctx)
 	w.state.Store(stateClosed)
 	w.cancelHandler()
-	w.drops.stop()
+	w.drops.Stop()
 	switch {
 	case err != nil:
 		w.mu.Lock()

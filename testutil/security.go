@@ -18,7 +18,7 @@ const tlsTimeout = 10 // seconds
 // CA. Clients then need nats.RootCAs (or nats.Secure) to trust the server's
 // certificate.
 func WithTLS(cfg *tls.Config) ServerOption {
-	return serverOptions(func(o *server.Options) {
+	return WithServerOptions(func(o *server.Options) {
 		o.TLSConfig = cfg
 		o.TLS = true
 		o.TLSVerify = cfg.ClientAuth == tls.RequireAndVerifyClientCert
@@ -30,20 +30,20 @@ func WithTLS(cfg *tls.Config) ServerOption {
 // password and, if set, its permissions (see package permissions).
 // Combine it with WithNkeyUsers to accept both kinds.
 func WithUsers(users ...*server.User) ServerOption {
-	return serverOptions(func(o *server.Options) { o.Users = append(o.Users, users...) })
+	return WithServerOptions(func(o *server.Options) { o.Users = append(o.Users, users...) })
 }
 
 // WithNkeyUsers makes the server accept only these NKey users (clients
 // connect with nats.Nkey or nats.NkeyOptionFromSeed), each with its
 // permissions if set.
 func WithNkeyUsers(users ...*server.NkeyUser) ServerOption {
-	return serverOptions(func(o *server.Options) { o.Nkeys = append(o.Nkeys, users...) })
+	return WithServerOptions(func(o *server.Options) { o.Nkeys = append(o.Nkeys, users...) })
 }
 
 // WithToken makes the server accept only clients that present token
 // (nats.Token).
 func WithToken(token string) ServerOption {
-	return serverOptions(func(o *server.Options) { o.Authorization = token })
+	return WithServerOptions(func(o *server.Options) { o.Authorization = token })
 }
 
 // WithOperator runs the server in operator mode (decentralized JWT
@@ -54,7 +54,7 @@ func WithToken(token string) ServerOption {
 // (nats.UserCredentials). An account that uses JetStream needs JetStream
 // limits in its JWT.
 func WithOperator(operator *jwt.OperatorClaims, systemAccount string, accountJWTs map[string]string) ServerOption {
-	return serverOptions(func(o *server.Options) {
+	return WithServerOptions(func(o *server.Options) {
 		resolver := &server.MemAccResolver{}
 		for account, token := range accountJWTs {
 			// A MemAccResolver never fails to store.

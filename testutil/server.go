@@ -32,8 +32,10 @@ type setup struct {
 	namespaces []string // whose streams to create
 }
 
-// serverOptions makes an option of a change to the server's options.
-func serverOptions(f func(*server.Options)) ServerOption {
+// WithServerOptions makes an option of any change to the embedded
+// server's options (feature flags, limits) that the other options do not
+// cover.
+func WithServerOptions(f func(*server.Options)) ServerOption {
 	return func(s *setup) { f(s.opts) }
 }
 

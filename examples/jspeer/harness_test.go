@@ -2,7 +2,6 @@ package jspeer_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -97,30 +96,12 @@ type peerEvent struct {
 // peer is a running peer.mjs, its output collected line by line.
 type peer struct {
 	stdin  io.WriteCloser
-	stderr lockedBuffer
+	stderr testutil.Buffer
 
 	mu      sync.Mutex
 	lines   []line
 	changed chan struct{} // closed and replaced on every new line
 	exited  chan struct{} // closed when stdout ends
-}
-
-// lockedBuffer is a bytes.Buffer safe for a writer and a reader at once.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // startPeer starts peer.mjs for service against the server at url, with

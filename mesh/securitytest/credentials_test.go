@@ -131,7 +131,7 @@ func TestCredentials(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := testutil.StartServer(t, tc.server...)
-			var goodLogs, badLogs logBuffer
+			var goodLogs, badLogs testutil.Buffer
 			w := mustDial(t, srv.URL(), mesh.Config{Service: service, NATSOptions: tc.good, Logger: logger(&goodLogs)})
 			roundTrip(t, w)
 
@@ -159,7 +159,7 @@ func TestCredentialsInURLAreRedacted(t *testing.T) {
 	withUser := func(pw string) string {
 		return strings.Replace(srv.URL(), "nats://", "nats://"+service+":"+pw+"@", 1)
 	}
-	var logs logBuffer
+	var logs testutil.Buffer
 	w := mustDial(t, withUser(password), mesh.Config{Service: service, Logger: logger(&logs)})
 	roundTrip(t, w)
 	_, err := dial(t, withUser("wrong-"+password), mesh.Config{Service: service, Logger: logger(&logs)})

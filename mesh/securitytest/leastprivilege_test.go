@@ -339,9 +339,9 @@ func TestSubjectPermissions(t *testing.T) {
 func TestLongDurableHandlerIsAcknowledged(t *testing.T) {
 	for _, v2 := range []bool{false, true} {
 		t.Run(fmt.Sprintf("ack format v2 %t", v2), func(t *testing.T) {
-			m := startSecureMesh(t, false, func(o *server.Options) {
+			m := startSecureMesh(t, false, testutil.WithServerOptions(func(o *server.Options) {
 				o.FeatureFlags = map[string]bool{server.FeatureFlagJsAckFormatV2: v2}
-			})
+			}))
 			ctx, cancel := context.WithTimeout(context.Background(), testutil.DefaultWait)
 			defer cancel()
 			he := m.connect(t, herald, herald, mesh.Config{})
