@@ -14,7 +14,7 @@ type collector struct {
 	// by worker
 	panics, invalid, dropped, requests, emitFailures, inFlight *prometheus.Desc
 	// by durable handler
-	acked, retried, redelivered, deadLettered, skipped, pending *prometheus.Desc
+	acked, retried, redelivered, deadLettered, skipped, terminated, pending *prometheus.Desc
 }
 
 // NewCollector returns a collector of w's counts (mesh.Worker.Stats), read
@@ -39,7 +39,7 @@ func NewCollector(w *mesh.Worker, opts ...Option) prometheus.Collector {
 		invalid:      desc("invalid_messages_total", "Messages on mesh subjects that were not valid CloudEvents and reached no handler."),
 		dropped:      desc("events_dropped_total", "Events the NATS client dropped because handlers fell behind (slow consumer)."),
 		requests:     desc("requests_total", "Requests sent."),
-		emitFailures: desc("emit_failures_total", "Asynchronous emits the event stream did not store."),
+		emitFailures: desc("emit_failures_total", "Emits that failed: every error an emit returned, and every asynchronous emit the event stream did not store."),
 		inFlight:     desc("handlers_in_flight", "Handler calls running now."),
 
 		acked:        desc("durable_acked_total", "Events a durable handler handled and acknowledged, by handler.", "handler"),
@@ -47,6 +47,7 @@ func NewCollector(w *mesh.Worker, opts ...Option) prometheus.Collector {
 		redelivered:  desc("durable_redelivered_total", "Deliveries to a durable handler after the first of an event, by handler.", "handler"),
 		deadLettered: desc("durable_dead_lettered_total", "Events a durable handler sent to the dead-letter stream, by handler.", "handler"),
 		skipped:      desc("durable_skipped_total", "Events the idempotency guard skipped as already handled, by handler.", "handler"),
+		terminated:   desc("durable_terminated_total", "Events given up after their last try because no dead letter could be stored, by handler.", "handler"),
 		pending:      desc("durable_pending_events", "Events in the stream not yet delivered to a durable handler, as of its last delivery, by handler.", "handler"),
 	}
 }
@@ -59,7 +60,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.emitted, c.received, c.handled, c.failed,
 		c.panics, c.invalid, c.dropped, c.requests, c.emitFailures, c.inFlight,
-		c.acked, c.retried, c.redelivered, c.deadLettered, c.skipped, c.pending,
+		c.acked, c.retried, c.redelivered, c.deadLettered, c.skipped, c.terminated, c.pending,
 	} {
 		ch <- d
 	}
@@ -92,6 +93,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		count(c.redelivered, d.Redelivered, handler)
 		count(c.deadLettered, d.DeadLettered, handler)
 		count(c.skipped, d.Skipped, handler)
+		count(c.terminated, d.Terminated, handler)
 		send(c.pending, prometheus.GaugeValue, float64(d.Pending), handler)
 	}
 }

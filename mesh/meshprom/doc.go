@@ -33,7 +33,7 @@
 //	ipcmesh_invalid_messages_total        messages that were not valid CloudEvents
 //	ipcmesh_events_dropped_total          events dropped by a slow consumer
 //	ipcmesh_requests_total                requests sent
-//	ipcmesh_emit_failures_total           asynchronous emits not stored
+//	ipcmesh_emit_failures_total           failed emits (Stats.EmitFailed)
 //	ipcmesh_handlers_in_flight            gauge: handler calls running now
 //
 //	by durable handler (label handler, the durable consumer's name)
@@ -42,6 +42,7 @@
 //	ipcmesh_durable_redelivered_total     deliveries after an event's first
 //	ipcmesh_durable_dead_lettered_total   events sent to the dead-letter stream
 //	ipcmesh_durable_skipped_total         events the idempotency guard skipped
+//	ipcmesh_durable_terminated_total      events given up without a dead letter
 //	ipcmesh_durable_pending_events        gauge: events not yet delivered
 //
 //	latency (labels event and kind)

@@ -103,6 +103,10 @@ ipcmesh_durable_redelivered_total{handler="digests",namespace="ipc",service="exp
 # TYPE ipcmesh_durable_retried_total counter
 ipcmesh_durable_retried_total{handler="bad-digests",namespace="ipc",service="exprsn-herald"} 0
 ipcmesh_durable_retried_total{handler="digests",namespace="ipc",service="exprsn-herald"} 1
+# HELP ipcmesh_durable_terminated_total Events given up after their last try because no dead letter could be stored, by handler.
+# TYPE ipcmesh_durable_terminated_total counter
+ipcmesh_durable_terminated_total{handler="bad-digests",namespace="ipc",service="exprsn-herald"} 0
+ipcmesh_durable_terminated_total{handler="digests",namespace="ipc",service="exprsn-herald"} 0
 # HELP ipcmesh_events_emitted_total Events emitted (requests and replies not included), by event name.
 # TYPE ipcmesh_events_emitted_total counter
 ipcmesh_events_emitted_total{event="digest:bad",namespace="ipc",service="exprsn-herald"} 0
@@ -174,7 +178,7 @@ ipcmesh_requests_total{namespace="ipc",service="exprsn-timeline"} 1
 `
 	require.NoError(t, promtest.GatherAndCompare(reg, strings.NewReader(want),
 		"ipcmesh_durable_acked_total", "ipcmesh_durable_dead_lettered_total", "ipcmesh_durable_redelivered_total",
-		"ipcmesh_durable_retried_total", "ipcmesh_events_emitted_total", "ipcmesh_events_failed_total",
+		"ipcmesh_durable_retried_total", "ipcmesh_durable_terminated_total", "ipcmesh_events_emitted_total", "ipcmesh_events_failed_total",
 		"ipcmesh_events_handled_total", "ipcmesh_events_received_total", "ipcmesh_handler_panics_total",
 		"ipcmesh_handlers_in_flight", "ipcmesh_invalid_messages_total", "ipcmesh_requests_total"))
 }
