@@ -81,6 +81,7 @@ func (w *Worker) registerDurable(ctx context.Context, pattern string, o handlerO
 		MaxDeliver: o.durable.maxDeliver, Backoff: o.durable.backoff, AckWait: o.durable.ackWait,
 		Concurrency: o.concurrency, ByKey: o.durable.byKey, Prefetch: o.durable.prefetch,
 		Batch: o.durable.batchSize, BatchWait: o.durable.batchWait,
+		Start: *o.durable.start, InactiveExpiry: o.durable.expiry, Pinned: o.durable.byKey,
 	}
 	hooks := durable.Hooks[*Event]{
 		Decode:       func(msg jetstream.Msg, dl durable.Delivery) (*Event, error) { return w.decodeDurable(name, msg, dl) },

@@ -7,6 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/exprsn/ipcmesh/mesh/internal/durable"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Durable handler defaults, used for options not given.
@@ -33,6 +36,8 @@ const (
 var DefaultBackoff = []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute}
 
 type durableOptions struct {
+	start      *durable.Position // nil: StartAtNew
+	expiry     time.Duration
 	name       string
 	maxDeliver int
 	backoff    []time.Duration
@@ -81,13 +86,56 @@ func AckWait(d time.Duration) ConsumerOption { return func(o *durableOptions) { 
 // twice Concurrency if more.
 func Prefetch(n int) ConsumerOption { return func(o *durableOptions) { o.prefetch = n } }
 
+// StartAtNew makes a new durable handler take only the events stored
+// after its consumer is created. It is the default, as Kafka's
+// auto.offset.reset=latest is: a newly deployed handler should not act on
+// a week of history (replay is for catching up on purpose). A handler
+// whose consumer exists resumes where it stopped, whatever its start
+// option says.
+func StartAtNew() ConsumerOption {
+	return func(o *durableOptions) { o.start = &durable.Position{Policy: jetstream.DeliverNewPolicy} }
+}
+
+// StartAtFirst makes a new durable handler take every event the stream
+// holds, from the oldest (see StartAtNew).
+func StartAtFirst() ConsumerOption {
+	return func(o *durableOptions) { o.start = &durable.Position{Policy: jetstream.DeliverAllPolicy} }
+}
+
+// StartAtTime makes a new durable handler take the events stored since t
+// (see StartAtNew).
+func StartAtTime(t time.Time) ConsumerOption {
+	return func(o *durableOptions) { o.start = &durable.Position{Policy: jetstream.DeliverByStartTimePolicy, Time: t} }
+}
+
+// StartAtSequence makes a new durable handler take the events from stream
+// sequence seq on (see StartAtNew).
+func StartAtSequence(seq uint64) ConsumerOption {
+	return func(o *durableOptions) {
+		o.start = &durable.Position{Policy: jetstream.DeliverByStartSequencePolicy, Sequence: seq}
+	}
+}
+
+// InactiveExpiry makes the server delete the handler's consumer once no
+// instance has used it for d, so that the consumers of removed handlers
+// go; -1 keeps it forever. Default: the event stream's max age, so that a
+// worker offline for less than that still catches up.
+func InactiveExpiry(d time.Duration) ConsumerOption {
+	return func(o *durableOptions) { o.expiry = d }
+}
+
 type onlyDurable func(*durableOptions)
 
 func (o onlyDurable) applyDurable(h *handlerOptions) { o(&h.durable) }
 
 // OrderedByKey keeps the order of events that share a partition key (see
-// WithPartitionKey) while running up to Concurrency events with different
-// keys at once. Events without a key are spread by id.
+// WithPartitionKey), across all instances of the service, while running up
+// to Concurrency events with different keys at once. One instance at a
+// time takes the handler's events (the consumer's pinned priority group);
+// when it goes, the server pins another after about 10 s, and the events
+// the gone instance held are redelivered after AckWait: such a redelivered
+// event can be handled after a later event of its key, the one case in
+// which order does not hold. Events without a key are spread by id.
 func OrderedByKey() DurableOption { return onlyDurable(func(o *durableOptions) { o.byKey = true }) }
 
 type onlyBatch func(*durableOptions)
@@ -113,6 +161,9 @@ func (o handlerOptions) withDurableDefaults(batch bool) handlerOptions {
 	}
 	if d.ackWait == 0 {
 		d.ackWait = DefaultAckWait
+	}
+	if d.start == nil {
+		d.start = &durable.Position{Policy: jetstream.DeliverNewPolicy}
 	}
 	if o.concurrency == 0 {
 		o.concurrency = 1
@@ -142,6 +193,8 @@ func (o handlerOptions) validateDurable() error {
 		return fmt.Errorf("Prefetch %d: want at least 1", d.prefetch)
 	case d.batchSize < 1, d.batchWait < 0:
 		return fmt.Errorf("Batch(%d, %s): want a positive size and wait", d.batchSize, d.batchWait)
+	case d.expiry < -1:
+		return fmt.Errorf("InactiveExpiry %s: want a positive duration, or -1 for never", d.expiry)
 	}
 	for _, b := range d.backoff {
 		if b < 0 {

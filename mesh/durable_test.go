@@ -450,7 +450,7 @@ func TestPrefetchedEventsAreNotRedelivered(t *testing.T) {
 			return ctx.Err()
 		}
 		return done.HandleEvent(ctx, ev)
-	}), mesh.AckWait(time.Second))
+	}), mesh.AckWait(time.Second), mesh.StartAtFirst())
 	evs := done.WaitN(t, n, 0)
 	for _, ev := range evs {
 		require.Equal(t, uint64(1), ev.Deliveries, "event %s was redelivered while it waited", ev.ID)

@@ -106,10 +106,12 @@ func ForService(ns string, s Service) (Permissions, error) {
 }
 
 // durable is what a service's durable handlers publish to: the consumer
-// API of the event stream, acknowledgements and its dead letters.
+// API of the event stream (info, to resume an existing consumer where it
+// stopped), acknowledgements and its dead letters.
 func durable(ns, service string) []string {
 	events := subjects.EventStream(ns)
 	return append([]string{
+		jsAPI("CONSUMER.INFO", events, "*"),
 		jsAPI("CONSUMER.CREATE", events, "*"),
 		jsAPI("CONSUMER.MSG.NEXT", events, "*"),
 		subjects.DeadLetterFilter(ns, service),

@@ -15,6 +15,7 @@ func TestForService(t *testing.T) {
 		return []string{"ipc.exprsn-herald.>", "ipc.all.>", "ipc.all.> exprsn-herald", "_rpc.ipc.exprsn-herald.>", "_mesh.ipc.stats", inbox}
 	}
 	durable := []string{
+		"$JS.API.CONSUMER.INFO.MESH_ipc.*",
 		"$JS.API.CONSUMER.CREATE.MESH_ipc.*",
 		"$JS.API.CONSUMER.MSG.NEXT.MESH_ipc.*",
 		"_dlq.ipc.exprsn-herald.>",

@@ -103,7 +103,7 @@ func TestNATSCLI(t *testing.T) {
 			"-H", "ce-specversion:1.0", "-H", "ce-id:cli-{{ Count }}", "-H", "ce-source:nats-cli",
 			"-H", "ce-type:notification:trigger", "-H", "Content-Type:application/json")
 		durable := testutil.NewRecorder()
-		_, err := w.OnDurable(ctx(t), trigger, durable)
+		_, err := w.OnDurable(ctx(t), trigger, durable, mesh.StartAtFirst())
 		require.NoError(t, err)
 		for _, id := range []string{"cli-1", "cli-2", "cli-3"} {
 			assert.NotZero(t, wait(t, durable, id).StreamSequence)

@@ -113,7 +113,7 @@ func TestSDKJetStreamSenderToWorker(t *testing.T) {
 	checkSDKEvent(t, live, "sdk-js-structured")
 
 	durable := testutil.NewRecorder()
-	_, err = w.OnDurable(ctx(t), trigger, durable)
+	_, err = w.OnDurable(ctx(t), trigger, durable, mesh.StartAtFirst())
 	require.NoError(t, err)
 	for _, id := range []string{"sdk-js-binary", "sdk-js-structured"} {
 		assert.NotZero(t, checkSDKEvent(t, durable, id).StreamSequence, "from the stream")

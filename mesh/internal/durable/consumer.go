@@ -50,7 +50,32 @@ type Config struct {
 	// first.
 	Batch     int
 	BatchWait time.Duration
+	// Start is where a new consumer starts; an existing one resumes where
+	// it stopped.
+	Start Position
+	// InactiveExpiry is how long the server keeps the consumer without a
+	// client; 0 means the event stream's max age, -1 forever.
+	InactiveExpiry time.Duration
+	// Pinned makes one instance at a time take the consumer's events
+	// (a pinned priority group), so that their order holds across
+	// instances.
+	Pinned bool
 }
+
+// Position is where a new consumer starts: Policy, with Sequence or Time
+// for jetstream.DeliverByStartSequencePolicy and DeliverByStartTimePolicy.
+type Position struct {
+	Policy   jetstream.DeliverPolicy
+	Sequence uint64
+	Time     time.Time
+}
+
+// The priority group of pinned consumers, and how long the server waits
+// for the pinned instance's next pull request before it pins another.
+const (
+	pinnedGroup = "mesh"
+	pinnedTTL   = 2 * pullExpiry
+)
 
 // Delivery is what the engine knows of a delivered message.
 type Delivery struct {
@@ -118,20 +143,11 @@ type task[E any] struct {
 // says the server's max_payload, for dead letters; counters receive the
 // counts; when halt is done, events are no longer run.
 func Start[E any](ctx, halt context.Context, js jetstream.JetStream, maxPayload func() int64, cfg Config, hooks Hooks[E], counters *Counters) (*Consumer[E], error) {
-	cons, err := js.CreateOrUpdateConsumer(ctx, cfg.Stream, jetstream.ConsumerConfig{
-		Durable:        cfg.Name,
-		Description:    cfg.Description,
-		FilterSubjects: cfg.Filters,
-		AckPolicy:      jetstream.AckExplicitPolicy,
-		AckWait:        cfg.AckWait,
-		// No server limit: receive dead-letters an event past its tries,
-		// even when its last try never reported (a crash); deadLetter
-		// bounds the tries when no dead letter can be stored.
-		MaxDeliver: -1,
-		// The scheduler holds at most this many events.
-		MaxAckPending: cfg.Prefetch,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-	})
+	cc, err := consumerConfig(ctx, js, cfg)
+	if err != nil {
+		return nil, err
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, cfg.Stream, cc)
 	if err != nil {
 		return nil, fmt.Errorf("create or update consumer %s: %w%s", cfg.Name, err, streams.Hint(err))
 	}
@@ -146,15 +162,68 @@ func Start[E any](ctx, halt context.Context, js jetstream.JetStream, maxPayload 
 		Enter: hooks.Enter,
 	}, c.run)
 	c.keeper = newKeeper(cfg.AckWait / 3)
-	c.cc, err = cons.Consume(c.receive,
+	opts := []jetstream.PullConsumeOpt{
 		jetstream.PullMaxMessages(cfg.Prefetch),
 		jetstream.PullExpiry(pullExpiry),
-		jetstream.ConsumeErrHandler(c.consumeError))
+		jetstream.ConsumeErrHandler(c.consumeError),
+	}
+	if cfg.Pinned {
+		opts = append(opts, jetstream.PullPriorityGroup(pinnedGroup))
+	}
+	c.cc, err = cons.Consume(c.receive, opts...)
 	if err != nil {
 		c.finish()
 		return nil, fmt.Errorf("consume %s: %w", cfg.Name, err)
 	}
 	return c, nil
+}
+
+// consumerConfig is the JetStream configuration of cfg's consumer. An
+// existing consumer keeps where it started, so that it resumes where it
+// stopped whatever cfg.Start says; the inactivity expiry defaults to the
+// event stream's max age, so that a worker offline for less catches up.
+func consumerConfig(ctx context.Context, js jetstream.JetStream, cfg Config) (jetstream.ConsumerConfig, error) {
+	cc := jetstream.ConsumerConfig{
+		Durable:        cfg.Name,
+		Description:    cfg.Description,
+		FilterSubjects: cfg.Filters,
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        cfg.AckWait,
+		// No server limit: receive dead-letters an event past its tries,
+		// even when its last try never reported (a crash); deadLetter
+		// bounds the tries when no dead letter can be stored.
+		MaxDeliver: -1,
+		// The scheduler holds at most this many events.
+		MaxAckPending:     cfg.Prefetch,
+		DeliverPolicy:     cfg.Start.Policy,
+		OptStartSeq:       cfg.Start.Sequence,
+		InactiveThreshold: cfg.InactiveExpiry,
+	}
+	if !cfg.Start.Time.IsZero() {
+		cc.OptStartTime = &cfg.Start.Time
+	}
+	if cfg.Pinned {
+		cc.PriorityPolicy, cc.PriorityGroups, cc.PinnedTTL = jetstream.PriorityPolicyPinned, []string{pinnedGroup}, pinnedTTL
+	}
+	existing, err := js.Consumer(ctx, cfg.Stream, cfg.Name)
+	switch {
+	case err == nil:
+		old := existing.CachedInfo().Config
+		cc.DeliverPolicy, cc.OptStartSeq, cc.OptStartTime = old.DeliverPolicy, old.OptStartSeq, old.OptStartTime
+	case !errors.Is(err, jetstream.ErrConsumerNotFound):
+		return cc, fmt.Errorf("look up consumer %s: %w%s", cfg.Name, err, streams.Hint(err))
+	}
+	switch {
+	case cfg.InactiveExpiry < 0:
+		cc.InactiveThreshold = 0
+	case cfg.InactiveExpiry == 0:
+		stream, err := js.Stream(ctx, cfg.Stream)
+		if err != nil {
+			return cc, fmt.Errorf("look up stream %s: %w%s", cfg.Stream, err, streams.Hint(err))
+		}
+		cc.InactiveThreshold = stream.CachedInfo().Config.MaxAge
+	}
+	return cc, nil
 }
 
 func (c *Consumer[E]) consumeError(_ jetstream.ConsumeContext, err error) {
