@@ -105,7 +105,9 @@ func StartAtFirst() ConsumerOption {
 // StartAtTime makes a new durable handler take the events stored since t
 // (see StartAtNew).
 func StartAtTime(t time.Time) ConsumerOption {
-	return func(o *durableOptions) { o.start = &durable.Position{Policy: jetstream.DeliverByStartTimePolicy, Time: t} }
+	return func(o *durableOptions) {
+		o.start = &durable.Position{Policy: jetstream.DeliverByStartTimePolicy, Time: t}
+	}
 }
 
 // StartAtSequence makes a new durable handler take the events from stream

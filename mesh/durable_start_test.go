@@ -181,3 +181,30 @@ func TestOrderedByKeyAcrossInstances(t *testing.T) {
 		}
 	}
 }
+
+// TestEmitAcrossAServerRestartIsStoredOnce: an emit whose acknowledgement
+// a server restart takes away is published again as the same event, and
+// the stream stores it once.
+func TestEmitAcrossAServerRestartIsStoredOnce(t *testing.T) {
+	srv := testutil.StartServer(t, testutil.WithStreams())
+	w := testutil.Connect(t, srv, "exprsn-timeline")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	const n = 50
+	errs := make(chan error, n)
+	go func() {
+		for i := range n {
+			_, err := w.EmitWithReceipt(ctx, "post:created", i, mesh.WithID(fmt.Sprintf("post-%d", i)))
+			errs <- err
+		}
+	}()
+	srv.Restart(t)
+	for range n {
+		require.NoError(t, <-errs, "an emit across the restart")
+	}
+	s, err := w.JetStream().Stream(ctx, subjects.EventStream("ipc"))
+	require.NoError(t, err)
+	info, err := s.Info(ctx)
+	require.NoError(t, err)
+	require.Equal(t, uint64(n), info.State.Msgs, "every event stored once")
+}

@@ -19,10 +19,13 @@ import (
 // []byte, sent as is (see WithContentType), json.RawMessage, embedded as is,
 // and nil, sent as an event without data.
 //
-// When the namespace has an event stream (see Durable), Emit returns once
-// the event is stored, or with an error (no stream, a timeout, the server
-// gone); retrying an emit with the same WithID stores the event once within
-// the stream's duplicate window. Without a stream, Emit returns once the
+// When the namespace has an event stream (see Durable), Emit returns nil
+// once the event is stored. When the stream's acknowledgement does not
+// come, Emit publishes the event again, as the same event, until ctx ends
+// (or Config.RequestTimeout without a deadline), and then fails with
+// ErrUnconfirmed: the event may or may not be stored, and emitting it again
+// WithID of the id EmitWithReceipt's receipt gives stores it at most once
+// within the stream's duplicate window. Without a stream, Emit returns once the
 // event is written to the connection and delivery to live handlers is at
 // most once; while the worker is reconnecting, events are buffered by the
 // NATS client (8 MiB by default) and sent on reconnect.
@@ -61,21 +64,65 @@ func (w *Worker) EmitWithReceipt(ctx context.Context, event string, data any, op
 	r := Receipt{ID: out.s.Event.ID, Subject: out.s.Msg.Subject}
 	if w.durable {
 		var ack *jetstream.PubAck
-		ack, err = w.js.PublishMsg(ctx, &out.s.Msg)
+		ack, err = w.store(ctx, &out.s.Msg)
 		if err == nil {
 			r.Stream, r.Sequence, r.Duplicate = ack.Stream, ack.Sequence, ack.Duplicate
 		}
-		err = withHint(err)
 	} else {
 		err = w.publish(&out.s.Msg)
 	}
 	out.sent(err)
 	if err != nil {
 		w.stats.emitFailed.Add(1)
+		if errors.Is(err, ErrUnconfirmed) {
+			// The caller may retry as the same event: it needs the id.
+			return Receipt{ID: r.ID, Subject: r.Subject}, fmt.Errorf("mesh: emit %q to %s (id %s): %w", event, out.s.Target, headers.Truncate(r.ID, maxLoggedField), err)
+		}
 		return Receipt{}, fmt.Errorf("mesh: emit %q to %s: %w", event, out.s.Target, err)
 	}
 	w.stats.emitted(event)
 	return r, nil
+}
+
+// storeAttempt bounds one try to store an event; store tries again, with
+// the same duplicate key, until the emit's ctx ends.
+const storeAttempt = 2 * time.Second
+
+// store publishes msg to the event stream and waits for its
+// acknowledgement. When the acknowledgement does not come (a timeout, the
+// server gone or electing a leader), it publishes again: the duplicate key
+// makes a retry of a stored event a duplicate, not a second event. It gives
+// up when ctx ends (or after Config.RequestTimeout without a deadline),
+// with an error matching ErrUnconfirmed.
+func (w *Worker) store(ctx context.Context, msg *nats.Msg) (*jetstream.PubAck, error) {
+	ctx, cancel := w.bounded(ctx)
+	defer cancel()
+	pause := 50 * time.Millisecond
+	for {
+		attempt, cancelAttempt := context.WithTimeout(ctx, storeAttempt)
+		ack, err := w.js.PublishMsg(attempt, msg)
+		cancelAttempt()
+		switch {
+		case err == nil:
+			return ack, nil
+		case !unconfirmed(err):
+			return nil, withHint(err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: %w", ErrUnconfirmed, withHint(err))
+		case <-time.After(pause):
+			pause = min(2*pause, time.Second)
+		}
+	}
+}
+
+// unconfirmed reports whether a publish's error leaves the event's fate
+// open, so that publishing it again is the way to know.
+func unconfirmed(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
+		errors.Is(err, nats.ErrConnectionReconnecting) || errors.Is(err, nats.ErrDisconnected)
 }
 
 // EmitAsync emits like Emit to the namespace's event stream without waiting

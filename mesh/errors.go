@@ -26,6 +26,12 @@ var (
 	ErrInvalidMessage = errors.New("invalid message")
 	// ErrRemote matches every *RemoteError.
 	ErrRemote = errors.New("remote error")
+	// ErrUnconfirmed is returned by Emit when the event stream did not
+	// confirm the event before the emit's context ended (the server gone,
+	// or slow): the event may or may not be stored. Emitting it again with
+	// WithID(receipt.ID) stores it at most once, within the stream's
+	// duplicate window; the receipt Emit returns with it holds the id.
+	ErrUnconfirmed = errors.New("event not confirmed stored")
 	// ErrAlreadyHandled, returned by a durable handler (the idempotency
 	// guard does), says the event was handled before: it is acknowledged,
 	// and counted as handled and in DurableStats.Skipped.

@@ -59,7 +59,7 @@ func TestWithoutJetStream(t *testing.T) {
 
 func TestHelp(t *testing.T) {
 	root := succeed(t, "--help")
-	for _, cmd := range []string{"serve", "emit", "tail", "request", "replay", "dlq", "stats"} {
+	for _, cmd := range []string{"serve", "emit", "tail", "request", "replay", "dlq", "consumers", "stats"} {
 		require.Contains(t, root, "\n  "+cmd+" ")
 		help := succeed(t, cmd, "--help")
 		require.Contains(t, help, "Examples:", cmd)
@@ -67,6 +67,12 @@ func TestHelp(t *testing.T) {
 	}
 	for _, cmd := range []string{"list", "show", "redrive", "purge"} {
 		require.Contains(t, succeed(t, "dlq", cmd, "--help"), "Examples:", cmd)
+	}
+	for _, cmd := range []string{"list", "info", "pause", "resume", "delete"} {
+		require.Contains(t, succeed(t, "consumers", cmd, "--help"), "Examples:", cmd)
+	}
+	for _, cmd := range []string{"list", "info"} { // what lag means
+		require.Contains(t, succeed(t, "consumers", cmd, "--help"), "LAG is PENDING + ACK PENDING", cmd)
 	}
 }
 

@@ -1,7 +1,8 @@
 // Meshctl is the operator command line of an ipcmesh event mesh: it runs the
 // bridge (an embedded NATS server with JetStream and the stats HTTP API),
 // emits events and requests, tails the live traffic, replays stored events
-// to a service, manages dead letters and shows the mesh's statistics.
+// to a service, manages dead letters and durable handlers' consumers, and
+// shows the mesh's statistics.
 //
 // Run meshctl --help for the commands, and see docs/operations.md.
 package main

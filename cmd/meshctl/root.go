@@ -22,7 +22,8 @@ over NATS, with JetStream keeping every event.
 It runs the bridge (meshctl serve: an embedded NATS server with JetStream, and
 the stats HTTP API), and, against any NATS server or cluster of the mesh,
 emits events and requests, tails the live traffic, replays stored events to a
-service, manages dead letters and shows statistics.
+service, manages dead letters and durable handlers' consumers, and shows
+statistics.
 
 Every command connects to --server (several URLs, comma-separated, for a
 cluster) in --namespace, with the credentials given. Errors are one line on
@@ -33,6 +34,7 @@ stderr and a non-zero exit status.`,
   meshctl request exprsn-auth session:validate '{"token":"t"}'
   meshctl replay --since 1h --event 'post:*' --to exprsn-herald
   meshctl dlq list
+  meshctl consumers list
   meshctl stats`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -64,6 +66,7 @@ stderr and a non-zero exit status.`,
 		a.requestCommand(),
 		a.replayCommand(),
 		a.dlqCommand(),
+		a.consumersCommand(),
 		a.statsCommand(),
 		a.authCommand(),
 	)

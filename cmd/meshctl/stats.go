@@ -16,11 +16,14 @@ func (a *app) statsCommand() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "stats",
-		Short: "Show the mesh's statistics: server, stream, dead letters, services",
+		Short: "Show the mesh's statistics: server, stream, dead letters, services, consumers",
 		Long: `stats shows what GET /api/ipc/stats of the bridge serves: the NATS server's
 connections and traffic, the event stream (events, bytes, first and last
-sequence and time), the dead letters, and each connected service's own counts
-(emitted, received, handled, failed...), summed over its instances.
+sequence and time), the dead letters, each connected service's own counts
+(emitted, received, handled, failed...), summed over its instances, and the
+event stream's consumers, one per durable handler, with their pending, ack
+pending, redelivered and lag, whether an instance is connected or not (see
+meshctl consumers --help).
 
 With --http it asks a running bridge. Otherwise it gathers the same data
 itself over NATS from --server: the services' counts from the workers, and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/consumers"
 	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/stats"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -16,14 +17,15 @@ type metric[T any] struct {
 }
 
 // meshCollector exports a stats report gathered on every scrape: the
-// server's, the streams' and each service's counts.
+// server's, the streams', each consumer's and each service's counts.
 type meshCollector struct {
-	gather   func(context.Context) (*stats.Report, error)
-	up       *prometheus.Desc
-	server   []metric[stats.ServerStats]
-	stream   []metric[stats.StreamStats]
-	dead     []metric[stats.DeadLetterStats]
-	services []metric[stats.ServiceStats]
+	gather    func(context.Context) (*stats.Report, error)
+	up        *prometheus.Desc
+	server    []metric[stats.ServerStats]
+	stream    []metric[stats.StreamStats]
+	dead      []metric[stats.DeadLetterStats]
+	services  []metric[stats.ServiceStats]
+	consumers []metric[consumers.Consumer]
 }
 
 // newMeshCollector returns a collector of the reports gather returns for
@@ -37,6 +39,9 @@ func newMeshCollector(ns string, gather func(context.Context) (*stats.Report, er
 		return metric[stats.ServiceStats]{desc("service_"+name, help, "service"), kind, v}
 	}
 	counter, gauge := prometheus.CounterValue, prometheus.GaugeValue
+	cons := func(name, help string, v func(*consumers.Consumer) float64) metric[consumers.Consumer] {
+		return metric[consumers.Consumer]{desc("consumer_"+name, help, "service", "handler"), gauge, v}
+	}
 	return &meshCollector{
 		gather: gather,
 		up:     desc("stats_up", "1 if the last gathering of the mesh's stats succeeded, 0 otherwise."),
@@ -72,6 +77,15 @@ func newMeshCollector(ns string, gather func(context.Context) (*stats.Report, er
 			svc("emit_failed_total", "Asynchronous emits the stream did not store.", counter, func(s *stats.ServiceStats) float64 { return float64(s.EmitFailed) }),
 			svc("in_flight", "Handler calls running now.", gauge, func(s *stats.ServiceStats) float64 { return float64(s.InFlight) }),
 		},
+		// Per durable handler, from its consumer on the event stream, so a
+		// handler with no instance connected is counted too.
+		consumers: []metric[consumers.Consumer]{
+			cons("lag", "Events of the durable handler not yet acknowledged: pending plus ack pending.", func(c *consumers.Consumer) float64 { return float64(c.Lag) }),
+			cons("pending", "Events of the durable handler not yet delivered to an instance.", func(c *consumers.Consumer) float64 { return float64(c.Pending) }),
+			cons("ack_pending", "Events delivered to an instance of the durable handler and not yet acknowledged.", func(c *consumers.Consumer) float64 { return float64(c.AckPending) }),
+			cons("redelivered", "Events not yet acknowledged that were delivered more than once.", func(c *consumers.Consumer) float64 { return float64(c.Redelivered) }),
+			cons("paused", "1 if the durable handler's consumer is paused, 0 otherwise.", func(c *consumers.Consumer) float64 { return boolValue(c.Paused) }),
+		},
 	}
 }
 
@@ -83,6 +97,14 @@ func unixSeconds(s *stats.StreamStats) float64 {
 	return float64(s.LastTime.UnixNano()) / 1e9
 }
 
+// boolValue is 1 for true, 0 for false.
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // Describe sends the descriptions of every metric.
 func (c *meshCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.up
@@ -90,6 +112,7 @@ func (c *meshCollector) Describe(ch chan<- *prometheus.Desc) {
 	describe(ch, c.stream)
 	describe(ch, c.dead)
 	describe(ch, c.services)
+	describe(ch, c.consumers)
 }
 
 // describe sends the descriptions of ms.
@@ -116,6 +139,10 @@ func (c *meshCollector) Collect(ch chan<- prometheus.Metric) {
 	collect(ch, c.dead, r.DeadLetters)
 	for name, s := range r.Services {
 		collect(ch, c.services, s, name)
+	}
+	for i := range r.Consumers {
+		cs := &r.Consumers[i]
+		collect(ch, c.consumers, cs, cs.Service, cs.Handler)
 	}
 }
 

@@ -1,6 +1,7 @@
 // Package render is how meshctl prints what it reads from the mesh: live
 // events as lines or JSON lines (meshctl tail), an event's data on one
-// line, and dead letters as a table or in full (meshctl dlq).
+// line, dead letters as a table or in full (meshctl dlq), and the event
+// stream's consumers as a table or in full (meshctl consumers, stats).
 package render
 
 import (

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/consumers"
 	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats.go"
@@ -40,10 +41,11 @@ func NewGatherer(nc *nats.Conn, js jetstream.JetStream, ns string, server Server
 	return &Gatherer{nc: nc, js: js, ns: ns, server: server}
 }
 
-// Gather builds a report: the server's counts, the streams' state, and the
-// stats every connected worker answers on subjects.StatsSubject.
+// Gather builds a report: the server's counts, the streams' state, the
+// event stream's consumers, and the stats every connected worker answers
+// on subjects.StatsSubject.
 func (g *Gatherer) Gather(ctx context.Context) (*Report, error) {
-	r := &Report{Time: time.Now().UTC(), Namespace: g.ns, Services: map[string]*ServiceStats{}}
+	r := &Report{Time: time.Now().UTC(), Namespace: g.ns, Services: map[string]*ServiceStats{}, Consumers: []consumers.Consumer{}}
 	var err error
 	if r.Server, err = g.server(ctx); err != nil {
 		return nil, err
@@ -58,6 +60,14 @@ func (g *Gatherer) Gather(ctx context.Context) (*Report, error) {
 			FirstSeq: events.State.FirstSeq, FirstTime: events.State.FirstTime,
 			LastSeq: events.State.LastSeq, LastTime: events.State.LastTime,
 			Consumers: events.State.Consumers,
+		}
+		list, err := consumers.List(ctx, g.js, g.ns, "")
+		switch {
+		case errors.Is(err, jetstream.ErrStreamNotFound): // deleted meanwhile
+		case err != nil:
+			return nil, err
+		default:
+			r.Consumers = list
 		}
 	}
 	dead, err := StreamState(ctx, g.js, subjects.DeadLetterStream(g.ns))

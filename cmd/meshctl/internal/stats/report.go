@@ -1,12 +1,14 @@
 // Package stats is the mesh's statistics report, as GET /api/ipc/stats of
 // the bridge serves it and meshctl stats shows it: what it holds, how it is
-// gathered over NATS (the servers' counts, the streams' state, and each
-// connected worker's own counts), and how it is printed as a table.
+// gathered over NATS (the servers' counts, the streams' state, the event
+// stream's consumers, and each connected worker's own counts), and how it
+// is printed as a table.
 package stats
 
 import (
 	"time"
 
+	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/consumers"
 	"github.com/exprsn/ipcmesh/mesh"
 )
 
@@ -24,6 +26,11 @@ type Report struct {
 	// Stream and DeadLetters are nil when the namespace has no streams.
 	Stream      *StreamStats     `json:"stream"`
 	DeadLetters *DeadLetterStats `json:"dead_letters"`
+	// Consumers are the event stream's consumers (one per durable handler
+	// of each service, whether or not an instance is connected) with their
+	// pending, ack pending, redelivered, lag and pause, by service then
+	// handler; empty when the namespace has no event stream.
+	Consumers []consumers.Consumer `json:"consumers"`
 	// Services are the connected services' own counts, by service name.
 	Services map[string]*ServiceStats `json:"services"`
 }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"text/tabwriter"
 	"time"
+
+	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/render"
 )
 
 // WriteTable writes r as a readable table.
@@ -34,11 +36,27 @@ func WriteTable(out io.Writer, r *Report) error {
 		return err
 	}
 	fmt.Fprintln(out)
+	if err := writeServices(out, r); err != nil {
+		return err
+	}
+	if r.Stream == nil {
+		return nil
+	}
+	fmt.Fprintln(out)
+	if len(r.Consumers) == 0 {
+		_, err := fmt.Fprintln(out, "no consumers (no durable handler)")
+		return err
+	}
+	return render.Consumers(out, r.Consumers)
+}
+
+// writeServices writes the table of the services' counts.
+func writeServices(out io.Writer, r *Report) error {
 	if len(r.Services) == 0 {
 		_, err := fmt.Fprintln(out, "no service answered")
 		return err
 	}
-	tw = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SERVICE\tINSTANCES\tEMITTED\tRECEIVED\tHANDLED\tFAILED\tINVALID\tDROPPED\tREQUESTS\tIN FLIGHT")
 	names := make([]string, 0, len(r.Services))
 	for name := range r.Services {
