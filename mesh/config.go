@@ -48,6 +48,17 @@ type Config struct {
 	// Default: nats://127.0.0.1:4222.
 	Servers []string
 
+	// Background makes Connect return at once, without waiting for a
+	// server: the worker connects in the background, retrying every
+	// DefaultReconnectWait, and Worker.Ready says when it is ready. Handlers
+	// registered meanwhile start then (live ones receive what is sent after
+	// the connection; durable ones resume or start as their options say).
+	// Until then, Emit fails with an error matching ErrDisconnected, unless
+	// Stream.Disable is set: live-only events are buffered by the NATS
+	// client (8 MiB) and sent on connect. Default: false, Connect waits for
+	// the server and fails if there is none.
+	Background bool
+
 	// NATSOptions are passed to nats.Connect after the worker's own, for
 	// credentials (nats.UserCredentials, nats.UserInfo, nats.Token,
 	// nats.Nkey), TLS (nats.RootCAs, nats.ClientCert, nats.Secure) and

@@ -17,7 +17,10 @@ import (
 type durableHandler struct {
 	name     string
 	pattern  string
-	consumer *durable.Consumer[*Event]
+	consumer *durable.Consumer[*Event] // nil until started (see Config.Background)
+	// cfg and hooks start the consumer.
+	cfg   durable.Config
+	hooks durable.Hooks[*Event]
 }
 
 // OnDurable registers h as a durable handler for the events matching
@@ -58,10 +61,6 @@ func (w *Worker) registerDurable(ctx context.Context, pattern string, o handlerO
 	if err := o.validateDurable(); err != nil {
 		return nil, fmt.Errorf("mesh: on durable %q: %w", pattern, err)
 	}
-	if !w.durable {
-		return nil, fmt.Errorf("mesh: on durable %q: namespace %q has no event stream %s: set Config.Stream.Manage, or create it with streams.Ensure",
-			pattern, w.cfg.Namespace, subjects.EventStream(w.cfg.Namespace))
-	}
 	targeted, err := subjects.Filter(w.cfg.Namespace, w.cfg.Service, pattern)
 	if err != nil {
 		return nil, fmt.Errorf("mesh: on durable %q: %w", pattern, err)
@@ -72,7 +71,7 @@ func (w *Worker) registerDurable(ctx context.Context, pattern string, o handlerO
 		name = durableName(w.cfg.Service, pattern)
 	}
 	d := &durableHandler{name: name, pattern: pattern}
-	cfg := durable.Config{
+	d.cfg = durable.Config{
 		Stream:      subjects.EventStream(w.cfg.Namespace),
 		Name:        name,
 		Description: "ipcmesh: " + w.cfg.Service + " handler for " + pattern,
@@ -83,7 +82,7 @@ func (w *Worker) registerDurable(ctx context.Context, pattern string, o handlerO
 		Batch: o.durable.batchSize, BatchWait: o.durable.batchWait,
 		Start: *o.durable.start, InactiveExpiry: o.durable.expiry, Pinned: o.durable.byKey,
 	}
-	hooks := durable.Hooks[*Event]{
+	d.hooks = durable.Hooks[*Event]{
 		Decode:       func(msg jetstream.Msg, dl durable.Delivery) (*Event, error) { return w.decodeDurable(name, msg, dl) },
 		Key:          partitionKey,
 		Handle:       handle,
@@ -101,12 +100,31 @@ func (w *Worker) registerDurable(ctx context.Context, pattern string, o handlerO
 	if _, dup := w.durables[name]; dup {
 		return nil, fmt.Errorf("mesh: on durable %q: this worker already has a durable handler named %q", pattern, name)
 	}
-	d.consumer, err = durable.Start(ctx, w.handlerCtx, w.js, w.nc.MaxPayload, cfg, hooks, &w.stats.durable(name).Counters)
-	if err != nil {
-		return nil, fmt.Errorf("mesh: on durable %q: %w", pattern, err)
+	if !w.isReady() {
+		// Connecting in the background: the consumer starts once the
+		// worker is ready.
+		w.durables[name] = d
+		return &Subscription{w: w, pattern: pattern, durable: d}, nil
+	}
+	if err := w.startDurable(ctx, d); err != nil {
+		return nil, err
 	}
 	w.durables[name] = d
 	return &Subscription{w: w, pattern: pattern, durable: d}, nil
+}
+
+// startDurable starts d's consumer; the caller holds w.mu.
+func (w *Worker) startDurable(ctx context.Context, d *durableHandler) error {
+	if !w.durable {
+		return fmt.Errorf("mesh: on durable %q: namespace %q has no event stream %s: set Config.Stream.Manage, or create it with streams.Ensure",
+			d.pattern, w.cfg.Namespace, subjects.EventStream(w.cfg.Namespace))
+	}
+	c, err := durable.Start(ctx, w.handlerCtx, w.js, w.nc.MaxPayload, d.cfg, d.hooks, &w.stats.durable(d.name).Counters)
+	if err != nil {
+		return fmt.Errorf("mesh: on durable %q: %w", d.pattern, err)
+	}
+	d.consumer = c
+	return nil
 }
 
 // decodeDurable decodes a durable handler's message into an Event; a
@@ -147,7 +165,13 @@ func (w *Worker) deadLettered(ev *Event, reason string) {
 // stays.
 func (w *Worker) offDurable(ctx context.Context, d *durableHandler) error {
 	w.callers.Release(d)
-	err := d.consumer.Stop(ctx, w.nc.IsConnected())
+	w.mu.Lock()
+	c := d.consumer
+	w.mu.Unlock()
+	var err error
+	if c != nil {
+		err = c.Stop(ctx, w.nc.IsConnected())
+	}
 	w.mu.Lock()
 	if w.durables[d.name] == d {
 		delete(w.durables, d.name)

@@ -237,6 +237,10 @@ func (w *Worker) prepareEmit(ctx context.Context, event string, data any, opts [
 	if w.state.Load() == stateClosed {
 		return outgoing{}, ErrClosed
 	}
+	if !w.isReady() && !w.cfg.Stream.Disable {
+		// Whether the namespace stores events is not known yet.
+		return outgoing{}, fmt.Errorf("%w: not connected yet (see Worker.Ready)", ErrDisconnected)
+	}
 	return w.encode(ctx, SendEvent, event, data, func(o *sendOptions) {
 		for _, opt := range opts {
 			opt.applyEmit(o)

@@ -176,6 +176,10 @@ func (w *Worker) register(ctx context.Context, b *binding, keys []routeKey) (*Su
 		r.handlers.Store(&handlers)
 		s.routes = append(s.routes, r)
 	}
+	if !w.isReady() {
+		// Connecting in the background: the client subscribes on connect.
+		return s, nil
+	}
 	if err := w.nc.FlushWithContext(ctx); err != nil {
 		w.offLocked(s)
 		return nil, fmt.Errorf("mesh: %s %q: the server did not confirm the subscription: %w", what, b.pattern, err)

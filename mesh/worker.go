@@ -16,6 +16,7 @@ import (
 
 	"github.com/exprsn/ipcmesh/mesh/internal/callers"
 	"github.com/exprsn/ipcmesh/mesh/internal/drops"
+	"github.com/exprsn/ipcmesh/mesh/internal/durable"
 	"github.com/exprsn/ipcmesh/mesh/internal/outbound"
 	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats.go"
@@ -69,6 +70,10 @@ type Worker struct {
 	callers callers.Registry
 	// drops reports the live events the NATS client drops.
 	drops drops.Watch
+	// ready is closed once the worker has connected and opened its
+	// streams; readyErr says why opening them failed (see Ready).
+	ready    chan struct{}
+	readyErr error
 }
 
 const (
@@ -101,6 +106,7 @@ func Connect(ctx context.Context, cfg Config) (*Worker, error) {
 		durables:   make(map[string]*durableHandler),
 		closed:     make(chan struct{}),
 		connClosed: make(chan struct{}),
+		ready:      make(chan struct{}),
 		instance:   nuid.Next(),
 	}
 	w.handlerCtx, w.cancelHandler = context.WithCancel(NewContext(context.Background(), w))
@@ -119,6 +125,9 @@ func Connect(ctx context.Context, cfg Config) (*Worker, error) {
 		nats.ErrorHandler(w.onAsyncError),
 		nats.ClosedHandler(w.onConnClosed),
 	}
+	if cfg.Background {
+		opts = append(opts, nats.RetryOnFailedConnect(true), nats.ConnectHandler(w.onConnected))
+	}
 	opts = append(opts, cfg.NATSOptions...)
 	servers := strings.Join(cfg.Servers, ",")
 	nc, err := nats.Connect(servers, opts...)
@@ -127,20 +136,24 @@ func Connect(ctx context.Context, cfg Config) (*Worker, error) {
 		return nil, connectError(cfg, servers, err)
 	}
 	w.nc = nc
+	if err := w.serveStats(); err != nil {
+		w.abort()
+		return nil, fmt.Errorf("mesh: connect %q: subscribe to %s: %w", cfg.Service, subjects.StatsSubject(cfg.Namespace), err)
+	}
+	if cfg.Background {
+		return w, nil // onConnected makes it ready
+	}
 	flushCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if err := nc.FlushWithContext(flushCtx); err != nil {
 		w.abort()
-		return nil, fmt.Errorf("mesh: connected to %s as %q but the server did not answer: %w", nc.ConnectedUrlRedacted(), cfg.Service, err)
-	}
-	if err := w.serveStats(); err != nil {
-		w.abort()
-		return nil, fmt.Errorf("mesh: connect %q: subscribe to %s: %w", cfg.Service, subjects.StatsSubject(cfg.Namespace), err)
+		return nil, fmt.Errorf("mesh: connect %q to %s: the server did not answer: %w", cfg.Service, RedactURLs(servers), err)
 	}
 	if err := w.openStreams(flushCtx); err != nil {
 		w.abort()
 		return nil, err
 	}
+	close(w.ready)
 	w.log.Debug("mesh: connected", "server", nc.ConnectedUrlRedacted(), "namespace", cfg.Namespace, "durable", w.durable)
 	return w, nil
 }
@@ -335,10 +348,15 @@ func (w *Worker) unsent() string {
 func (w *Worker) drain(ctx context.Context) error {
 	w.mu.Lock()
 	routes := slices.Collect(maps.Values(w.routes))
-	durables := slices.Collect(maps.Values(w.durables))
+	var consumers []*durable.Consumer[*Event]
+	for _, d := range w.durables {
+		if d.consumer != nil { // else never started (Config.Background)
+			consumers = append(consumers, d.consumer)
+		}
+	}
 	w.mu.Unlock()
-	for _, d := range durables {
-		if err := d.consumer.Stop(ctx, w.nc.IsConnected()); err != nil {
+	for _, c := range consumers {
+		if err := c.Stop(ctx, w.nc.IsConnected()); err != nil {
 			return err
 		}
 	}
