@@ -59,6 +59,13 @@ type Config struct {
 	// the server and fails if there is none.
 	Background bool
 
+	// SharedInbox makes the worker receive replies (to its requests and its
+	// JetStream calls) on the shared inbox prefix _INBOX, which any client
+	// allowed to subscribe to _INBOX.> can read, instead of its own,
+	// subjects.InboxPrefix(Service) ("_INBOX_<service>"), which generated
+	// permissions confine to the service. Default: false, private inboxes.
+	SharedInbox bool
+
 	// NATSOptions are passed to nats.Connect after the worker's own, for
 	// credentials (nats.UserCredentials, nats.UserInfo, nats.Token,
 	// nats.Nkey), TLS (nats.RootCAs, nats.ClientCert, nats.Secure) and

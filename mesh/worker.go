@@ -128,6 +128,9 @@ func Connect(ctx context.Context, cfg Config) (*Worker, error) {
 	if cfg.Background {
 		opts = append(opts, nats.RetryOnFailedConnect(true), nats.ConnectHandler(w.onConnected))
 	}
+	if !cfg.SharedInbox {
+		opts = append(opts, nats.CustomInboxPrefix(subjects.InboxPrefix(cfg.Service)))
+	}
 	opts = append(opts, cfg.NATSOptions...)
 	servers := strings.Join(cfg.Servers, ",")
 	nc, err := nats.Connect(servers, opts...)

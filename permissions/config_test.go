@@ -17,7 +17,7 @@ func TestConfigLoadsIntoNATSServer(t *testing.T) {
 	nkey := newNkey(t)
 	users, err := permissions.ForServices("ipc",
 		permissions.Service{Name: "exprsn-timeline"},
-		permissions.Service{Name: "exprsn-herald", Durable: true, IdempotencyGuard: true, PrivateInbox: true})
+		permissions.Service{Name: "exprsn-herald", Durable: true, IdempotencyGuard: true})
 	if err != nil {
 		t.Fatal(err)
 	}

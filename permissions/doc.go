@@ -16,9 +16,9 @@
 //     the stats requests (_mesh.<ns>.stats), with a queue group on broadcasts
 //     only for its [Service].OncePerService patterns;
 //   - answer what it receives (allow_responses: one reply per request);
-//   - its reply inboxes: _INBOX.>, shared by every user of the default NATS
-//     inbox prefix, or with [Service].PrivateInbox its own
-//     [InboxPrefix](service).>;
+//   - its own reply inboxes, subjects.InboxPrefix(service).>, which
+//     workers use by default, or with [Service].SharedInbox the shared
+//     _INBOX.>, which every user so granted can read;
 //   - look up the namespace's event stream, which every worker does at
 //     Connect.
 //

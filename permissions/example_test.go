@@ -5,17 +5,18 @@ import (
 	"log"
 
 	"github.com/exprsn/ipcmesh/permissions"
+	"github.com/exprsn/ipcmesh/subjects"
 )
 
 func ExampleForService() {
-	p, err := permissions.ForService("ipc", permissions.Service{Name: "exprsn-spark", PrivateInbox: true})
+	p, err := permissions.ForService("ipc", permissions.Service{Name: "exprsn-spark"})
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Printf("publish:   %q\n", p.Publish)
 	fmt.Printf("subscribe: %q\n", p.Subscribe)
 	fmt.Println("responses:", p.AllowResponses)
-	fmt.Println("inbox:    ", permissions.InboxPrefix("exprsn-spark"))
+	fmt.Println("inbox:    ", subjects.InboxPrefix("exprsn-spark"))
 	// Output:
 	// publish:   ["ipc.*.>" "_rpc.ipc.*.>" "$JS.API.STREAM.INFO.MESH_ipc"]
 	// subscribe: ["ipc.exprsn-spark.>" "ipc.all.>" "ipc.all.> exprsn-spark" "_rpc.ipc.exprsn-spark.>" "_mesh.ipc.stats" "_INBOX_exprsn-spark.>"]
@@ -54,7 +55,7 @@ func ExampleConfig() {
 	//             "ipc.all.> exprsn-auth"
 	//             "_rpc.ipc.exprsn-auth.>"
 	//             "_mesh.ipc.stats"
-	//             "_INBOX.>"
+	//             "_INBOX_exprsn-auth.>"
 	//           ]
 	//         }
 	//         allow_responses: true

@@ -43,18 +43,13 @@ type Service struct {
 	// on broadcasts, so that no service can join another's group and take
 	// its share of the broadcasts. Default: none.
 	OncePerService []string
-	// PrivateInbox confines the service's reply inboxes to
-	// InboxPrefix(Name).> instead of the shared _INBOX.>, so that no other
-	// service can read its replies. The service must then connect with
-	// nats.CustomInboxPrefix(InboxPrefix(Name)) in Config.NATSOptions.
-	// Default: false.
-	PrivateInbox bool
+	// SharedInbox lets the service use the shared reply inboxes _INBOX.>,
+	// which every service so granted can read, instead of its own,
+	// subjects.InboxPrefix(Name).>, which workers use by default. Set it
+	// only for a client that cannot set its inbox prefix (its workers then
+	// need mesh.Config.SharedInbox). Default: false, private inboxes.
+	SharedInbox bool
 }
-
-// InboxPrefix is the reply inbox prefix of a service with
-// Service.PrivateInbox: "_INBOX_<service>", to pass to
-// nats.CustomInboxPrefix.
-func InboxPrefix(service string) string { return "_INBOX_" + service }
 
 // sharedInbox is nats.go's default inbox prefix.
 const sharedInbox = "_INBOX"
@@ -72,9 +67,9 @@ func ForService(ns string, s Service) (Permissions, error) {
 	own, _ := subjects.Filter(ns, s.Name, ">")
 	broadcast, _ := subjects.Filter(ns, subjects.Broadcast, ">")
 	ownRequests, _ := subjects.RequestFilter(ns, s.Name, ">")
-	inbox := sharedInbox
-	if s.PrivateInbox {
-		inbox = InboxPrefix(s.Name)
+	inbox := subjects.InboxPrefix(s.Name)
+	if s.SharedInbox {
+		inbox = sharedInbox
 	}
 	p := Permissions{
 		Publish: []string{

@@ -39,29 +39,29 @@ func TestForService(t *testing.T) {
 		name:    "live only",
 		ns:      "ipc",
 		service: permissions.Service{Name: "exprsn-herald"},
-		want:    permissions.Permissions{Publish: base, Subscribe: subscribe("_INBOX.>"), AllowResponses: true},
-	}, {
-		name:    "private inbox",
-		ns:      "ipc",
-		service: permissions.Service{Name: "exprsn-herald", PrivateInbox: true},
 		want:    permissions.Permissions{Publish: base, Subscribe: subscribe("_INBOX_exprsn-herald.>"), AllowResponses: true},
+	}, {
+		name:    "shared inbox",
+		ns:      "ipc",
+		service: permissions.Service{Name: "exprsn-herald", SharedInbox: true},
+		want:    permissions.Permissions{Publish: base, Subscribe: subscribe("_INBOX.>"), AllowResponses: true},
 	}, {
 		name:    "durable",
 		ns:      "ipc",
 		service: permissions.Service{Name: "exprsn-herald", Durable: true},
-		want:    permissions.Permissions{Publish: slices.Concat(base, durable), Subscribe: subscribe("_INBOX.>"), AllowResponses: true},
+		want:    permissions.Permissions{Publish: slices.Concat(base, durable), Subscribe: subscribe("_INBOX_exprsn-herald.>"), AllowResponses: true},
 	}, {
 		name:    "durable with the idempotency guard",
 		ns:      "ipc",
 		service: permissions.Service{Name: "exprsn-herald", Durable: true, IdempotencyGuard: true},
-		want:    permissions.Permissions{Publish: slices.Concat(base, durable, guard), Subscribe: subscribe("_INBOX.>"), AllowResponses: true},
+		want:    permissions.Permissions{Publish: slices.Concat(base, durable, guard), Subscribe: subscribe("_INBOX_exprsn-herald.>"), AllowResponses: true},
 	}, {
 		name:    "broadcasts once per service",
 		ns:      "ipc",
 		service: permissions.Service{Name: "exprsn-herald", OncePerService: []string{"user:login", "post:*"}},
 		want: permissions.Permissions{
 			Publish:        base,
-			Subscribe:      append(subscribe("_INBOX.>"), "ipc.all.user.login exprsn-herald:user:login", "ipc.all.post.* exprsn-herald:post:*"),
+			Subscribe:      append(subscribe("_INBOX_exprsn-herald.>"), "ipc.all.user.login exprsn-herald:user:login", "ipc.all.post.* exprsn-herald:post:*"),
 			AllowResponses: true,
 		},
 	}, {

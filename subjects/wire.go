@@ -73,6 +73,12 @@ func TargetOf(subject, ns string) string {
 	return target
 }
 
+// InboxPrefix is the prefix of service's reply inboxes: "_INBOX_<service>".
+// Workers use it unless mesh.Config.SharedInbox is set, and generated
+// permissions let only the service subscribe to it, so that no other
+// service reads its replies.
+func InboxPrefix(service string) string { return "_INBOX_" + service }
+
 // PartitionKeyExtension is the CloudEvents extension whose value orders
 // events for durable handlers with OrderedByKey.
 const PartitionKeyExtension = "partitionkey"

@@ -38,7 +38,7 @@ docs/security.md.`,
 					Name:             name,
 					Durable:          slices.Contains(durable, name),
 					IdempotencyGuard: slices.Contains(guard, name),
-					PrivateInbox:     !shared,
+					SharedInbox:      shared,
 				}
 			}
 			for _, o := range once {

@@ -16,8 +16,8 @@ func TestAuth(t *testing.T) {
 	out := succeed(t, "auth", "exprsn-herald", "exprsn-spark", "--durable", "exprsn-herald", "--guard", "exprsn-herald",
 		"--once", "exprsn-herald=user:login")
 	users, err := permissions.ForServices("ipc",
-		permissions.Service{Name: "exprsn-herald", Durable: true, IdempotencyGuard: true, OncePerService: []string{"user:login"}, PrivateInbox: true},
-		permissions.Service{Name: "exprsn-spark", PrivateInbox: true})
+		permissions.Service{Name: "exprsn-herald", Durable: true, IdempotencyGuard: true, OncePerService: []string{"user:login"}},
+		permissions.Service{Name: "exprsn-spark"})
 	require.NoError(t, err)
 	want, err := permissions.Config(users)
 	require.NoError(t, err)

@@ -24,7 +24,6 @@ import (
 	"github.com/exprsn/ipcmesh/codec"
 	"github.com/exprsn/ipcmesh/conformance"
 	"github.com/exprsn/ipcmesh/mesh"
-	"github.com/exprsn/ipcmesh/permissions"
 	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/exprsn/ipcmesh/testutil"
 )
@@ -278,7 +277,7 @@ func TestJSPeer(t *testing.T) {
 
 // TestJSReplyTarget checks what the JavaScript peer reports of a reply.
 // A reply travels on the requester's inbox (_INBOX.<...>, or a private
-// prefix such as permissions.InboxPrefix gives), not on a mesh subject, so
+// prefix such as subjects.InboxPrefix gives), not on a mesh subject, so
 // its target cannot be read from its subject: it is the requesting
 // service, as mesh.Worker.Request reports it. Issue 11, case 13: the peer
 // sliced the inbox subject by the namespace's length and reported "OX".
@@ -289,7 +288,7 @@ func TestJSReplyTarget(t *testing.T) {
 		name, namespace, inboxPrefix string
 	}{
 		{"default inbox", "ipc", ""},
-		{"private inbox prefix", "ipc", permissions.InboxPrefix(jsService)},
+		{"private inbox prefix", "ipc", subjects.InboxPrefix(jsService)},
 		{"namespace longer than _INBOX", "exprsn-mesh", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,8 +16,14 @@ const emitTimeout = 2 * time.Second
 // createResponse is the body of a 201 answer to POST /posts.
 type createResponse struct {
 	Post Post `json:"post"`
-	// Announced is false when the mesh could not take the events; the post
-	// is created anyway.
+	// Announced is true when both events are stored (or sent, without an
+	// event stream), false when the mesh did not confirm them within
+	// emitTimeout; the post is created anyway. False is not "lost": an
+	// emit whose acknowledgement did not come (mesh.ErrUnconfirmed) may
+	// be stored all the same, and reach its handlers. The events' ids
+	// derive from the post's (eventID), so announcing the post again with
+	// those ids is safe: the stream stores each at most once within its
+	// duplicate window.
 	Announced bool `json:"announced"`
 }
 
@@ -28,8 +34,11 @@ type createResponse struct {
 //	GET /healthz -> 200 "ok", or 503 with why the worker handles no events (w.Healthy)
 //
 // A post without an author or a text gets 400. Events are sent with
-// TryEmit: when the mesh is down the user still gets 201, with announced
-// false, and the failure is logged and counted by the worker.
+// TryEmit: when the mesh is down or slow the user still gets 201, with
+// announced false, and the failure is logged (with the event's id) and
+// counted by the worker. Announced false means "not confirmed": the events
+// may be stored all the same (see createResponse); nothing here retries
+// them, but a retry with the same ids (CreatePost with the post) is safe.
 func NewHTTPHandler(w *mesh.Worker) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /posts", createPost)
@@ -61,8 +70,9 @@ func createPost(rw http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), emitTimeout)
 	defer cancel()
 	w := mesh.FromContext(ctx)
-	announced := w.TryEmit(ctx, PostCreated, p)
-	announced = w.TryEmit(ctx, moderator.ContentSubmitted, p.submission(), mesh.To(moderator.Name)) && announced
+	announced := w.TryEmit(ctx, PostCreated, p, mesh.WithID(eventID(PostCreated, p)))
+	announced = w.TryEmit(ctx, moderator.ContentSubmitted, p.submission(), mesh.To(moderator.Name),
+		mesh.WithID(eventID(moderator.ContentSubmitted, p))) && announced
 
 	rw.Header().Set("Content-Type", "application/json")
 	rw.WriteHeader(http.StatusCreated)

@@ -57,17 +57,28 @@ func newPost(p Post) (Post, error) {
 	return p, nil
 }
 
+// eventID is the CloudEvents id of p's event: the same for every try, so
+// that announcing p again is sending the same events again, which the
+// event stream stores at most once within its duplicate window (2 minutes
+// by default).
+func eventID(event string, p Post) string { return event + "/" + p.ID }
+
 // CreatePost announces p with w: it broadcasts post:created and sends
 // content:submitted to moderator. It gives p an ID if it has none and
-// returns it. Both events are tried; the error joins their failures.
+// returns it. Both events are tried; the error joins their failures. An
+// error matching mesh.ErrUnconfirmed says an event may be stored all the
+// same: calling CreatePost again with the returned post (its ID set),
+// within the stream's duplicate window, stores each event at most once, as
+// its events keep their ids (live handlers may see them twice).
 func CreatePost(ctx context.Context, w *mesh.Worker, p Post) (Post, error) {
 	p, err := newPost(p)
 	if err != nil {
 		return p, err
 	}
 	return p, errors.Join(
-		w.Emit(ctx, PostCreated, p),
-		w.Emit(ctx, moderator.ContentSubmitted, p.submission(), mesh.To(moderator.Name)),
+		w.Emit(ctx, PostCreated, p, mesh.WithID(eventID(PostCreated, p))),
+		w.Emit(ctx, moderator.ContentSubmitted, p.submission(), mesh.To(moderator.Name),
+			mesh.WithID(eventID(moderator.ContentSubmitted, p))),
 	)
 }
 

@@ -6,6 +6,7 @@ import (
 	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/permissions"
 	"github.com/exprsn/ipcmesh/streams"
+	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/exprsn/ipcmesh/testutil"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -57,7 +58,7 @@ func seedUsers(t *testing.T, private bool) []permissions.User {
 	t.Helper()
 	services := make([]permissions.Service, len(seed))
 	for i, s := range seed {
-		s.PrivateInbox = private
+		s.SharedInbox = !private
 		services[i] = s
 	}
 	users, err := permissions.ForServices("ipc", services...)
@@ -73,7 +74,7 @@ func passwordOf(user string) string { return "pw-" + user }
 func (m *secureMesh) credentials(user string) []nats.Option {
 	opts := []nats.Option{nats.UserInfo(user, passwordOf(user))}
 	if m.private && user != permissions.OperatorName {
-		opts = append(opts, nats.CustomInboxPrefix(permissions.InboxPrefix(user)))
+		opts = append(opts, nats.CustomInboxPrefix(subjects.InboxPrefix(user)))
 	}
 	return opts
 }
@@ -83,6 +84,7 @@ func (m *secureMesh) credentials(user string) []nats.Option {
 func (m *secureMesh) connect(t *testing.T, user, service string, cfg mesh.Config) *mesh.Worker {
 	t.Helper()
 	cfg.Service = service
+	cfg.SharedInbox = !m.private || user == permissions.OperatorName // the operator reads the shared inbox
 	cfg.NATSOptions = append(m.credentials(user), cfg.NATSOptions...)
 	return mustDial(t, m.URL(), cfg)
 }
