@@ -53,3 +53,28 @@ func TestWorkerStartedBeforeTheServer(t *testing.T) {
 	require.Equal(t, []string{"live-1"}, ids(live.WaitN(t, 1, 0)))
 	require.Equal(t, []string{"stored-1"}, ids(stored.WaitN(t, 1, 0)))
 }
+
+// TestLiveOnlyWorkerBuffersBeforeTheServer: a live-only worker started in
+// the background buffers its emits and requests until it connects,
+// instead of refusing them.
+func TestLiveOnlyWorkerBuffersBeforeTheServer(t *testing.T) {
+	srv := testutil.StartServer(t)
+	addr := srv.URL()
+	srv.Shutdown()
+	ctx := context.Background()
+	w, err := mesh.Connect(ctx, mesh.Config{Service: "exprsn-spark", Servers: []string{addr}, Background: true,
+		Stream: mesh.StreamConfig{Disable: true}})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(ctx, testutil.DefaultWait)
+		defer cancel()
+		_ = w.Close(ctx) // the buffered emit may or may not be flushed: live events are at most once
+	})
+	require.NoError(t, w.Emit(ctx, "presence:update", map[string]string{"user": "ana"}), "buffered by the client")
+	_, err = w.EmitAsync(ctx, "presence:update", nil)
+	require.ErrorIs(t, err, mesh.ErrDisconnected)
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	_, err = w.Request(short, "exprsn-auth", "session:validate", nil)
+	require.ErrorIs(t, err, context.DeadlineExceeded, "a request waits for its context, not refused as too large")
+}

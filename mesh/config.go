@@ -55,8 +55,10 @@ type Config struct {
 	// the connection; durable ones resume or start as their options say).
 	// Until then, Emit fails with an error matching ErrDisconnected, unless
 	// Stream.Disable is set: live-only events are buffered by the NATS
-	// client (8 MiB) and sent on connect. Default: false, Connect waits for
-	// the server and fails if there is none.
+	// client (8 MiB) and sent on connect. A nats.ConnectHandler in
+	// NATSOptions replaces the worker's, which makes it ready: leave it
+	// out. Default: false, Connect waits for the server and fails if there
+	// is none.
 	Background bool
 
 	// SharedInbox makes the worker receive replies (to its requests and its

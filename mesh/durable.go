@@ -115,7 +115,7 @@ func (w *Worker) registerDurable(ctx context.Context, pattern string, o handlerO
 
 // startDurable starts d's consumer; the caller holds w.mu.
 func (w *Worker) startDurable(ctx context.Context, d *durableHandler) error {
-	if !w.durable {
+	if !w.durable.Load() {
 		return fmt.Errorf("mesh: on durable %q: namespace %q has no event stream %s: set Config.Stream.Manage, or create it with streams.Ensure",
 			d.pattern, w.cfg.Namespace, subjects.EventStream(w.cfg.Namespace))
 	}

@@ -58,7 +58,7 @@ func (o ConsumerOption) applyBatch(h *handlerOptions)   { o(&h.durable) }
 // DurableName names the handler's durable consumer. Default:
 // "<service>_<pattern>_<hash>", with ':' as '_', '*' as "STAR" and '>' as
 // "ALL", cut to 200 bytes. Instances of a service share a consumer by
-// name; renaming a handler starts a new consumer at the stream's start.
+// name; renaming a handler starts a new consumer, at its start position.
 func DurableName(name string) ConsumerOption {
 	return func(o *durableOptions) { o.name = name }
 }
@@ -135,9 +135,11 @@ func (o onlyDurable) applyDurable(h *handlerOptions) { o(&h.durable) }
 // to Concurrency events with different keys at once. One instance at a
 // time takes the handler's events (the consumer's pinned priority group);
 // when it goes, the server pins another after about 10 s, and the events
-// the gone instance held are redelivered after AckWait: such a redelivered
-// event can be handled after a later event of its key, the one case in
-// which order does not hold. Events without a key are spread by id.
+// the gone instance held are redelivered after AckWait. Order does not
+// hold in two cases: such a redelivered event, and a failed event retried
+// after its Backoff, can each be handled after a later event of its key.
+// Extra instances add failover, not throughput. Events without a key are
+// spread by id.
 func OrderedByKey() DurableOption { return onlyDurable(func(o *durableOptions) { o.byKey = true }) }
 
 type onlyBatch func(*durableOptions)

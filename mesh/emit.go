@@ -62,7 +62,7 @@ func (w *Worker) EmitWithReceipt(ctx context.Context, event string, data any, op
 	}
 	defer w.release(out)
 	r := Receipt{ID: out.s.Event.ID, Subject: out.s.Msg.Subject}
-	if w.durable {
+	if w.durable.Load() {
 		var ack *jetstream.PubAck
 		ack, err = w.store(ctx, &out.s.Msg)
 		if err == nil {
@@ -135,7 +135,11 @@ func unconfirmed(err error) bool {
 //
 // EmitAsync needs the event stream: without it, it returns an error.
 func (w *Worker) EmitAsync(ctx context.Context, event string, data any, opts ...EmitOption) (*AsyncEmit, error) {
-	if !w.durable {
+	if !w.isReady() {
+		w.stats.emitFailed.Add(1)
+		return nil, fmt.Errorf("mesh: emit %q: %w: not connected yet (see Worker.Ready)", event, ErrDisconnected)
+	}
+	if !w.durable.Load() {
 		w.stats.emitFailed.Add(1)
 		return nil, fmt.Errorf("mesh: emit %q asynchronously: namespace %q has no event stream %s: set Config.Stream.Manage, or create it with streams.Ensure",
 			event, w.cfg.Namespace, subjects.EventStream(w.cfg.Namespace))
@@ -281,7 +285,7 @@ func (w *Worker) release(o outgoing) { w.out.Put(o.s) }
 func (w *Worker) encode(ctx context.Context, kind SendKind, event string, data any, apply func(*sendOptions)) (outgoing, error) {
 	out := outgoing{s: w.out.Get()}
 	apply(&out.s.Opts)
-	if err := w.out.Prepare(out.s, event, data, kind == SendRequest, w.durable && kind == SendEvent); err != nil {
+	if err := w.out.Prepare(out.s, event, data, kind == SendRequest, w.durable.Load() && kind == SendEvent); err != nil {
 		w.release(out)
 		return outgoing{}, err
 	}

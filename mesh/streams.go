@@ -48,13 +48,13 @@ func (w *Worker) openStreams(ctx context.Context) error {
 		if err := streams.Ensure(ctx, js, w.cfg.Namespace, w.cfg.Stream.Config); err != nil {
 			return fmt.Errorf("mesh: connect %q: %w", w.cfg.Service, err)
 		}
-		w.durable = true
+		w.durable.Store(true)
 		return nil
 	}
 	_, err = js.Stream(ctx, stream)
 	switch {
 	case err == nil:
-		w.durable = true
+		w.durable.Store(true)
 	case errors.Is(err, jetstream.ErrStreamNotFound), errors.Is(err, jetstream.ErrJetStreamNotEnabled),
 		errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount), errors.Is(err, nats.ErrNoResponders):
 		// No stream, or a server without JetStream (nobody answers its API).
@@ -68,7 +68,7 @@ func (w *Worker) openStreams(ctx context.Context) error {
 // Durable reports whether the namespace has an event stream that the worker
 // uses: emits then return once the event is stored, and durable handlers
 // can be registered.
-func (w *Worker) Durable() bool { return w.durable }
+func (w *Worker) Durable() bool { return w.durable.Load() }
 
 // JetStream returns the worker's JetStream handle, or nil when
 // StreamConfig.Disable is set.

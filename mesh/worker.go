@@ -48,7 +48,7 @@ type Worker struct {
 	// js is nil when Config.Stream.Disable is set; durable tells whether
 	// the namespace's event stream is there to use.
 	js      jetstream.JetStream
-	durable bool
+	durable atomic.Bool
 
 	// state moves from open to closing (no new subscriptions) to closed
 	// (no emits either).
@@ -71,9 +71,10 @@ type Worker struct {
 	// drops reports the live events the NATS client drops.
 	drops drops.Watch
 	// ready is closed once the worker has connected and opened its
-	// streams; readyErr says why opening them failed (see Ready).
-	ready    chan struct{}
-	readyErr error
+	// streams; lastSetupErr is the last failure to open them, in the
+	// background (see Ready).
+	ready        chan struct{}
+	lastSetupErr atomic.Pointer[error]
 }
 
 const (
@@ -157,7 +158,7 @@ func Connect(ctx context.Context, cfg Config) (*Worker, error) {
 		return nil, err
 	}
 	close(w.ready)
-	w.log.Debug("mesh: connected", "server", nc.ConnectedUrlRedacted(), "namespace", cfg.Namespace, "durable", w.durable)
+	w.log.Debug("mesh: connected", "server", nc.ConnectedUrlRedacted(), "namespace", cfg.Namespace, "durable", w.durable.Load())
 	return w, nil
 }
 

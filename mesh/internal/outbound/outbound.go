@@ -129,7 +129,9 @@ func (e *Encoder) Marshal(s *Scratch) error {
 	if err != nil {
 		return err
 	}
-	if size, limit := int64(len(msg.Data)+headers.WireSize(msg.Header)), e.MaxPayload(); size > limit {
+	// Before the first connection the limit is unknown (0): the server
+	// refuses an event too large then.
+	if size, limit := int64(len(msg.Data)+headers.WireSize(msg.Header)), e.MaxPayload(); limit > 0 && size > limit {
 		return fmt.Errorf("%w: the event is %d bytes, the server allows %d", e.TooLarge, size, limit)
 	}
 	return nil
