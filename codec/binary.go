@@ -6,6 +6,9 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/exprsn/ipcmesh/codec/internal/pctenc"
+	"github.com/exprsn/ipcmesh/codec/internal/rfc3339"
 )
 
 // Binary-mode header names, as this package writes them. On decode, names
@@ -45,64 +48,13 @@ func SetBinaryHeaders(h nats.Header, ev *Event) error {
 	return nil
 }
 
-// setBinaryHeaders is SetBinaryHeaders for a valid ev and a non-nil h.
+// setBinaryHeaders is SetBinaryHeaders for a valid ev and a non-nil h. It
+// makes two allocations: the strings of headerStrings, and the header values.
 func setBinaryHeaders(h nats.Header, ev *Event) {
 	ctInHeader := headerSafe(ev.DataContentType)
+	all, n, timeLen := headerStrings(ev, ctInHeader)
 
-	// Every string the headers need that is not one of ev's own strings (the
-	// time, extension header names, percent-encoded values) is written into
-	// one builder, in the order the headers are set below; the values share
-	// one backing array. So the call makes two allocations.
-	n := 4
-	size := pctSize(ev.ID) + pctSize(ev.Source) + pctSize(ev.Type)
-	if !ev.Time.IsZero() {
-		n++
-		size += len(time.RFC3339Nano)
-	}
-	if ev.DataContentType != "" {
-		n++
-		if !ctInHeader {
-			size += pctSize(ev.DataContentType)
-		}
-	}
-	if ev.DataSchema != "" {
-		n++
-		size += pctSize(ev.DataSchema)
-	}
-	if ev.Subject != "" {
-		n++
-		size += pctSize(ev.Subject)
-	}
-	for _, x := range ev.Extensions {
-		n++
-		size += len(HeaderPrefix) + len(x.Name) + pctSize(x.Value)
-	}
-
-	var sb strings.Builder
-	sb.Grow(size)
-	writePct(&sb, ev.ID)
-	writePct(&sb, ev.Source)
-	writePct(&sb, ev.Type)
-	timeLen := 0
-	if !ev.Time.IsZero() {
-		var buf [64]byte
-		t, _ := appendTime(buf[:0], ev.Time) // ev is valid: the year fits
-		timeLen = len(t)
-		sb.Write(t)
-	}
-	if !ctInHeader {
-		writePct(&sb, ev.DataContentType)
-	}
-	writePct(&sb, ev.DataSchema)
-	writePct(&sb, ev.Subject)
-	for _, x := range ev.Extensions {
-		sb.WriteString(HeaderPrefix)
-		sb.WriteString(x.Name)
-		writePct(&sb, x.Value)
-	}
-	all := sb.String()
-
-	// Set the headers, taking the builder's strings back in the same order.
+	// Set the headers, taking headerStrings' strings back in the same order.
 	removeStaleHeaders(h, ev, ctInHeader)
 	vals := make([]string, n)
 	i, off := 0, 0
@@ -112,7 +64,7 @@ func setBinaryHeaders(h nats.Header, ev *Event) {
 		return s
 	}
 	val := func(v string) string {
-		if extra := pctExtra(v); extra != 0 {
+		if extra := pctenc.Extra(v); extra != 0 {
 			return take(len(v) + extra)
 		}
 		return v
@@ -146,6 +98,61 @@ func setBinaryHeaders(h nats.Header, ev *Event) {
 		key := take(len(HeaderPrefix) + len(x.Name))
 		set(key, val(x.Value))
 	}
+}
+
+// headerStrings writes every string the headers of ev need that is not one
+// of ev's own strings (the time, extension header names, percent-encoded
+// values) into one string, in the order setBinaryHeaders sets the headers,
+// so that they share one backing array. It returns that string, the number
+// of headers and the length of the time.
+func headerStrings(ev *Event, ctInHeader bool) (all string, n, timeLen int) {
+	n = 4
+	size := pctenc.Size(ev.ID) + pctenc.Size(ev.Source) + pctenc.Size(ev.Type)
+	if !ev.Time.IsZero() {
+		n++
+		size += len(time.RFC3339Nano)
+	}
+	if ev.DataContentType != "" {
+		n++
+		if !ctInHeader {
+			size += pctenc.Size(ev.DataContentType)
+		}
+	}
+	if ev.DataSchema != "" {
+		n++
+		size += pctenc.Size(ev.DataSchema)
+	}
+	if ev.Subject != "" {
+		n++
+		size += pctenc.Size(ev.Subject)
+	}
+	for _, x := range ev.Extensions {
+		n++
+		size += len(HeaderPrefix) + len(x.Name) + pctenc.Size(x.Value)
+	}
+
+	var sb strings.Builder
+	sb.Grow(size)
+	pctenc.Write(&sb, ev.ID)
+	pctenc.Write(&sb, ev.Source)
+	pctenc.Write(&sb, ev.Type)
+	if !ev.Time.IsZero() {
+		var buf [64]byte
+		t, _ := rfc3339.Append(buf[:0], ev.Time) // ev is valid: the year fits
+		timeLen = len(t)
+		sb.Write(t)
+	}
+	if !ctInHeader {
+		pctenc.Write(&sb, ev.DataContentType)
+	}
+	pctenc.Write(&sb, ev.DataSchema)
+	pctenc.Write(&sb, ev.Subject)
+	for _, x := range ev.Extensions {
+		sb.WriteString(HeaderPrefix)
+		sb.WriteString(x.Name)
+		pctenc.Write(&sb, x.Value)
+	}
+	return sb.String(), n, timeLen
 }
 
 // removeEventHeaders deletes Content-Type and every ce-* header from h, in
@@ -212,66 +219,4 @@ func headerSafe(ct string) bool {
 		}
 	}
 	return true
-}
-
-// needsPct reports whether byte c of a header value must be percent-encoded.
-func needsPct(c byte) bool { return c <= ' ' || c == '"' || c == '%' || c >= 0x7F }
-
-// pctSpecial8 reports whether a word may hold a byte that needsPct. It has
-// no false negatives; false positives occur only after a true one.
-func pctSpecial8(x uint64) bool {
-	low := (x - lsb*0x21) &^ x            // bytes <= 0x20
-	quo := ((x ^ (lsb * '"')) - lsb) &^ x // '"'
-	pct := ((x ^ (lsb * '%')) - lsb) &^ x // '%'
-	high := x + lsb                       // bytes >= 0x7F (x itself flags >= 0x80)
-	return (low|quo|pct|high|x)&msb != 0
-}
-
-// pctExtra returns how many bytes percent-encoding adds to s.
-func pctExtra(s string) int {
-	n, i := 0, 0
-	for ; i+8 <= len(s); i += 8 {
-		if !pctSpecial8(load64(s, i)) {
-			continue
-		}
-		for j := i; j < i+8; j++ {
-			if needsPct(s[j]) {
-				n += 2
-			}
-		}
-	}
-	for ; i < len(s); i++ {
-		if needsPct(s[i]) {
-			n += 2
-		}
-	}
-	return n
-}
-
-const upperHex = "0123456789ABCDEF"
-
-// pctSize returns how many bytes writePct writes for s.
-func pctSize(s string) int {
-	if extra := pctExtra(s); extra != 0 {
-		return len(s) + extra
-	}
-	return 0
-}
-
-// writePct writes s percent-encoded to sb, if it needs encoding at all.
-func writePct(sb *strings.Builder, s string) {
-	if pctExtra(s) == 0 {
-		return
-	}
-	start := 0
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; needsPct(c) {
-			sb.WriteString(s[start:i])
-			sb.WriteByte('%')
-			sb.WriteByte(upperHex[c>>4])
-			sb.WriteByte(upperHex[c&0xF])
-			start = i + 1
-		}
-	}
-	sb.WriteString(s[start:])
 }

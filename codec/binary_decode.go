@@ -6,6 +6,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/exprsn/ipcmesh/codec/internal/pctenc"
 )
 
 // isBinary reports whether h holds a ce-specversion header, in any case.
@@ -170,42 +172,19 @@ func unquoteHeader(attr, v string) (string, error) {
 	return "", newError(ErrInvalidAttribute, attr, "unterminated quoted header value: "+quote(v))
 }
 
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
-}
-
-// percentDecode decodes %XX escapes (either case). A '%' not followed by two
-// hex digits is an ErrInvalidAttribute error; a result that is not valid
-// UTF-8 (such as the overlong %C0%A0) is an ErrInvalidUTF8 error.
+// percentDecode decodes the %XX escapes of the header value v of attr. A
+// '%' not followed by two hex digits is an ErrInvalidAttribute error; a
+// result that is not valid UTF-8 (such as the overlong %C0%A0) is an
+// ErrInvalidUTF8 error.
 func percentDecode(attr, v string) (string, error) {
-	buf := make([]byte, 0, len(v))
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if c != '%' {
-			buf = append(buf, c)
-			continue
-		}
-		if i+2 >= len(v) {
-			return "", newError(ErrInvalidAttribute, attr, "truncated percent-encoding in "+quote(v))
-		}
-		hi, ok1 := unhex(v[i+1])
-		lo, ok2 := unhex(v[i+2])
-		if !ok1 || !ok2 {
-			return "", newError(ErrInvalidAttribute, attr, "invalid percent-encoding "+quote(v[i:i+3])+" in "+quote(v))
-		}
-		buf = append(buf, hi<<4|lo)
-		i += 2
-	}
-	if !utf8.Valid(buf) {
+	s, bad, ok := pctenc.Decode(v)
+	switch {
+	case ok:
+		return s, nil
+	case bad < 0:
 		return "", newError(ErrInvalidUTF8, attr, "percent-decoded value is not valid UTF-8: "+quote(v))
+	case bad+2 >= len(v):
+		return "", newError(ErrInvalidAttribute, attr, "truncated percent-encoding in "+quote(v))
 	}
-	return string(buf), nil
+	return "", newError(ErrInvalidAttribute, attr, "invalid percent-encoding "+quote(v[bad:bad+3])+" in "+quote(v))
 }

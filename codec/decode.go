@@ -4,8 +4,12 @@ import (
 	"encoding/base64"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/exprsn/ipcmesh/codec/internal/jsonscan"
+	"github.com/exprsn/ipcmesh/codec/internal/rfc3339"
 )
 
 // Decode decodes the CloudEvent carried by a NATS message's header h and body
@@ -65,45 +69,17 @@ func wrongSpecVersion(v string) error {
 	return newError(ErrSpecVersion, "specversion", "got "+quote(v)+", want \""+SpecVersion+"\"")
 }
 
-// parseTime parses an RFC 3339 timestamp. RFC 3339 allows a lowercase 't'
-// and 'z', which time.Parse does not, so they are uppercased first. The
-// canonical UTC form the encoder writes takes a fast path.
+// parseTime parses the time attribute, in RFC 3339. The canonical UTC form
+// the encoder writes takes a fast path.
 func parseTime(v string) (time.Time, error) {
-	if t, ok := parseCanonicalUTC(v); ok {
+	if t, ok := rfc3339.ParseCanonicalUTC(v); ok {
 		return t, nil
 	}
-	return parseRFC3339(v)
-}
-
-// parseRFC3339 is parseTime's general path, for any timestamp.
-func parseRFC3339(v string) (time.Time, error) {
-	s := v
-	if len(s) > 10 && (s[10] == 't' || s[len(s)-1] == 'z') {
-		b := []byte(s)
-		if b[10] == 't' {
-			b[10] = 'T'
-		}
-		if b[len(b)-1] == 'z' {
-			b[len(b)-1] = 'Z'
-		}
-		s = string(b)
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil || !offsetInRange(s) {
+	t, ok := rfc3339.Parse(v)
+	if !ok {
 		return time.Time{}, newError(ErrInvalidAttribute, "time", "not RFC 3339: "+quote(v))
 	}
 	return t, nil
-}
-
-// offsetInRange reports whether the zone offset at the end of a timestamp
-// that time.Parse accepted is "Z" or has hours 00..23 and minutes 00..59, as
-// RFC 3339 requires (time.Parse accepts up to "+24:00" and "+23:60").
-func offsetInRange(s string) bool {
-	if s[len(s)-1] == 'Z' {
-		return true
-	}
-	hh, mm := s[len(s)-5:len(s)-3], s[len(s)-2:]
-	return hh <= "23" && mm <= "59"
 }
 
 // checkRequired checks the required attributes after decoding.
@@ -125,119 +101,159 @@ func duplicate(key string) error {
 	return newError(ErrMalformed, key, "key given more than once")
 }
 
+// scanError turns an error of package jsonscan into an *Error: ErrInvalidUTF8
+// for a string that is not valid UTF-8, else ErrMalformed, with the scanner's
+// reason. It returns any other error, nil included, as is. It is kept out of
+// line, so that the decoder's error paths stay calls.
+//
+//go:noinline
+func scanError(err error) error {
+	e, ok := err.(*jsonscan.Error)
+	if !ok {
+		return err
+	}
+	if e.BadUTF8 {
+		return newError(ErrInvalidUTF8, "", e.Reason)
+	}
+	return newError(ErrMalformed, "", e.Reason)
+}
+
+// malformed, truncated and unexpected report a body that is not a JSON
+// object, in the scanner's words.
+func malformed(i int, what string) error { return scanError(jsonscan.Malformed(i, what)) }
+
+func truncated(i int) error { return scanError(jsonscan.Truncated(i)) }
+
+func unexpected(s string, i int, want string) error {
+	return scanError(jsonscan.Unexpected(s, i, want))
+}
+
 // decodeStructured decodes a JSON event format body. ev's strings share one
 // copy of body, or body itself if owned.
 func decodeStructured(body []byte, ev *Event, owned bool) error {
 	resetEvent(ev)
 	var s string
 	if owned {
-		s = bytesToStringNoCopy(body)
+		// Shares body's memory, which DecodeOwned's caller promises never
+		// to modify.
+		s = unsafe.String(unsafe.SliceData(body), len(body))
 	} else {
 		s = string(body) // the one copy that ev's strings share
 	}
-	i := skipWS(s, 0)
+	i := jsonscan.SkipWS(s, 0)
 	if i == len(s) {
 		return newError(ErrMalformed, "", "empty body")
 	}
 	if s[i] != '{' {
 		return malformed(i, "not a JSON object: starts with "+strconv.QuoteRune(rune(s[i])))
 	}
-	var (
-		seen               uint16 // keys seen, null or not
-		haveSpecVersion    bool
-		dataStart, dataEnd int // span of "data" in s and body
-		b64                string
-		b64Set             bool // data_base64 is a string, not null
-		err                error
-	)
-	i = skipWS(s, i+1)
-	if i < len(s) && s[i] == '}' {
-		i++
-	} else {
-		for {
-			if i >= len(s) || s[i] != '"' {
-				return unexpected(s, i, "a string key")
-			}
-			var key string
-			if key, _, i, err = readString(s, i); err != nil {
-				return err
-			}
-			i = skipWS(s, i)
-			if i >= len(s) || s[i] != ':' {
-				return unexpected(s, i, "':'")
-			}
-			i = skipWS(s, i+1)
-			if i >= len(s) {
-				return truncated(i)
-			}
-			var (
-				bit uint16
-				v   string
-				set bool // v holds a string value (not null)
-			)
-			switch key {
-			case "specversion", "id", "source", "type", "time", "datacontenttype", "dataschema", "subject":
-				if v, set, i, err = readAttrString(s, i, key); err != nil {
-					return err
-				}
-				if bit, _, err = setCoreAttribute(ev, key, v, set); err != nil {
-					return err
-				}
-				if key == "specversion" {
-					haveSpecVersion = set
-				}
-			case "data":
-				bit, dataStart = seenData, i
-				if i, err = skipValue(s, i); err != nil {
-					return withAttr(err, key)
-				}
-				dataEnd = i
-			case "data_base64":
-				bit = seenDataBase64
-				if b64, b64Set, i, err = readAttrString(s, i, key); err != nil {
-					return err
-				}
-			default:
-				if i, err = readExtension(s, i, key, ev); err != nil {
-					return err
-				}
-			}
-			if seen&bit != 0 {
-				return duplicate(key)
-			}
-			seen |= bit
-			i = skipWS(s, i)
-			if i >= len(s) {
-				return truncated(i)
-			}
-			if s[i] == ',' {
-				i = skipWS(s, i+1)
-				continue
-			}
-			if s[i] != '}' {
-				return unexpected(s, i, "',' or '}'")
-			}
-			i++
-			break
-		}
+	var st structured
+	i, err := st.readMembers(s, i+1, ev)
+	if err != nil {
+		return err
 	}
-	if i = skipWS(s, i); i != len(s) {
+	if i = jsonscan.SkipWS(s, i); i != len(s) {
 		return malformed(i, "data after the end of the JSON object")
 	}
-	if err := checkRequired(ev, haveSpecVersion); err != nil {
+	if err := checkRequired(ev, st.haveSpecVersion); err != nil {
 		return err
 	}
 	switch {
-	case seen&seenData != 0 && seen&seenDataBase64 != 0:
+	case st.seen&seenData != 0 && st.seen&seenDataBase64 != 0:
 		return newError(ErrInvalidAttribute, "data_base64", "both data and data_base64 are present")
-	case seen&seenData != 0:
-		return setData(ev, s, body, dataStart, dataEnd)
-	case b64Set:
-		if ev.Data, err = base64.StdEncoding.DecodeString(b64); err != nil {
-			return newError(ErrInvalidAttribute, "data_base64", "not standard base64: "+quote(b64))
+	case st.seen&seenData != 0:
+		return setData(ev, s, body, st.dataStart, st.dataEnd)
+	case st.b64Set:
+		if ev.Data, err = base64.StdEncoding.DecodeString(st.b64); err != nil {
+			return newError(ErrInvalidAttribute, "data_base64", "not standard base64: "+quote(st.b64))
 		}
 	}
 	return nil
+}
+
+// structured is what decodeStructured learns from the members of a body,
+// besides the attributes it sets.
+type structured struct {
+	seen               uint16 // keys seen, null or not
+	haveSpecVersion    bool
+	dataStart, dataEnd int // span of "data" in s and body
+	b64                string
+	b64Set             bool // data_base64 is a string, not null
+}
+
+// readMembers reads the members of the JSON object whose '{' is just before
+// s[i] into ev and st, and returns the index just past its '}'.
+func (st *structured) readMembers(s string, i int, ev *Event) (int, error) {
+	var err error
+	i = jsonscan.SkipWS(s, i)
+	if i < len(s) && s[i] == '}' {
+		return i + 1, nil
+	}
+	for {
+		if i >= len(s) || s[i] != '"' {
+			return 0, unexpected(s, i, "a string key")
+		}
+		var key string
+		if key, _, i, err = readString(s, i); err != nil {
+			return 0, err
+		}
+		i = jsonscan.SkipWS(s, i)
+		if i >= len(s) || s[i] != ':' {
+			return 0, unexpected(s, i, "':'")
+		}
+		i = jsonscan.SkipWS(s, i+1)
+		if i >= len(s) {
+			return 0, truncated(i)
+		}
+		var (
+			bit uint16
+			v   string
+			set bool // v holds a string value (not null)
+		)
+		switch key {
+		case "specversion", "id", "source", "type", "time", "datacontenttype", "dataschema", "subject":
+			if v, set, i, err = readAttrString(s, i, key); err != nil {
+				return 0, err
+			}
+			if bit, _, err = setCoreAttribute(ev, key, v, set); err != nil {
+				return 0, err
+			}
+			if key == "specversion" {
+				st.haveSpecVersion = set
+			}
+		case "data":
+			bit, st.dataStart = seenData, i
+			if i, err = jsonscan.SkipValue(s, i); err != nil {
+				return 0, withAttr(scanError(err), key)
+			}
+			st.dataEnd = i
+		case "data_base64":
+			bit = seenDataBase64
+			if st.b64, st.b64Set, i, err = readAttrString(s, i, key); err != nil {
+				return 0, err
+			}
+		default:
+			if i, err = readExtension(s, i, key, ev); err != nil {
+				return 0, err
+			}
+		}
+		if st.seen&bit != 0 {
+			return 0, duplicate(key)
+		}
+		st.seen |= bit
+		i = jsonscan.SkipWS(s, i)
+		if i >= len(s) {
+			return 0, truncated(i)
+		}
+		if s[i] == ',' {
+			i = jsonscan.SkipWS(s, i+1)
+			continue
+		}
+		if s[i] != '}' {
+			return 0, unexpected(s, i, "',' or '}'")
+		}
+		return i + 1, nil
+	}
 }
 
 // setData sets ev.Data from the "data" value at s[start:end] (and
@@ -254,13 +270,13 @@ func setData(ev *Event, s string, body []byte, start, end int) error {
 		ev.Data = body[start:end:end]
 	default:
 		// A string holding non-JSON data (sdk-go writes text/* so).
-		if _, escaped, _ := scanString(s, start); !escaped {
+		if _, escaped, _ := jsonscan.ScanString(s, start); !escaped {
 			ev.Data = body[start+1 : end-1 : end-1]
 			return nil
 		}
-		data, err := unescape(make([]byte, 0, end-start), raw[1:len(raw)-1])
+		data, err := jsonscan.Unescape(make([]byte, 0, end-start), raw[1:len(raw)-1])
 		if err != nil {
-			return withAttr(err, "data")
+			return withAttr(scanError(err), "data")
 		}
 		ev.Data = data
 	}
@@ -270,17 +286,17 @@ func setData(ev *Event, s string, body []byte, start, end int) error {
 // readString reads the JSON string at s[i], returning its value (a substring
 // of s unless it has escapes) and the index past it.
 func readString(s string, i int) (v string, escaped bool, end int, err error) {
-	if j := plainEnd(s, i+1); j < len(s) && s[j] == '"' {
-		return s[i+1 : j], false, j + 1, nil // scanString's common case, in line
-	} else if end, escaped, err = scanSpecial(s, j); err != nil {
-		return "", false, 0, err
+	if j := jsonscan.PlainEnd(s, i+1); j < len(s) && s[j] == '"' {
+		return s[i+1 : j], false, j + 1, nil // ScanString's common case, in line
+	} else if end, escaped, err = jsonscan.ScanSpecial(s, j); err != nil {
+		return "", false, 0, scanError(err)
 	}
 	if !escaped {
 		return s[i+1 : end-1], false, end, nil
 	}
-	b, err := unescape(make([]byte, 0, end-i), s[i+1:end-1])
+	b, err := jsonscan.Unescape(make([]byte, 0, end-i), s[i+1:end-1])
 	if err != nil {
-		return "", false, 0, err
+		return "", false, 0, scanError(err)
 	}
 	return string(b), true, end, nil
 }
@@ -296,8 +312,10 @@ func readAttrString(s string, i int, attr string) (v string, set bool, end int, 
 		}
 		return v, true, end, nil
 	case 'n':
-		end, err = scanLiteral(s, i, "null")
-		return "", false, end, err
+		if end, err = jsonscan.ScanLiteral(s, i, "null"); err != nil {
+			return "", false, 0, scanError(err)
+		}
+		return "", false, end, nil
 	}
 	return "", false, 0, wrongType(s, i, attr, "a string")
 }
@@ -312,7 +330,7 @@ func wrongType(s string, i int, attr, want string) error {
 		got = "an array"
 	case c == 't' || c == 'f':
 		got = "a boolean"
-	case c == '-' || isDigit(c):
+	case c == '-' || jsonscan.IsDigit(c):
 		got = "a number"
 	default:
 		return unexpected(s, i, "a JSON value")
@@ -338,13 +356,17 @@ func readExtension(s string, i int, key string, ev *Event) (int, error) {
 	case c == '"':
 		v, _, end, err = readString(s, i)
 		err = withAttr(err, key)
-	case c == 't' || c == 'f' || c == '-' || isDigit(c):
+	case c == 't' || c == 'f' || c == '-' || jsonscan.IsDigit(c):
 		// Numbers and booleans keep their literal text.
-		if end, err = scanScalar(s, i); err == nil {
-			v = s[i:end]
+		if end, err = jsonscan.ScanScalar(s, i); err != nil {
+			return 0, scanError(err)
 		}
+		v = s[i:end]
 	case c == 'n':
-		return scanLiteral(s, i, "null")
+		if end, err = jsonscan.ScanLiteral(s, i, "null"); err != nil {
+			return 0, scanError(err)
+		}
+		return end, nil
 	default:
 		return 0, wrongType(s, i, key, "a string, number or boolean")
 	}

@@ -4,9 +4,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"time"
-	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/exprsn/ipcmesh/codec/internal/jsonscan"
+	"github.com/exprsn/ipcmesh/codec/internal/rfc3339"
 )
 
 // AppendStructured appends the structured-mode JSON envelope of ev to dst and
@@ -34,65 +36,49 @@ func AppendStructured(dst []byte, ev *Event) ([]byte, error) {
 		return orig, missing("type")
 	}
 	dst = append(dst, `{"specversion":"1.0","id":`...)
-	if dst, ok = appendJSONString(dst, ev.ID); !ok {
+	if dst, ok = jsonscan.AppendString(dst, ev.ID); !ok {
 		return orig, badUTF8("id", ev.ID)
 	}
 	dst = append(dst, `,"source":`...)
-	if dst, ok = appendJSONString(dst, ev.Source); !ok {
+	if dst, ok = jsonscan.AppendString(dst, ev.Source); !ok {
 		return orig, badUTF8("source", ev.Source)
 	}
 	dst = append(dst, `,"type":`...)
-	if dst, ok = appendJSONString(dst, ev.Type); !ok {
+	if dst, ok = jsonscan.AppendString(dst, ev.Type); !ok {
 		return orig, badUTF8("type", ev.Type)
 	}
 	if !ev.Time.IsZero() {
 		dst = append(dst, `,"time":"`...)
-		if dst, ok = appendTime(dst, ev.Time); !ok {
+		if dst, ok = rfc3339.Append(dst, ev.Time); !ok {
 			return orig, checkTime(ev.Time)
 		}
 		dst = append(dst, '"')
 	}
 	if ev.DataContentType != "" {
 		dst = append(dst, `,"datacontenttype":`...)
-		if dst, ok = appendJSONString(dst, ev.DataContentType); !ok {
+		if dst, ok = jsonscan.AppendString(dst, ev.DataContentType); !ok {
 			return orig, badUTF8("datacontenttype", ev.DataContentType)
 		}
 	}
 	if ev.DataSchema != "" {
 		dst = append(dst, `,"dataschema":`...)
-		if dst, ok = appendJSONString(dst, ev.DataSchema); !ok {
+		if dst, ok = jsonscan.AppendString(dst, ev.DataSchema); !ok {
 			return orig, badUTF8("dataschema", ev.DataSchema)
 		}
 	}
 	if ev.Subject != "" {
 		dst = append(dst, `,"subject":`...)
-		if dst, ok = appendJSONString(dst, ev.Subject); !ok {
+		if dst, ok = jsonscan.AppendString(dst, ev.Subject); !ok {
 			return orig, badUTF8("subject", ev.Subject)
 		}
 	}
-	if len(ev.Extensions) > MaxExtensions {
-		return orig, tooManyExtensions()
-	}
-	for i := range ev.Extensions {
-		x := &ev.Extensions[i]
-		if err := checkExtensionName(x.Name); err != nil {
-			return orig, err
-		}
-		for j := 0; j < i; j++ {
-			if ev.Extensions[j].Name == x.Name {
-				return orig, newError(ErrInvalidAttribute, x.Name, "extension given twice")
-			}
-		}
-		dst = append(dst, ',', '"')
-		dst = append(dst, x.Name...) // a valid name needs no escaping
-		dst = append(dst, '"', ':')
-		if dst, ok = appendJSONString(dst, x.Value); !ok {
-			return orig, badUTF8(x.Name, x.Value)
-		}
+	var err error
+	if dst, err = appendExtensions(dst, ev.Extensions); err != nil {
+		return orig, err
 	}
 	if ev.Data != nil {
 		if dataIsJSON(ev.DataContentType) {
-			start, end, ok := jsonSpan(ev.Data)
+			start, end, ok := jsonscan.Span(ev.Data)
 			if !ok {
 				return orig, invalidData(ev.Data)
 			}
@@ -107,54 +93,31 @@ func AppendStructured(dst []byte, ev *Event) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
-// jsonSpan validates b as one JSON value and returns where the value starts
-// and ends, without the surrounding whitespace.
-func jsonSpan(b []byte) (start, end int, ok bool) {
-	s := bytesToStringNoCopy(b)
-	start = skipWS(s, 0)
-	end, err := skipValue(s, start)
-	if err != nil || skipWS(s, end) != len(s) {
-		return 0, 0, false
+// appendExtensions appends the members of AppendStructured for the
+// extensions exts, checking them as it goes as Validate does.
+func appendExtensions(dst []byte, exts []Extension) ([]byte, error) {
+	if len(exts) > MaxExtensions {
+		return dst, tooManyExtensions()
 	}
-	return start, end, true
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string. It escapes '"', '\\' and
-// control characters (as \n, \r, \t or \u00XX) and copies everything else in
-// runs. It reports false if s is not valid UTF-8.
-func appendJSONString(dst []byte, s string) ([]byte, bool) {
-	dst = append(dst, '"')
-	start := 0
-	for i := plainEnd(s, 0); i < len(s); i = plainEnd(s, i) {
-		c := s[i]
-		if strClass[c] == clHigh {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size <= 1 {
-				return dst, false
+	var ok bool
+	for i := range exts {
+		x := &exts[i]
+		if err := checkExtensionName(x.Name); err != nil {
+			return dst, err
+		}
+		for j := 0; j < i; j++ {
+			if exts[j].Name == x.Name {
+				return dst, newError(ErrInvalidAttribute, x.Name, "extension given twice")
 			}
-			i += size
-			continue
 		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+		dst = append(dst, ',', '"')
+		dst = append(dst, x.Name...) // a valid name needs no escaping
+		dst = append(dst, '"', ':')
+		if dst, ok = jsonscan.AppendString(dst, x.Value); !ok {
+			return dst, badUTF8(x.Name, x.Value)
 		}
-		i++
-		start = i
 	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"'), true
+	return dst, nil
 }
 
 // structuredSize returns the size of ev's structured envelope when no string

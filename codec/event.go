@@ -5,6 +5,9 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/exprsn/ipcmesh/codec/internal/jsonscan"
+	"github.com/exprsn/ipcmesh/codec/internal/rfc3339"
 )
 
 // Wire constants.
@@ -125,7 +128,7 @@ func (e *Event) Validate() error {
 	if err := e.validateAttrs(); err != nil {
 		return err
 	}
-	if e.Data != nil && dataIsJSON(e.DataContentType) && !validJSON(e.Data) {
+	if e.Data != nil && dataIsJSON(e.DataContentType) && !jsonscan.Valid(e.Data) {
 		return invalidData(e.Data)
 	}
 	return nil
@@ -162,28 +165,12 @@ func (e *Event) validateAttrs() error {
 	return checkExtensions(e.Extensions)
 }
 
-// wireTime returns t as it is written: in its own zone if RFC 3339 can state
-// the offset (whole minutes, less than a day), else in UTC, so that the
-// instant always survives.
-func wireTime(t time.Time) time.Time {
-	if _, off := t.Zone(); !offsetWritable(off) {
-		return t.UTC()
-	}
-	return t
-}
-
-// offsetWritable reports whether RFC 3339 can state the zone offset off (in
-// seconds east of UTC): whole minutes, less than a day.
-func offsetWritable(off int) bool {
-	return off%60 == 0 && off > -24*3600 && off < 24*3600
-}
-
 // checkTime checks that a non-zero t can be written in RFC 3339.
 func checkTime(t time.Time) error {
 	if t.IsZero() {
 		return nil
 	}
-	if y := wireTime(t).Year(); y < 0 || y > 9999 {
+	if y := rfc3339.AsWritten(t).Year(); y < 0 || y > 9999 {
 		return newError(ErrInvalidAttribute, "time", "year "+strconv.Itoa(y)+" outside 0000..9999 cannot be written in RFC 3339")
 	}
 	return nil

@@ -1,4 +1,4 @@
-package codec
+package rfc3339
 
 import (
 	"testing"
@@ -44,9 +44,9 @@ func TestParseCanonicalUTC(t *testing.T) {
 		{"", false},
 	}
 	for _, tt := range tests {
-		got, ok := parseCanonicalUTC(tt.s)
+		got, ok := ParseCanonicalUTC(tt.s)
 		if ok != tt.wantOK {
-			t.Errorf("parseCanonicalUTC(%q) ok = %v, want %v", tt.s, ok, tt.wantOK)
+			t.Errorf("ParseCanonicalUTC(%q) ok = %v, want %v", tt.s, ok, tt.wantOK)
 		}
 		checkFastTime(t, tt.s, got, ok)
 	}
@@ -60,12 +60,12 @@ func checkFastTime(t *testing.T, s string, fast time.Time, ok bool) {
 	if !ok {
 		return
 	}
-	general, err := parseRFC3339(s)
-	if err != nil {
-		t.Fatalf("parseCanonicalUTC(%q) accepts, the general path refuses: %v", s, err)
+	general, ok := Parse(s)
+	if !ok {
+		t.Fatalf("ParseCanonicalUTC(%q) accepts, the general path refuses", s)
 	}
 	if fast != general {
-		t.Fatalf("parseCanonicalUTC(%q) = %v, the general path gives %v", s, fast, general)
+		t.Fatalf("ParseCanonicalUTC(%q) = %v, the general path gives %v", s, fast, general)
 	}
 }
 
@@ -77,7 +77,7 @@ func FuzzParseCanonicalUTC(f *testing.F) {
 	f.Add("", int64(1741964966), uint32(535897932), uint8(9))
 	f.Add("", int64(951782400), uint32(1), uint8(3))
 	f.Fuzz(func(t *testing.T, s string, sec int64, nsec uint32, digits uint8) {
-		fast, ok := parseCanonicalUTC(s)
+		fast, ok := ParseCanonicalUTC(s)
 		checkFastTime(t, s, fast, ok)
 
 		tm := time.Unix(sec%253402300800, int64(nsec%1e9)).UTC()
@@ -86,9 +86,9 @@ func FuzzParseCanonicalUTC(f *testing.F) {
 			layout += "." + "000000000"[:n]
 		}
 		c := tm.Format(layout + "Z")
-		fast, ok = parseCanonicalUTC(c)
+		fast, ok = ParseCanonicalUTC(c)
 		if !ok && tm.Year() >= 0 {
-			t.Fatalf("parseCanonicalUTC(%q) refuses a canonical timestamp", c)
+			t.Fatalf("ParseCanonicalUTC(%q) refuses a canonical timestamp", c)
 		}
 		checkFastTime(t, c, fast, ok)
 	})
@@ -129,27 +129,28 @@ func TestAppendTime(t *testing.T) {
 	}
 }
 
-// checkAppendTime compares appendTime with AppendFormat of wireTime(tm), and
-// its ok with checkTime.
+// checkAppendTime compares Append with AppendFormat of AsWritten(tm), and
+// its ok with the year of AsWritten(tm) (codec's checkTime refuses a time
+// exactly when that year is outside 0000..9999).
 func checkAppendTime(t *testing.T, tm time.Time) {
 	t.Helper()
-	got, ok := appendTime([]byte("x"), tm)
-	if cerr := checkTime(tm); ok != (cerr == nil) {
-		t.Fatalf("appendTime(%v) ok = %v, checkTime: %v", tm, ok, cerr)
+	got, ok := Append([]byte("x"), tm)
+	if y := AsWritten(tm).Year(); ok != (y >= 0 && y <= 9999) {
+		t.Fatalf("Append(%v) ok = %v, year as written: %d", tm, ok, y)
 	}
 	if !ok {
 		if string(got) != "x" {
-			t.Fatalf("appendTime(%v) = %q, false: appended", tm, got)
+			t.Fatalf("Append(%v) = %q, false: appended", tm, got)
 		}
 		return
 	}
-	if want := wireTime(tm).AppendFormat([]byte("x"), time.RFC3339Nano); string(got) != string(want) {
-		t.Fatalf("appendTime(%v) = %q, AppendFormat gives %q", tm, got, want)
+	if want := AsWritten(tm).AppendFormat([]byte("x"), time.RFC3339Nano); string(got) != string(want) {
+		t.Fatalf("Append(%v) = %q, AppendFormat gives %q", tm, got, want)
 	}
 }
 
-// FuzzAppendTime compares appendTime with AppendFormat(RFC3339Nano) for
-// arbitrary instants and zone offsets (wireTime moves offsets RFC 3339
+// FuzzAppendTime compares Append with AppendFormat(RFC3339Nano) for
+// arbitrary instants and zone offsets (AsWritten moves offsets RFC 3339
 // cannot state to UTC).
 func FuzzAppendTime(f *testing.F) {
 	f.Add(int64(1741964966), uint32(535897932), int32(0))
@@ -159,4 +160,25 @@ func FuzzAppendTime(f *testing.F) {
 	f.Fuzz(func(t *testing.T, sec int64, nsec uint32, off int32) {
 		checkAppendTime(t, time.Unix(sec, int64(nsec%1e9)).In(time.FixedZone("", int(off))))
 	})
+}
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		s    string
+		want time.Time // zero: refused
+	}{
+		{"2025-03-14T15:09:26.5Z", time.Date(2025, 3, 14, 15, 9, 26, 5e8, time.UTC)},
+		{"2024-02-29t23:59:59.5z", time.Date(2024, 2, 29, 23, 59, 59, 5e8, time.UTC)},
+		{"2024-01-01T00:00:00+23:59", time.Date(2024, 1, 1, 0, 0, 0, 0, time.FixedZone("", 23*3600+59*60))},
+		{"2024-01-01T00:00:00+24:00", time.Time{}},
+		{"2024-01-01T00:00:00-23:60", time.Time{}},
+		{"2024-01-01T24:00:00Z", time.Time{}},
+		{"yesterday", time.Time{}},
+	}
+	for _, tt := range tests {
+		got, ok := Parse(tt.s)
+		if ok != !tt.want.IsZero() || ok && !got.Equal(tt.want) {
+			t.Errorf("Parse(%q) = %v, %v; want %v", tt.s, got, ok, tt.want)
+		}
+	}
 }

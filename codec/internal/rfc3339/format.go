@@ -1,22 +1,40 @@
-package codec
+// Package rfc3339 writes and reads the timestamps of CloudEvents' time
+// attribute: RFC 3339 with nanoseconds. Append writes a time byte for byte
+// as time.Time.AppendFormat(time.RFC3339Nano) would (in UTC if RFC 3339
+// cannot state its zone offset), and ParseCanonicalUTC reads the form it
+// writes for a UTC time, leaving any other timestamp to Parse: time.Parse
+// and AppendFormat handle every layout, and so pay for generality on every
+// event.
+package rfc3339
 
 import "time"
 
-// This file holds fast paths for timestamps in RFC 3339 with nanoseconds:
-// writing any wire time, and reading the UTC form the encoder writes.
-// time.Parse and AppendFormat handle every layout and so pay for generality
-// on every event.
+// AsWritten returns t as Append writes it: in its own zone if RFC 3339 can
+// state the offset (whole minutes, less than a day), else in UTC, so that
+// the instant always survives.
+func AsWritten(t time.Time) time.Time {
+	if _, off := t.Zone(); !offsetWritable(off) {
+		return t.UTC()
+	}
+	return t
+}
 
-// appendTime appends t as it is written on the wire (in the zone wireTime
+// offsetWritable reports whether RFC 3339 can state the zone offset off (in
+// seconds east of UTC): whole minutes, less than a day.
+func offsetWritable(off int) bool {
+	return off%60 == 0 && off > -24*3600 && off < 24*3600
+}
+
+// Append appends t as it is written on the wire (in the zone AsWritten
 // picks), in RFC 3339 with nanoseconds: byte for byte what
-// wireTime(t).AppendFormat(dst, time.RFC3339Nano) appends. The fraction has
+// AsWritten(t).AppendFormat(dst, time.RFC3339Nano) appends. The fraction has
 // no trailing zeros and is left out when zero; the offset is "Z" for UTC,
 // else +hh:mm or -hh:mm. It reports false, and appends nothing, if the year
-// is outside 0000..9999 (exactly when checkTime fails for a non-zero t).
-func appendTime(dst []byte, t time.Time) ([]byte, bool) {
+// of AsWritten(t) is outside 0000..9999.
+func Append(dst []byte, t time.Time) ([]byte, bool) {
 	_, off := t.Zone()
 	if !offsetWritable(off) {
-		off = 0 // wireTime writes t in UTC
+		off = 0 // AsWritten puts t in UTC
 	}
 	// Seconds of wall-clock time in the zone, counted from the first
 	// instant that can be written, 0000-01-01T00:00:00.
@@ -85,70 +103,4 @@ func civilDate(days uint) (year, month, day uint) {
 		return year, m + 3, day
 	}
 	return year + 1, m - 9, day // January and February end the March year
-}
-
-// parseCanonicalUTC parses s if it has the form
-// "2006-01-02T15:04:05[.fraction]Z", with 1 to 9 fraction digits and every
-// field in range (month 01..12, day within its month, leap years included,
-// hour 00..23, minute and second 00..59). For such an s it returns exactly
-// what time.Parse(time.RFC3339, s) returns, and ok true; for any other s it
-// returns ok false, and the caller must use the general path.
-func parseCanonicalUTC(s string) (t time.Time, ok bool) {
-	if len(s) < len("2006-01-02T15:04:05Z") || len(s) > len("2006-01-02T15:04:05.999999999Z") ||
-		s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[len(s)-1] != 'Z' {
-		return time.Time{}, false
-	}
-	year := num2(s[0], s[1])*100 + num2(s[2], s[3])
-	month := num2(s[5], s[6])
-	day := num2(s[8], s[9])
-	hour := num2(s[11], s[12])
-	minute := num2(s[14], s[15])
-	sec := num2(s[17], s[18])
-	// num2 gives a negative result or one over 99 for a non-digit, which
-	// fails the range checks (year: the sum of two is negative or > 9999).
-	if year < 0 || year > 9999 || month < 1 || month > 12 || day < 1 || day > daysIn(month, year) ||
-		hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
-		return time.Time{}, false
-	}
-	nsec := 0
-	if frac := s[19 : len(s)-1]; frac != "" {
-		if len(frac) < 2 || frac[0] != '.' {
-			return time.Time{}, false
-		}
-		for i := 1; i < len(frac); i++ {
-			d := frac[i] - '0'
-			if d > 9 {
-				return time.Time{}, false
-			}
-			nsec = nsec*10 + int(d)
-		}
-		for i := len(frac); i < 10; i++ {
-			nsec *= 10
-		}
-	}
-	return time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC), true
-}
-
-// num2 returns the value of two decimal digits, or a value outside 0..99
-// (negative or at least 100) if either is not a digit.
-func num2(a, b byte) int {
-	hi, lo := int(a)-'0', int(b)-'0'
-	if uint(hi) > 9 || uint(lo) > 9 {
-		return -1 << 20
-	}
-	return hi*10 + lo
-}
-
-// daysIn returns the number of days in month (1..12) of year.
-func daysIn(month, year int) int {
-	switch month {
-	case 2:
-		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
-			return 29
-		}
-		return 28
-	case 4, 6, 9, 11:
-		return 30
-	}
-	return 31
 }
