@@ -161,26 +161,26 @@ func (q *Queue) Redrive(ctx context.Context, seq uint64) error {
 	if err != nil {
 		return err
 	}
-	a, err := subjects.Parse(dl.Subject)
-	if err != nil {
-		return fmt.Errorf("deadletter: redrive dead letter %d: original subject: %w", seq, err)
-	}
-	subject, err := subjects.Subject(q.ns, dl.Service, a.Event)
-	if err != nil {
-		return fmt.Errorf("deadletter: redrive dead letter %d: %w", seq, err)
-	}
-	msg := &nats.Msg{Subject: subject, Header: nats.Header{}, Data: dl.Data}
+	msg := &nats.Msg{Header: nats.Header{}, Data: dl.Data}
 	for k, vs := range dl.Header {
 		msg.Header[k] = vs
 	}
+	original := dl.Subject
 	if dl.Omitted != "" {
 		// The dead letter left part of the event out: send the original.
 		orig, err := q.original(ctx, dl)
 		if err != nil {
 			return err
 		}
-		msg.Data, msg.Header = orig.Data, nats.Header{}
+		msg.Data, msg.Header, original = orig.Data, nats.Header{}, orig.Subject
 		headers.Copy(msg.Header, orig.Header, headers.MaxStreamHeader-len(subjects.HeaderRedrive)-64)
+	}
+	a, err := subjects.Parse(original)
+	if err != nil {
+		return fmt.Errorf("deadletter: redrive dead letter %d: original subject: %w", seq, err)
+	}
+	if msg.Subject, err = subjects.Subject(q.ns, dl.Service, a.Event); err != nil {
+		return fmt.Errorf("deadletter: redrive dead letter %d: %w", seq, err)
 	}
 	msg.Header.Set(subjects.HeaderRedrive, strconv.FormatUint(seq, 10))
 	// A new message id, or the stream would drop it as a duplicate.

@@ -89,6 +89,7 @@ func (w *Worker) registerDurable(ctx context.Context, pattern string, o handlerO
 		Permanent:    IsPermanent,
 		Report:       func(err error) { w.report(err) },
 		DeadLettered: w.deadLettered,
+		Unseen:       w.unseen,
 		Enter:        func(release func()) func() { return w.callers.Enter(d, release) },
 	}
 
@@ -159,6 +160,14 @@ func (w *Worker) deadLettered(ev *Event, reason string) {
 	if w.cfg.OnDeadLetter != nil {
 		w.cfg.OnDeadLetter(ev, reason)
 	}
+}
+
+// unseen counts an event that a durable handler never saw (the NATS client
+// took it for a status message) as invalid, and says why.
+func (w *Worker) unseen(sequence, deliveries uint64) error {
+	w.stats.invalid.Add(1)
+	return fmt.Errorf("%w: the event at stream sequence %d was delivered %d times without reaching the handler (the NATS client took it for a status message: an empty body with a Status header); the server gave up on it",
+		ErrInvalidMessage, sequence, deliveries)
 }
 
 // offDurable stops one durable handler in this instance; its consumer

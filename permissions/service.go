@@ -93,6 +93,9 @@ func ForService(ns string, s Service) (Permissions, error) {
 	}
 	if s.Durable {
 		p.Publish = append(p.Publish, durable(ns, s.Name)...)
+		// The server's advisories of events a consumer's handler never
+		// saw (see the durable engine's delivery limit).
+		p.Subscribe = append(p.Subscribe, "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES."+subjects.EventStream(ns)+".*")
 	}
 	if s.IdempotencyGuard {
 		p.Publish = append(p.Publish, guard(ns, s.Name)...)

@@ -14,6 +14,7 @@ func TestForService(t *testing.T) {
 	subscribe := func(inbox string) []string {
 		return []string{"ipc.exprsn-herald.>", "ipc.all.>", "ipc.all.> exprsn-herald", "_rpc.ipc.exprsn-herald.>", "_mesh.ipc.stats", inbox}
 	}
+	const advisories = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.MESH_ipc.*"
 	durable := []string{
 		"$JS.API.CONSUMER.INFO.MESH_ipc.*",
 		"$JS.API.CONSUMER.CREATE.MESH_ipc.*",
@@ -49,12 +50,12 @@ func TestForService(t *testing.T) {
 		name:    "durable",
 		ns:      "ipc",
 		service: permissions.Service{Name: "exprsn-herald", Durable: true},
-		want:    permissions.Permissions{Publish: slices.Concat(base, durable), Subscribe: subscribe("_INBOX_exprsn-herald.>"), AllowResponses: true},
+		want:    permissions.Permissions{Publish: slices.Concat(base, durable), Subscribe: append(subscribe("_INBOX_exprsn-herald.>"), advisories), AllowResponses: true},
 	}, {
 		name:    "durable with the idempotency guard",
 		ns:      "ipc",
 		service: permissions.Service{Name: "exprsn-herald", Durable: true, IdempotencyGuard: true},
-		want:    permissions.Permissions{Publish: slices.Concat(base, durable, guard), Subscribe: subscribe("_INBOX_exprsn-herald.>"), AllowResponses: true},
+		want:    permissions.Permissions{Publish: slices.Concat(base, durable, guard), Subscribe: append(subscribe("_INBOX_exprsn-herald.>"), advisories), AllowResponses: true},
 	}, {
 		name:    "broadcasts once per service",
 		ns:      "ipc",

@@ -52,7 +52,8 @@ func ValidKey(k string) bool {
 // and reports whether all of the event's were copied. Never copied are
 // JetStream's own headers (Nats-*, which would steer the store: expected
 // sequences, rollups, message ids) and dead-letter headers (Mesh-Dlq-*),
-// which a dead letter sets itself; keys nats.go refuses are left out.
+// which a dead letter sets itself; keys nats.go refuses, and values with
+// line breaks, which it would rewrite, are left out.
 func Copy(dst, src nats.Header, budget int) bool {
 	all := true
 	keys := make([]string, 0, len(src))
@@ -71,7 +72,9 @@ func Copy(dst, src nats.Header, budget int) bool {
 		}
 		for _, v := range src[k] {
 			size := lineSize(k, v)
-			if size > budget {
+			if size > budget || strings.ContainsAny(v, "\r\n") {
+				// Too large, or a value nats.go would rewrite (line
+				// breaks become spaces): left out, not changed.
 				all = false
 				continue
 			}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/exprsn/ipcmesh/mesh/internal/sched"
 	"github.com/exprsn/ipcmesh/streams"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -101,6 +102,10 @@ type Hooks[E any] struct {
 	Report func(error)
 	// DeadLettered is told of every dead letter stored.
 	DeadLettered func(ev E, reason string)
+	// Unseen is told of an event that reached the consumer's delivery
+	// limit without reaching the handler, and returns the reason to report
+	// and dead-letter it with.
+	Unseen func(sequence, deliveries uint64) error
 	// Enter registers the goroutines that run the handler (see
 	// sched.Config.Enter).
 	Enter func(release func()) (leave func())
@@ -118,9 +123,21 @@ type Consumer[E any] struct {
 	js       jetstream.JetStream
 	maxBytes func() int64
 	counters *Counters
-	cc       jetstream.ConsumeContext
 	sched    *sched.Scheduler[task[E]]
 	keeper   *keeper
+
+	// cons is consumed with opts; cc is the current consume context,
+	// replaced when the client stops consuming by itself (see watch), until
+	// stopping is set.
+	cons     jetstream.Consumer
+	opts     []jetstream.PullConsumeOpt
+	mu       sync.Mutex
+	cc       jetstream.ConsumeContext
+	stopping bool
+	lastErr  atomic.Pointer[error]
+	// maxed receives the server's advisories of events that reached the
+	// consumer's delivery limit.
+	maxed *nats.Subscription
 
 	// abandoned is set when Stop gave up on the events not yet running:
 	// they are left for redelivery.
@@ -151,7 +168,7 @@ func Start[E any](ctx, halt context.Context, js jetstream.JetStream, maxPayload 
 	if err != nil {
 		return nil, fmt.Errorf("create or update consumer %s: %w%s", cfg.Name, err, streams.Hint(err))
 	}
-	c := &Consumer[E]{cfg: cfg, hooks: hooks, js: js, maxBytes: maxPayload, counters: counters, halt: halt}
+	c := &Consumer[E]{cfg: cfg, hooks: hooks, js: js, maxBytes: maxPayload, counters: counters, halt: halt, cons: cons}
 	lanes, workers := 1, cfg.Concurrency
 	if cfg.ByKey {
 		lanes, workers = cfg.Concurrency, 1
@@ -162,16 +179,19 @@ func Start[E any](ctx, halt context.Context, js jetstream.JetStream, maxPayload 
 		Enter: hooks.Enter,
 	}, c.run)
 	c.keeper = newKeeper(cfg.AckWait / 3)
-	opts := []jetstream.PullConsumeOpt{
+	c.opts = []jetstream.PullConsumeOpt{
 		jetstream.PullMaxMessages(cfg.Prefetch),
 		jetstream.PullExpiry(pullExpiry),
 		jetstream.ConsumeErrHandler(c.consumeError),
 	}
 	if cfg.Pinned {
-		opts = append(opts, jetstream.PullPriorityGroup(pinnedGroup))
+		c.opts = append(c.opts, jetstream.PullPriorityGroup(pinnedGroup))
 	}
-	c.cc, err = cons.Consume(c.receive, opts...)
-	if err != nil {
+	if err := c.watchMaxDeliveries(js.Conn()); err != nil {
+		c.finish()
+		return nil, fmt.Errorf("consume %s: %w", cfg.Name, err)
+	}
+	if err := c.consume(); err != nil {
 		c.finish()
 		return nil, fmt.Errorf("consume %s: %w", cfg.Name, err)
 	}
@@ -189,10 +209,13 @@ func consumerConfig(ctx context.Context, js jetstream.JetStream, cfg Config) (je
 		FilterSubjects: cfg.Filters,
 		AckPolicy:      jetstream.AckExplicitPolicy,
 		AckWait:        cfg.AckWait,
-		// No server limit: receive dead-letters an event past its tries,
-		// even when its last try never reported (a crash); deadLetter
-		// bounds the tries when no dead letter can be stored.
-		MaxDeliver: -1,
+		// Past its tries, receive dead-letters an event, even when its
+		// last try never reported (a crash), and deadLetter gives up after
+		// deadLetterRetries more when no dead letter can be stored. The
+		// server's limit, one more, ends only an event the handler never
+		// sees (the client takes it for a status message): see
+		// watchMaxDeliveries.
+		MaxDeliver: cfg.MaxDeliver + deadLetterRetries + 1,
 		// The scheduler holds at most this many events.
 		MaxAckPending:     cfg.Prefetch,
 		DeliverPolicy:     cfg.Start.Policy,
@@ -224,12 +247,6 @@ func consumerConfig(ctx context.Context, js jetstream.JetStream, cfg Config) (je
 		cc.InactiveThreshold = stream.CachedInfo().Config.MaxAge
 	}
 	return cc, nil
-}
-
-func (c *Consumer[E]) consumeError(_ jetstream.ConsumeContext, err error) {
-	if errors.Is(err, jetstream.ErrNoHeartbeat) || errors.Is(err, jetstream.ErrConsumerNotFound) {
-		c.hooks.Report(fmt.Errorf("mesh: durable handler %s: %w (retrying)", c.cfg.Name, err))
-	}
 }
 
 // receive is the consumer's callback: it decodes one message and queues it
@@ -278,15 +295,19 @@ func (c *Consumer[E]) receive(msg jetstream.Msg) {
 // call's result.
 func (c *Consumer[E]) Stop(ctx context.Context, connected bool) error {
 	c.stopOnce.Do(func() {
+		c.mu.Lock()
+		c.stopping = true
+		cc := c.cc
+		c.mu.Unlock()
 		if connected {
-			c.cc.Drain()
+			cc.Drain()
 		} else {
 			c.abandoned.Store(true)
-			c.cc.Stop()
+			cc.Stop()
 		}
 		stopped := make(chan struct{})
 		go func() {
-			<-c.cc.Closed() // after the last callback, so nothing is queued later
+			<-cc.Closed() // after the last callback, so nothing is queued later
 			c.finish()
 			close(stopped)
 		}()
@@ -294,7 +315,7 @@ func (c *Consumer[E]) Stop(ctx context.Context, connected bool) error {
 		case <-stopped:
 		case <-ctx.Done():
 			c.abandoned.Store(true)
-			c.cc.Stop()
+			cc.Stop()
 			c.stopErr = fmt.Errorf("waiting for durable handler %s: %w", c.cfg.Name, ctx.Err())
 		}
 	})
@@ -304,6 +325,9 @@ func (c *Consumer[E]) Stop(ctx context.Context, connected bool) error {
 // finish lets the queued events run (or be left for redelivery), waits for
 // the handler's goroutines and stops the keeper.
 func (c *Consumer[E]) finish() {
+	if c.maxed != nil {
+		_ = c.maxed.Unsubscribe()
+	}
 	c.sched.Close()
 	<-c.sched.Done()
 	c.keeper.stop()

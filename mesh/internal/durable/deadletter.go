@@ -71,6 +71,21 @@ func (c *Consumer[E]) deadLetterFailed(t task[E], err error) {
 		c.cfg.Name, t.d.Sequence, t.d.Deliveries, err, c.cfg.Stream))
 }
 
+// setDeadLetterHeaders sets the dead-letter headers of the event d, which
+// cfg's handler failed for reason; the subject header only when known.
+func setDeadLetterHeaders(h nats.Header, cfg Config, reason string, d Delivery) {
+	h.Set(subjects.HeaderDeadLetterReason, headers.Truncate(reason, maxReasonLen))
+	h.Set(subjects.HeaderDeadLetterService, cfg.Service)
+	h.Set(subjects.HeaderDeadLetterHandler, cfg.Name)
+	h.Set(subjects.HeaderDeadLetterDeliveries, strconv.FormatUint(d.Deliveries, 10))
+	if d.Subject != "" {
+		h.Set(subjects.HeaderDeadLetterSubject, d.Subject)
+	}
+	h.Set(subjects.HeaderDeadLetterSequence, strconv.FormatUint(d.Sequence, 10))
+	h.Set(subjects.HeaderDeadLetterTime, time.Now().UTC().Format(time.RFC3339Nano))
+	h.Set(jetstream.MsgIDHeader, cfg.Name+":"+strconv.FormatUint(d.Sequence, 10))
+}
+
 // deadLetterMsg builds the dead letter of an event; with original unset,
 // it leaves out the original's body and headers.
 func (c *Consumer[E]) deadLetterMsg(t task[E], reason string, original bool) *nats.Msg {
@@ -78,14 +93,7 @@ func (c *Consumer[E]) deadLetterMsg(t task[E], reason string, original bool) *na
 		Subject: subjects.DeadLetterSubject(c.cfg.Namespace, c.cfg.Service, t.d.Subject),
 		Header:  nats.Header{},
 	}
-	dl.Header.Set(subjects.HeaderDeadLetterReason, headers.Truncate(reason, maxReasonLen))
-	dl.Header.Set(subjects.HeaderDeadLetterService, c.cfg.Service)
-	dl.Header.Set(subjects.HeaderDeadLetterHandler, c.cfg.Name)
-	dl.Header.Set(subjects.HeaderDeadLetterDeliveries, strconv.FormatUint(t.d.Deliveries, 10))
-	dl.Header.Set(subjects.HeaderDeadLetterSubject, t.d.Subject)
-	dl.Header.Set(subjects.HeaderDeadLetterSequence, strconv.FormatUint(t.d.Sequence, 10))
-	dl.Header.Set(subjects.HeaderDeadLetterTime, time.Now().UTC().Format(time.RFC3339Nano))
-	dl.Header.Set(jetstream.MsgIDHeader, c.cfg.Name+":"+strconv.FormatUint(t.d.Sequence, 10))
+	setDeadLetterHeaders(dl.Header, c.cfg, reason, t.d)
 	// The original's headers go in what room is left under the stream's
 	// header limit and max_payload, after the omission header.
 	maxPayload := c.maxBytes()
