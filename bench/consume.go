@@ -167,7 +167,7 @@ func prepareMeshConsumeWith(e *env, s *sink, round int, opts []mesh.DurableOptio
 		_, err := w.OnDurable(ctx, meshBacklog, mesh.HandlerFunc(func(context.Context, *mesh.Event) error {
 			s.hit()
 			return nil
-		}), append([]mesh.DurableOption{mesh.DurableName(name)}, opts...)...)
+		}), append([]mesh.DurableOption{mesh.DurableName(name), mesh.StartAtFirst()}, opts...)...)
 		return name, err
 	}
 	return begin, func() { closeWorker(w) }, nil
