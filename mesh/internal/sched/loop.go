@@ -61,15 +61,7 @@ func (s *Scheduler[T]) loop(l *lane[T]) {
 // it starts a replacement.
 func (s *Scheduler[T]) end(l *lane[T], g *goroutine[T]) {
 	l.running--
-	spawn := l.queued() > l.running-l.busy && l.running < s.cfg.Workers
-	if spawn {
-		l.running++
-		s.add()
-	}
-	l.mu.Unlock()
-	if spawn {
-		go s.loop(l)
-	}
+	s.spawnLocked(l)
 	if g.inCall && !g.released {
 		s.free(g.n)
 	}

@@ -83,6 +83,19 @@ func (s *Scheduler[T]) Push(key uint32, item T) {
 	l := s.lanes[key%uint32(len(s.lanes))]
 	l.mu.Lock()
 	l.queue = append(l.queue, item)
+	if s.spawnLocked(l) {
+		return
+	}
+	select {
+	case l.wake <- struct{}{}:
+	default: // a goroutine is awake already and will take item
+	}
+}
+
+// spawnLocked, with l.mu held, which it unlocks, starts a goroutine for
+// l if its queued items outnumber its goroutines not in a call and it has
+// fewer than Workers, and reports whether it did.
+func (s *Scheduler[T]) spawnLocked(l *lane[T]) bool {
 	spawn := l.queued() > l.running-l.busy && l.running < s.cfg.Workers
 	if spawn {
 		l.running++
@@ -91,12 +104,8 @@ func (s *Scheduler[T]) Push(key uint32, item T) {
 	l.mu.Unlock()
 	if spawn {
 		go s.loop(l)
-		return
 	}
-	select {
-	case l.wake <- struct{}{}:
-	default: // a goroutine is awake already and will take item
-	}
+	return spawn
 }
 
 // Close makes the goroutines end once their lanes are empty. Calls running
