@@ -67,25 +67,32 @@ func WithPartitionKey(key string) EventOption {
 	return WithExtension(subjects.PartitionKeyExtension, key)
 }
 
-type targetOption func(*sendOptions)
+// targetOption is where an emit goes: a service name, or selfTarget. A
+// string, so that To with a constant name needs no allocation.
+type targetOption string
 
-func (o targetOption) applyEmit(s *sendOptions) { o(s) }
+// selfTarget stands for the worker's own service; no service is named so.
+const selfTarget targetOption = "\x00self"
+
+func (t targetOption) applyEmit(o *sendOptions) {
+	if t == selfTarget {
+		o.Self = true
+		return
+	}
+	o.Target, o.Self = string(t), false
+}
 
 // To sends the event to one instance of service instead of broadcasting
 // it. An empty or invalid service name fails the emit.
-func To(service string) EmitOption {
-	return targetOption(func(o *sendOptions) { o.Target, o.Self = service, false })
-}
+func To(service string) EmitOption { return targetOption(service) }
 
 // ToSelf sends the event to this worker's own service (one instance of it,
 // possibly this one).
-func ToSelf() EmitOption { return targetOption(func(o *sendOptions) { o.Self = true }) }
+func ToSelf() EmitOption { return selfTarget }
 
 // Broadcast sends the event to every service listening for it; it is the
 // default.
-func Broadcast() EmitOption {
-	return targetOption(func(o *sendOptions) { o.Target, o.Self = subjects.Broadcast, false })
-}
+func Broadcast() EmitOption { return targetOption(subjects.Broadcast) }
 
 type handlerOptions struct {
 	oncePerService bool

@@ -4,7 +4,8 @@ import "time"
 
 // goroutine is the state of one goroutine of a lane; only it touches it.
 type goroutine[T any] struct {
-	buf      []T // the items of the current call, reused
+	buf      []T         // the items of the current call, reused
+	linger   *time.Timer // bounds the wait of a goroutine past Idle
 	inCall   bool
 	n        int  // items of the current call
 	released bool // Release was called in the current call
@@ -32,7 +33,7 @@ func (s *Scheduler[T]) loop(l *lane[T]) {
 	}()
 	l.mu.Lock()
 	for {
-		items, ok := s.take(l, g.buf[:0])
+		items, ok := s.take(l, g)
 		if !ok {
 			s.end(l, g)
 			return
@@ -83,11 +84,32 @@ func (s *Scheduler[T]) release(g *goroutine[T]) {
 	s.sub()
 }
 
-// take appends the next items of l to buf and returns them, waiting for
-// them with l.mu unlocked; ok is false when the goroutine should end.
-func (s *Scheduler[T]) take(l *lane[T], buf []T) (items []T, ok bool) {
+// linger is how long a goroutine past a lane's Idle waits for the next
+// item before it ends: in a burst, goroutines are reused rather than
+// started for every item (starting one costs its Config.Enter too).
+const linger = 100 * time.Millisecond
+
+// take returns the next items of l in g's buffer, waiting for them with
+// l.mu unlocked; ok is false when the goroutine should end: when the
+// scheduler is closed and the lane empty, or when g, past the lane's Idle,
+// waited linger in vain.
+func (s *Scheduler[T]) take(l *lane[T], g *goroutine[T]) (items []T, ok bool) {
 	for l.queued() == 0 {
-		if l.running-l.busy > s.cfg.Idle || !s.wait(l, nil) && l.queued() == 0 {
+		var timeout <-chan time.Time
+		if l.running-l.busy > s.cfg.Idle {
+			if g.linger == nil {
+				g.linger = time.NewTimer(linger)
+			} else {
+				g.linger.Reset(linger)
+			}
+			timeout = g.linger.C
+		}
+		if s.wait(l, timeout) || l.queued() > 0 {
+			continue
+		}
+		// Closed, or lingered in vain: end, unless the others ended
+		// meanwhile and this goroutine is one of the lane's Idle now.
+		if s.closed() || l.running-l.busy > s.cfg.Idle {
 			return nil, false
 		}
 	}
@@ -98,7 +120,7 @@ func (s *Scheduler[T]) take(l *lane[T], buf []T) (items []T, ok bool) {
 		timer.Stop()
 	}
 	n := min(l.queued(), s.cfg.Batch)
-	items = append(buf, l.queue[l.head:l.head+n]...)
+	items = append(g.buf[:0], l.queue[l.head:l.head+n]...)
 	clear(l.queue[l.head : l.head+n])
 	l.head += n
 	// The queue's array is reused: rewound when the lane empties, and
@@ -113,6 +135,16 @@ func (s *Scheduler[T]) take(l *lane[T], buf []T) (items []T, ok bool) {
 		l.queue, l.head = l.queue[:m], 0
 	}
 	return items, true
+}
+
+// closed reports whether Close was called.
+func (s *Scheduler[T]) closed() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // wait waits, with l.mu unlocked, until Push signals an item; it returns
