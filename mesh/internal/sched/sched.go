@@ -7,10 +7,10 @@
 //
 // A goroutine runs the calls for the items queued on its lane, one after
 // another, and when none is left it waits for the next one if it is one of
-// the lane's Idle waiting goroutines, else it ends; so an item usually
-// finds a goroutine ready, its stack already grown to what the handler
-// needs, and a new goroutine starts only when every goroutine of the lane
-// is in a call.
+// the lane's Idle waiting goroutines, else it waits 100 ms more and ends;
+// so an item usually finds a goroutine ready, its stack already grown to
+// what the handler needs, and a new goroutine starts only when every
+// goroutine of the lane is in a call.
 package sched
 
 import (
@@ -28,7 +28,7 @@ type Config struct {
 	// each lane.
 	Workers int
 	// Idle is how many goroutines of each lane wait for the next item
-	// when the lane is empty; the others end.
+	// when the lane is empty; the others end after a short linger.
 	Idle int
 	// Bound bounds the items queued or in a call, over all lanes: Push
 	// waits for room. 0 means no bound.
