@@ -33,14 +33,17 @@ func (w *Worker) Ready(ctx context.Context) error {
 	return fmt.Errorf("mesh: %q not connected yet to %s: %w", w.cfg.Service, servers, ctx.Err())
 }
 
-// isReady reports whether Ready would return at once.
-func (w *Worker) isReady() bool {
-	select {
-	case <-w.ready:
-		return true
-	default:
-		return false
-	}
+// isReady reports whether Ready would return at once. It is on every
+// emit's path: an atomic load, where a receive from the closed channel
+// would take the channel's lock.
+func (w *Worker) isReady() bool { return w.readyNow.Load() }
+
+// markReady makes the worker ready; background connects call it with w.mu
+// held, so that a durable handler registered meanwhile is either started
+// here or starts itself.
+func (w *Worker) markReady() {
+	w.readyNow.Store(true)
+	close(w.ready)
 }
 
 // onConnected is the NATS client's connect handler of a worker connecting
@@ -75,7 +78,7 @@ func (w *Worker) onConnected(nc *nats.Conn) {
 				}
 			}
 		}
-		close(w.ready)
+		w.markReady()
 		w.mu.Unlock()
 		w.log.Info("mesh: connected", "server", nc.ConnectedUrlRedacted(), "namespace", w.cfg.Namespace, "durable", w.durable.Load())
 	}()

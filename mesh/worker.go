@@ -70,10 +70,11 @@ type Worker struct {
 	callers callers.Registry
 	// drops reports the live events the NATS client drops.
 	drops drops.Watch
-	// ready is closed once the worker has connected and opened its
-	// streams; lastSetupErr is the last failure to open them, in the
-	// background (see Ready).
+	// ready is closed, and readyNow set, once the worker has connected and
+	// opened its streams; lastSetupErr is the last failure to open them, in
+	// the background (see Ready).
 	ready        chan struct{}
+	readyNow     atomic.Bool
 	lastSetupErr atomic.Pointer[error]
 }
 
@@ -157,7 +158,7 @@ func Connect(ctx context.Context, cfg Config) (*Worker, error) {
 		w.abort()
 		return nil, err
 	}
-	close(w.ready)
+	w.markReady()
 	w.log.Debug("mesh: connected", "server", nc.ConnectedUrlRedacted(), "namespace", cfg.Namespace, "durable", w.durable.Load())
 	return w, nil
 }
