@@ -82,46 +82,42 @@ func TestCloseWhileServerUnreachable(t *testing.T) {
 	t.Logf("Close returned %v", err)
 }
 
-// TestCloseFromInsideALiveHandler (case 7): a handler may close its own
-// worker; Close returns and the worker is closed.
-func TestCloseFromInsideALiveHandler(t *testing.T) {
-	srv := testutil.StartServer(t)
-	w := testutil.Connect(t, srv, "svc", plain)
-	closed := make(chan error, 1)
-	_, err := w.On(context.Background(), "shut:down", mesh.HandlerFunc(func(context.Context, *mesh.Event) error {
-		closed <- w.Close(context.Background())
-		return nil
-	}))
-	require.NoError(t, err)
-	require.NoError(t, w.Emit(context.Background(), "shut:down", nil, mesh.ToSelf()))
-	select {
-	case err := <-closed:
-		require.NoError(t, err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("Close called from a live handler did not return within 10s")
+// TestCloseFromInsideAHandler (case 7): a live or durable handler may
+// close its own worker; Close returns and the worker is closed.
+func TestCloseFromInsideAHandler(t *testing.T) {
+	tests := []struct {
+		kind     string
+		cfg      mesh.Config
+		register func(w *mesh.Worker, h mesh.Handler) error
+	}{
+		{"live", plain, func(w *mesh.Worker, h mesh.Handler) error {
+			_, err := w.On(context.Background(), "shut:down", h)
+			return err
+		}},
+		{"durable", streams, func(w *mesh.Worker, h mesh.Handler) error {
+			_, err := w.OnDurable(context.Background(), "shut:down", h)
+			return err
+		}},
 	}
-	require.ErrorIs(t, w.Emit(context.Background(), "shut:down", nil, mesh.ToSelf()), mesh.ErrClosed)
-}
-
-// TestCloseFromInsideADurableHandler (case 7): the same from a durable
-// handler.
-func TestCloseFromInsideADurableHandler(t *testing.T) {
-	srv := testutil.StartServer(t)
-	w := testutil.Connect(t, srv, "svc", streams)
-	closed := make(chan error, 1)
-	_, err := w.OnDurable(context.Background(), "shut:down", mesh.HandlerFunc(func(context.Context, *mesh.Event) error {
-		closed <- w.Close(context.Background())
-		return nil
-	}))
-	require.NoError(t, err)
-	require.NoError(t, w.Emit(context.Background(), "shut:down", nil, mesh.ToSelf()))
-	select {
-	case err := <-closed:
-		require.NoError(t, err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("Close called from a durable handler did not return within 10s")
+	for _, tt := range tests {
+		t.Run(tt.kind, func(t *testing.T) {
+			srv := testutil.StartServer(t)
+			w := testutil.Connect(t, srv, "svc", tt.cfg)
+			closed := make(chan error, 1)
+			require.NoError(t, tt.register(w, mesh.HandlerFunc(func(context.Context, *mesh.Event) error {
+				closed <- w.Close(context.Background())
+				return nil
+			})))
+			require.NoError(t, w.Emit(context.Background(), "shut:down", nil, mesh.ToSelf()))
+			select {
+			case err := <-closed:
+				require.NoError(t, err)
+			case <-time.After(10 * time.Second):
+				t.Fatalf("Close called from a %s handler did not return within 10s", tt.kind)
+			}
+			require.ErrorIs(t, w.Emit(context.Background(), "shut:down", nil, mesh.ToSelf()), mesh.ErrClosed)
+		})
 	}
-	require.ErrorIs(t, w.Emit(context.Background(), "shut:down", nil, mesh.ToSelf()), mesh.ErrClosed)
 }
 
 // TestOffFromInsideItsOwnDurableHandler (case 7): a durable handler may
