@@ -8,7 +8,10 @@
 //
 // The guard is middleware: it returns mesh.ErrAlreadyHandled for an event
 // already recorded, which the worker acknowledges and counts in
-// mesh.DurableStats.Skipped. The bucket is subjects.IdempotencyBucket; a
-// service running with least-privilege permissions needs
-// permissions.Service.IdempotencyGuard to use it.
+// mesh.DurableStats.Skipped. Each service has its own bucket,
+// subjects.IdempotencyBucket(ns, service), so that nothing one service does
+// to its bucket (a shorter TTL, a roll-up that purges it) touches another's;
+// a service running with least-privilege permissions needs
+// permissions.Service.IdempotencyGuard to use it, and the operator creates
+// the bucket (BucketConfig; meshctl setup).
 package idempotency

@@ -24,35 +24,23 @@ const DefaultTTL = 24 * time.Hour
 // acknowledged and counted in mesh.DurableStats.Skipped.
 //
 // Use it per handler (mesh.Use) or for every handler (Config.Middleware);
-// live events, which are never redelivered, pass through. The bucket is
-// created if needed, with the storage and replicas of the namespace's event
-// stream, which must exist. An event is recorded after its handler returns
-// nil, so a crash between the two repeats it once: effectively once, not
-// exactly once. If the bucket cannot be read, the event fails and is
+// live events, which are never redelivered, pass through. Each service has
+// its own bucket (subjects.IdempotencyBucket(ns, service)), created or
+// updated here with ttl and the storage and replicas of the namespace's
+// event stream, which must exist; when the worker's resources are the
+// operator's (mesh.StreamConfig.Provisioned), the bucket must exist and
+// is used as it is, its TTL the operator's. An event is recorded after its
+// handler returns nil, so a crash between the two repeats it once:
+// effectively once, not exactly once. If the bucket cannot be read, the event fails and is
 // retried; if it cannot be written, that is logged.
 func Guard(ctx context.Context, w *mesh.Worker, ttl time.Duration) (mesh.Middleware, error) {
 	js := w.JetStream()
 	if js == nil {
 		return nil, errors.New("idempotency: guard: the worker does not use JetStream (Config.Stream.Disable)")
 	}
-	if ttl == 0 {
-		ttl = DefaultTTL
-	}
-	ns := w.Namespace()
-	events, err := js.Stream(ctx, subjects.EventStream(ns))
+	kv, err := bucket(ctx, js, w, ttl)
 	if err != nil {
-		return nil, fmt.Errorf("idempotency: guard: event stream %s: %w%s", subjects.EventStream(ns), err, streams.Hint(err))
-	}
-	sc := events.CachedInfo().Config
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      subjects.IdempotencyBucket(ns),
-		Description: "ipcmesh: events handled by durable handlers of namespace " + ns,
-		TTL:         ttl,
-		Storage:     sc.Storage,
-		Replicas:    max(sc.Replicas, 1),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("idempotency: guard: bucket %s: %w%s", subjects.IdempotencyBucket(ns), err, streams.Hint(err))
+		return nil, err
 	}
 	log := w.Logger()
 	return func(next mesh.Handler) mesh.Handler {
@@ -78,6 +66,45 @@ func Guard(ctx context.Context, w *mesh.Worker, ttl time.Duration) (mesh.Middlew
 			return nil
 		})
 	}, nil
+}
+
+// bucket returns the key-value bucket of w's service: created or updated
+// with ttl, or, for a provisioned worker, the operator's.
+func bucket(ctx context.Context, js jetstream.JetStream, w *mesh.Worker, ttl time.Duration) (jetstream.KeyValue, error) {
+	ns, name := w.Namespace(), subjects.IdempotencyBucket(w.Namespace(), w.Service())
+	if w.Provisioned() {
+		kv, err := js.KeyValue(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("idempotency: guard: bucket %s, which the operator creates (mesh.StreamConfig.Provisioned; meshctl setup): %w%s", name, err, streams.Hint(err))
+		}
+		return kv, nil
+	}
+	events, err := js.Stream(ctx, subjects.EventStream(ns))
+	if err != nil {
+		return nil, fmt.Errorf("idempotency: guard: event stream %s: %w%s", subjects.EventStream(ns), err, streams.Hint(err))
+	}
+	sc := events.CachedInfo().Config
+	kv, err := js.CreateOrUpdateKeyValue(ctx, BucketConfig(ns, w.Service(), ttl, sc))
+	if err != nil {
+		return nil, fmt.Errorf("idempotency: guard: bucket %s: %w%s", name, err, streams.Hint(err))
+	}
+	return kv, nil
+}
+
+// BucketConfig is the configuration of service's bucket in namespace ns,
+// which remembers handled events for ttl (DefaultTTL if 0) with the
+// storage and replicas of the namespace's event stream, events.
+func BucketConfig(ns, service string, ttl time.Duration, events jetstream.StreamConfig) jetstream.KeyValueConfig {
+	if ttl == 0 {
+		ttl = DefaultTTL
+	}
+	return jetstream.KeyValueConfig{
+		Bucket:      subjects.IdempotencyBucket(ns, service),
+		Description: "ipcmesh: events handled by the durable handlers of " + service + " in namespace " + ns,
+		TTL:         ttl,
+		Storage:     events.Storage,
+		Replicas:    max(events.Replicas, 1),
+	}
 }
 
 // key is the key under which a guard of service records a handled event:

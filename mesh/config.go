@@ -227,8 +227,8 @@ func (c Config) validate() error {
 	if c.MaxPendingEmits < 0 {
 		return fmt.Errorf("mesh: Config.MaxPendingEmits is %d; want a positive number (0 means %d)", c.MaxPendingEmits, DefaultMaxPendingEmits)
 	}
-	if c.Stream.Manage && c.Stream.Disable {
-		return errors.New("mesh: Config.Stream: Manage and Disable exclude each other")
+	if c.Stream.Manage && (c.Stream.Disable || c.Stream.Provisioned) {
+		return errors.New("mesh: Config.Stream: Manage excludes Disable and Provisioned")
 	}
 	if c.Encoding != codec.Structured && c.Encoding != codec.Binary {
 		return fmt.Errorf("mesh: Config.Encoding %d is neither codec.Structured nor codec.Binary", c.Encoding)

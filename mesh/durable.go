@@ -55,33 +55,44 @@ func (w *Worker) OnDurable(ctx context.Context, pattern string, h Handler, opts 
 	})
 }
 
-// registerDurable starts the consumer of a durable handler whose options
-// have their defaults; handle runs the handler for a call's events.
-func (w *Worker) registerDurable(ctx context.Context, pattern string, o handlerOptions, handle func([]*Event) []error) (*Subscription, error) {
+// durableConfig is the consumer and engine configuration of service's
+// durable handler for pattern, whose options have their defaults.
+func durableConfig(ns, service, pattern string, o handlerOptions) (durable.Config, error) {
 	if err := o.validateDurable(); err != nil {
-		return nil, fmt.Errorf("mesh: on durable %q: %w", pattern, err)
+		return durable.Config{}, fmt.Errorf("mesh: on durable %q: %w", pattern, err)
 	}
-	targeted, err := subjects.Filter(w.cfg.Namespace, w.cfg.Service, pattern)
+	targeted, err := subjects.Filter(ns, service, pattern)
 	if err != nil {
-		return nil, fmt.Errorf("mesh: on durable %q: %w", pattern, err)
+		return durable.Config{}, fmt.Errorf("mesh: on durable %q: %w", pattern, err)
 	}
-	broadcast, _ := subjects.Filter(w.cfg.Namespace, subjects.Broadcast, pattern)
+	broadcast, _ := subjects.Filter(ns, subjects.Broadcast, pattern)
 	name := o.durable.name
 	if name == "" {
-		name = durableName(w.cfg.Service, pattern)
+		name = subjects.ConsumerName(service, pattern)
 	}
-	d := &durableHandler{name: name, pattern: pattern}
-	d.cfg = durable.Config{
-		Stream:      subjects.EventStream(w.cfg.Namespace),
+	return durable.Config{
+		Stream:      subjects.EventStream(ns),
 		Name:        name,
-		Description: "ipcmesh: " + w.cfg.Service + " handler for " + pattern,
+		Description: "ipcmesh: " + service + " handler for " + pattern,
 		Filters:     []string{targeted, broadcast},
-		Namespace:   w.cfg.Namespace, Service: w.cfg.Service,
+		Namespace:   ns, Service: service,
 		MaxDeliver: o.durable.maxDeliver, Backoff: o.durable.backoff, AckWait: o.durable.ackWait,
 		Concurrency: o.concurrency, ByKey: o.durable.byKey, Prefetch: o.durable.prefetch,
 		Batch: o.durable.batchSize, BatchWait: o.durable.batchWait,
 		Start: *o.durable.start, InactiveExpiry: o.durable.expiry, Pinned: o.durable.byKey,
+	}, nil
+}
+
+// registerDurable starts the consumer of a durable handler whose options
+// have their defaults; handle runs the handler for a call's events.
+func (w *Worker) registerDurable(ctx context.Context, pattern string, o handlerOptions, handle func([]*Event) []error) (*Subscription, error) {
+	cfg, err := durableConfig(w.cfg.Namespace, w.cfg.Service, pattern, o)
+	if err != nil {
+		return nil, err
 	}
+	cfg.Bind = w.cfg.Stream.Provisioned
+	name := cfg.Name
+	d := &durableHandler{name: name, pattern: pattern, cfg: cfg}
 	d.hooks = durable.Hooks[*Event]{
 		Decode:       func(msg jetstream.Msg, dl durable.Delivery) (*Event, error) { return w.decodeDurable(name, msg, dl) },
 		Key:          partitionKey,

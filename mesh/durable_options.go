@@ -3,12 +3,10 @@ package mesh
 import (
 	"errors"
 	"fmt"
-	"hash/fnv"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/exprsn/ipcmesh/mesh/internal/durable"
+	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -205,38 +203,10 @@ func (o handlerOptions) validateDurable() error {
 			return fmt.Errorf("Backoff %s: delays cannot be negative", b)
 		}
 	}
-	if d.name != "" {
-		return validDurableName(d.name)
+	if err := subjects.ValidateConsumerName(d.name); d.name != "" && err != nil {
+		return fmt.Errorf("DurableName: %w", err)
 	}
 	return nil
-}
-
-// maxDurableName bounds the names of durable consumers, derived or given
-// (JetStream allows 255 bytes, and the name travels in API subjects).
-const maxDurableName = 200
-
-func validDurableName(name string) error {
-	if name == "" || len(name) > maxDurableName || strings.ContainsAny(name, ".*> \t\r\n/\\") {
-		return fmt.Errorf("DurableName %q: want 1 to %d characters without '.', '*', '>', '/', '\\\\' or whitespace", name, maxDurableName)
-	}
-	return nil
-}
-
-// durableName derives a consumer name from the service and pattern:
-// "<service>_<pattern>_<hash of pattern>". When that is longer than
-// maxDurableName, the readable part is cut and a longer hash covers the
-// whole pattern, so distinct patterns keep distinct names.
-func durableName(service, pattern string) string {
-	readable := service + "_" + strings.NewReplacer(":", "_", "*", "STAR", ">", "ALL").Replace(pattern)
-	if len(readable)+9 <= maxDurableName {
-		h := fnv.New32a()
-		h.Write([]byte(pattern))
-		return readable + "_" + strconv.FormatUint(uint64(h.Sum32()), 16)
-	}
-	h := fnv.New64a()
-	h.Write([]byte(pattern))
-	sum := strconv.FormatUint(h.Sum64(), 16)
-	return readable[:maxDurableName-len(sum)-1] + "_" + sum
 }
 
 // Permanent marks err as permanent: a durable handler returning it sends

@@ -23,6 +23,18 @@ import (
 type StreamConfig struct {
 	// Manage creates or updates the streams at Connect. Default: false.
 	Manage bool
+	// Provisioned says that the operator creates and updates the
+	// namespace's JetStream resources (meshctl setup, or the setup
+	// package), as least-privilege credentials require (see
+	// docs/security.md): the worker then creates and updates none. A
+	// durable handler uses the consumer the operator created for it and
+	// fails at registration when there is none, or when it delivers other
+	// events than the handler expects; other differences from the
+	// handler's options are reported, and the operator's settings apply.
+	// The idempotency guard uses the service's bucket as it is. It cannot
+	// be set with Manage. Default: false, the worker creates its
+	// consumers (and buckets) and updates them to its options.
+	Provisioned bool
 	// Disable makes the worker ignore the streams. Default: false.
 	Disable bool
 	// Config is how the streams keep events, for Manage.
@@ -69,6 +81,10 @@ func (w *Worker) openStreams(ctx context.Context) error {
 // uses: emits then return once the event is stored, and durable handlers
 // can be registered.
 func (w *Worker) Durable() bool { return w.durable.Load() }
+
+// Provisioned reports whether the operator creates the worker's JetStream
+// resources (see StreamConfig.Provisioned).
+func (w *Worker) Provisioned() bool { return w.cfg.Stream.Provisioned }
 
 // JetStream returns the worker's JetStream handle, or nil when
 // StreamConfig.Disable is set.

@@ -17,7 +17,7 @@ func TestConfigLoadsIntoNATSServer(t *testing.T) {
 	nkey := newNkey(t)
 	users, err := permissions.ForServices("ipc",
 		permissions.Service{Name: "exprsn-timeline"},
-		permissions.Service{Name: "exprsn-herald", Durable: true, IdempotencyGuard: true})
+		permissions.Service{Name: "exprsn-herald", Durable: []string{"notification:queued"}, IdempotencyGuard: true})
 	if err != nil {
 		t.Fatal(err)
 	}

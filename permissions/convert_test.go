@@ -12,7 +12,7 @@ import (
 // TestJWT: a user JWT carries the same permissions as Server gives an
 // embedded server, and they validate.
 func TestJWT(t *testing.T) {
-	p, err := permissions.ForService("ipc", permissions.Service{Name: "exprsn-herald", Durable: true, IdempotencyGuard: true})
+	p, err := permissions.ForService("ipc", permissions.Service{Name: "exprsn-herald", Durable: []string{"notification:queued"}, IdempotencyGuard: true})
 	if err != nil {
 		t.Fatal(err)
 	}

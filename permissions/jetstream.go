@@ -15,9 +15,9 @@ func jsAPI(call string, args ...string) string {
 }
 
 // ackSubjects returns the subjects on which the events of stream's
-// consumers are acknowledged, in nats-server's current format
+// consumer are acknowledged, in nats-server's current format
 // ($JS.ACK.<stream>.<consumer>...) and in the one it is moving to
 // ($JS.ACK.<domain>.<account hash>.<stream>.<consumer>...).
-func ackSubjects(stream string) []string {
-	return []string{"$JS.ACK." + stream + ".>", "$JS.ACK.*.*." + stream + ".>"}
+func ackSubjects(stream, consumer string) []string {
+	return []string{"$JS.ACK." + stream + "." + consumer + ".>", "$JS.ACK.*.*." + stream + "." + consumer + ".>"}
 }

@@ -27,15 +27,21 @@ type Permissions struct {
 type Service struct {
 	// Name is the service name, e.g. "exprsn-herald" (required).
 	Name string
-	// Durable grants what durable handlers (OnDurable, OnDurableBatch)
-	// need: creating and updating consumers on the event stream, pulling
-	// from them, acknowledging events, and dead-lettering on
-	// _dlq.<ns>.<Name>.>. Default: false.
-	Durable bool
+	// Durable lists the event patterns of the service's durable handlers
+	// (OnDurable, OnDurableBatch) whose consumers have the name the mesh
+	// derives, subjects.ConsumerName(Name, pattern); DurableNames lists
+	// the consumers named with mesh.DurableName. For each consumer the
+	// service may look it up, pull its events, acknowledge them and hear
+	// the server's advisories of events past its delivery limit; with any,
+	// it may dead-letter on _dlq.<ns>.<Name>.>. It may not create, update
+	// or delete a consumer: the operator does (meshctl setup), and the
+	// workers set mesh.StreamConfig.Provisioned. Default: none.
+	Durable      []string
+	DurableNames []string
 	// IdempotencyGuard grants what the idempotency guard (idempotency.Guard)
-	// needs: creating or updating the namespace's key-value bucket and
-	// reading and writing the keys of this service only (it also looks up
-	// the event stream, which every service may). Default: false.
+	// of a provisioned worker needs: looking up the service's own bucket
+	// (subjects.IdempotencyBucket(ns, Name)) and reading and writing its
+	// keys. The operator creates the bucket. Default: false.
 	IdempotencyGuard bool
 	// OncePerService lists the event patterns for which the service
 	// handles broadcasts once per service (mesh.OncePerService), in its
@@ -91,11 +97,22 @@ func ForService(ns string, s Service) (Permissions, error) {
 		}
 		p.Subscribe = append(p.Subscribe, f+" "+subjects.QueueGroup(s.Name, pattern))
 	}
-	if s.Durable {
-		p.Publish = append(p.Publish, durable(ns, s.Name)...)
-		// The server's advisories of events a consumer's handler never
+	consumers, err := s.consumers()
+	if err != nil {
+		return Permissions{}, fmt.Errorf("permissions: %s: %w", s.Name, err)
+	}
+	if len(consumers) > 0 {
+		p.Publish = append(p.Publish, subjects.DeadLetterFilter(ns, s.Name))
+	}
+	events := subjects.EventStream(ns)
+	for _, c := range consumers {
+		p.Publish = append(p.Publish,
+			jsAPI("CONSUMER.INFO", events, c),
+			jsAPI("CONSUMER.MSG.NEXT", events, c))
+		p.Publish = append(p.Publish, ackSubjects(events, c)...)
+		// The server's advisories of events the consumer's handler never
 		// saw (see the durable engine's delivery limit).
-		p.Subscribe = append(p.Subscribe, "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES."+subjects.EventStream(ns)+".*")
+		p.Subscribe = append(p.Subscribe, maxDeliveriesAdvisory+events+"."+c)
 	}
 	if s.IdempotencyGuard {
 		p.Publish = append(p.Publish, guard(ns, s.Name)...)
@@ -103,39 +120,49 @@ func ForService(ns string, s Service) (Permissions, error) {
 	return p, nil
 }
 
-// durable is what a service's durable handlers publish to: the consumer
-// API of the event stream (info, to resume an existing consumer where it
-// stopped), acknowledgements and its dead letters.
-func durable(ns, service string) []string {
-	events := subjects.EventStream(ns)
-	return append([]string{
-		jsAPI("CONSUMER.INFO", events, "*"),
-		jsAPI("CONSUMER.CREATE", events, "*"),
-		jsAPI("CONSUMER.MSG.NEXT", events, "*"),
-		subjects.DeadLetterFilter(ns, service),
-	}, ackSubjects(events)...)
+// maxDeliveriesAdvisory starts the subjects of the server's advisories of
+// messages that reached a consumer's delivery limit:
+// "<prefix><stream>.<consumer>".
+const maxDeliveriesAdvisory = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES."
+
+// consumers returns the names of s's durable consumers, derived and given.
+func (s Service) consumers() ([]string, error) {
+	names := make([]string, 0, len(s.Durable)+len(s.DurableNames))
+	for _, pattern := range s.Durable {
+		if _, err := subjects.Filter(subjects.DefaultNamespace, s.Name, pattern); err != nil {
+			return nil, fmt.Errorf("Durable: %w", err)
+		}
+		names = append(names, subjects.ConsumerName(s.Name, pattern))
+	}
+	for _, name := range s.DurableNames {
+		if err := subjects.ValidateConsumerName(name); err != nil {
+			return nil, fmt.Errorf("DurableNames: %w", err)
+		}
+		names = append(names, name)
+	}
+	return names, nil
 }
 
-// guard is what a service's idempotency guard publishes to: the creation or
-// update of the bucket, and reads and writes of the service's own keys.
+// guard is what a service's idempotency guard publishes to: the lookup of
+// its own bucket, and reads and writes of its keys. It may neither create
+// nor update the bucket: a roll-up or purge can only empty its own.
 func guard(ns, service string) []string {
-	bucket := subjects.IdempotencyBucket(ns)
-	keys := kvPrefix + bucket + "." + service + ".>"
+	bucket := subjects.IdempotencyBucket(ns, service)
+	keys := kvPrefix + bucket + ".>"
 	return []string{
-		jsAPI("INFO"),
-		jsAPI("STREAM.CREATE", kvStream(bucket)),
-		jsAPI("STREAM.UPDATE", kvStream(bucket)),
+		jsAPI("STREAM.INFO", kvStream(bucket)),
 		jsAPI("DIRECT.GET", kvStream(bucket), keys),
 		keys,
 	}
 }
 
 // Operator returns the permissions of the administrator of namespace ns:
-// the bridge (meshctl serve) and the other meshctl commands. It may create,
-// update, read and delete the namespace's streams, consumers and key-value
-// bucket, read every event (tail, replay), send events and requests to any
-// service, re-drive dead letters and gather statistics.
-func Operator(ns string) (Permissions, error) {
+// the bridge (meshctl serve), meshctl setup and the other meshctl
+// commands. It may create, update, read and delete the namespace's
+// streams, consumers and the key-value buckets of the services given, read
+// every event (tail, replay), send events and requests to any service,
+// re-drive dead letters and gather statistics.
+func Operator(ns string, services ...Service) (Permissions, error) {
 	all, err := subjects.Filter(ns, "*", ">")
 	if err != nil {
 		return Permissions{}, fmt.Errorf("permissions: %w", err)
@@ -151,7 +178,13 @@ func Operator(ns string) (Permissions, error) {
 		Subscribe:      []string{all, stats, sharedInbox + ".>"},
 		AllowResponses: true,
 	}
-	for _, stream := range []string{subjects.EventStream(ns), subjects.DeadLetterStream(ns), kvStream(subjects.IdempotencyBucket(ns))} {
+	managed := []string{subjects.EventStream(ns), subjects.DeadLetterStream(ns)}
+	for _, s := range services {
+		if s.IdempotencyGuard {
+			managed = append(managed, kvStream(subjects.IdempotencyBucket(ns, s.Name)))
+		}
+	}
+	for _, stream := range managed {
 		p.Publish = append(p.Publish,
 			jsAPI("STREAM.*", stream),
 			jsAPI("STREAM.MSG.*", stream),
@@ -196,7 +229,7 @@ func ForServices(ns string, services ...Service) ([]User, error) {
 		}
 		users = append(users, User{Name: s.Name, Permissions: p})
 	}
-	p, err := Operator(ns)
+	p, err := Operator(ns, services...)
 	if err != nil {
 		return nil, err
 	}

@@ -14,22 +14,30 @@ func TestForService(t *testing.T) {
 	subscribe := func(inbox string) []string {
 		return []string{"ipc.exprsn-herald.>", "ipc.all.>", "ipc.all.> exprsn-herald", "_rpc.ipc.exprsn-herald.>", "_mesh.ipc.stats", inbox}
 	}
-	const advisories = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.MESH_ipc.*"
+	queued := subjects.ConsumerName("exprsn-herald", "notification:queued")
+	advisories := []string{
+		"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.MESH_ipc." + queued,
+		"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.MESH_ipc.herald-digest",
+	}
+	// Each consumer the service's own, by exact name; no creation, update
+	// or deletion of anything.
 	durable := []string{
-		"$JS.API.CONSUMER.INFO.MESH_ipc.*",
-		"$JS.API.CONSUMER.CREATE.MESH_ipc.*",
-		"$JS.API.CONSUMER.MSG.NEXT.MESH_ipc.*",
 		"_dlq.ipc.exprsn-herald.>",
-		"$JS.ACK.MESH_ipc.>",
-		"$JS.ACK.*.*.MESH_ipc.>",
+		"$JS.API.CONSUMER.INFO.MESH_ipc." + queued,
+		"$JS.API.CONSUMER.MSG.NEXT.MESH_ipc." + queued,
+		"$JS.ACK.MESH_ipc." + queued + ".>",
+		"$JS.ACK.*.*.MESH_ipc." + queued + ".>",
+		"$JS.API.CONSUMER.INFO.MESH_ipc.herald-digest",
+		"$JS.API.CONSUMER.MSG.NEXT.MESH_ipc.herald-digest",
+		"$JS.ACK.MESH_ipc.herald-digest.>",
+		"$JS.ACK.*.*.MESH_ipc.herald-digest.>",
 	}
 	guard := []string{
-		"$JS.API.INFO",
-		"$JS.API.STREAM.CREATE.KV_MESH_ipc_handled",
-		"$JS.API.STREAM.UPDATE.KV_MESH_ipc_handled",
-		"$JS.API.DIRECT.GET.KV_MESH_ipc_handled.$KV.MESH_ipc_handled.exprsn-herald.>",
-		"$KV.MESH_ipc_handled.exprsn-herald.>",
+		"$JS.API.STREAM.INFO.KV_MESH_ipc_handled_exprsn-herald",
+		"$JS.API.DIRECT.GET.KV_MESH_ipc_handled_exprsn-herald.$KV.MESH_ipc_handled_exprsn-herald.>",
+		"$KV.MESH_ipc_handled_exprsn-herald.>",
 	}
+	heraldDurable := permissions.Service{Name: "exprsn-herald", Durable: []string{"notification:queued"}, DurableNames: []string{"herald-digest"}}
 	tests := []struct {
 		name    string
 		ns      string
@@ -49,13 +57,13 @@ func TestForService(t *testing.T) {
 	}, {
 		name:    "durable",
 		ns:      "ipc",
-		service: permissions.Service{Name: "exprsn-herald", Durable: true},
-		want:    permissions.Permissions{Publish: slices.Concat(base, durable), Subscribe: append(subscribe("_INBOX_exprsn-herald.>"), advisories), AllowResponses: true},
+		service: heraldDurable,
+		want:    permissions.Permissions{Publish: slices.Concat(base, durable), Subscribe: append(subscribe("_INBOX_exprsn-herald.>"), advisories...), AllowResponses: true},
 	}, {
 		name:    "durable with the idempotency guard",
 		ns:      "ipc",
-		service: permissions.Service{Name: "exprsn-herald", Durable: true, IdempotencyGuard: true},
-		want:    permissions.Permissions{Publish: slices.Concat(base, durable, guard), Subscribe: append(subscribe("_INBOX_exprsn-herald.>"), advisories), AllowResponses: true},
+		service: permissions.Service{Name: "exprsn-herald", Durable: heraldDurable.Durable, DurableNames: heraldDurable.DurableNames, IdempotencyGuard: true},
+		want:    permissions.Permissions{Publish: slices.Concat(base, durable, guard), Subscribe: append(subscribe("_INBOX_exprsn-herald.>"), advisories...), AllowResponses: true},
 	}, {
 		name:    "broadcasts once per service",
 		ns:      "ipc",
@@ -73,6 +81,16 @@ func TestForService(t *testing.T) {
 	}, {
 		name:    "no service name",
 		ns:      "ipc",
+		wantErr: subjects.ErrInvalidName,
+	}, {
+		name:    "invalid durable pattern",
+		ns:      "ipc",
+		service: permissions.Service{Name: "exprsn-herald", Durable: []string{"a b"}},
+		wantErr: subjects.ErrInvalidName,
+	}, {
+		name:    "invalid durable name",
+		ns:      "ipc",
+		service: permissions.Service{Name: "exprsn-herald", DurableNames: []string{"a.b"}},
 		wantErr: subjects.ErrInvalidName,
 	}, {
 		name:    "reserved service name",
@@ -107,7 +125,7 @@ func TestForServices(t *testing.T) {
 	}{
 		{"services then the operator", []permissions.Service{{Name: "b"}, {Name: "a"}}, []string{"b", "a", permissions.OperatorName}, false},
 		{"operator alone", nil, []string{permissions.OperatorName}, false},
-		{"a service twice", []permissions.Service{{Name: "a"}, {Name: "a", Durable: true}}, nil, true},
+		{"a service twice", []permissions.Service{{Name: "a"}, {Name: "a", Durable: []string{"x"}}}, nil, true},
 		{"a service named as the operator", []permissions.Service{{Name: permissions.OperatorName}}, nil, true},
 		{"an invalid name", []permissions.Service{{Name: "a.b"}}, nil, true},
 	}

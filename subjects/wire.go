@@ -17,9 +17,11 @@ func EventStream(ns string) string { return "MESH_" + ns }
 // letters: "MESH_<ns>_DLQ".
 func DeadLetterStream(ns string) string { return "MESH_" + ns + "_DLQ" }
 
-// IdempotencyBucket is the key-value bucket in which the idempotency
-// guards of namespace ns record handled events: "MESH_<ns>_handled".
-func IdempotencyBucket(ns string) string { return "MESH_" + ns + "_handled" }
+// IdempotencyBucket is the key-value bucket in which the idempotency guard
+// of service in namespace ns records handled events:
+// "MESH_<ns>_handled_<service>". Each service has its own, so that what one
+// service does to its bucket (a roll-up, a purge) leaves the others' alone.
+func IdempotencyBucket(ns, service string) string { return "MESH_" + ns + "_handled_" + service }
 
 // StatsSubject is the subject on which every worker of namespace ns
 // answers a request with its stats: "_mesh.<ns>.stats".

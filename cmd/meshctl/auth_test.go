@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,17 +14,26 @@ import (
 
 // TestAuth: meshctl auth prints what package permissions generates.
 func TestAuth(t *testing.T) {
-	out := succeed(t, "auth", "exprsn-herald", "exprsn-spark", "--durable", "exprsn-herald", "--guard", "exprsn-herald",
+	out := succeed(t, "auth", "exprsn-herald", "exprsn-spark", "--durable", "exprsn-herald=notification:queued", "--guard", "exprsn-herald",
 		"--once", "exprsn-herald=user:login")
 	users, err := permissions.ForServices("ipc",
-		permissions.Service{Name: "exprsn-herald", Durable: true, IdempotencyGuard: true, OncePerService: []string{"user:login"}},
+		permissions.Service{Name: "exprsn-herald", Durable: []string{"notification:queued"}, IdempotencyGuard: true, OncePerService: []string{"user:login"}},
 		permissions.Service{Name: "exprsn-spark"})
 	require.NoError(t, err)
 	want, err := permissions.Config(users)
 	require.NoError(t, err)
 	require.Equal(t, want, out)
 
-	r := meshctl(t, "auth", "exprsn-spark", "--once", "exprsn-herald=user:login")
+	spec := filepath.Join(t.TempDir(), "mesh.json")
+	require.NoError(t, os.WriteFile(spec, []byte(`{"services": [
+		{"name": "exprsn-herald", "durable": [{"event": "notification:queued"}], "idempotency_guard": true, "once_per_service": ["user:login"]},
+		{"name": "exprsn-spark"}]}`), 0o600))
+	require.Equal(t, want, succeed(t, "auth", "--spec", spec), "the spec file and the flags say the same")
+	r := meshctl(t, "auth", "--spec", spec, "exprsn-spark")
+	require.Equal(t, 1, r.code)
+	requireOneErrorLine(t, r.stderr, "either with --spec or as arguments")
+
+	r = meshctl(t, "auth", "exprsn-spark", "--once", "exprsn-herald=user:login")
 	require.Equal(t, 1, r.code)
 	requireOneErrorLine(t, r.stderr, "want SERVICE=PATTERN for one of the services given")
 }

@@ -35,7 +35,8 @@ stderr and a non-zero exit status.`,
   meshctl replay --since 1h --event 'post:*' --to exprsn-herald
   meshctl dlq list
   meshctl consumers list
-  meshctl stats`,
+  meshctl stats
+  meshctl setup --spec mesh.json`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		// Suggestions would make the error several lines.
@@ -69,6 +70,7 @@ stderr and a non-zero exit status.`,
 		a.consumersCommand(),
 		a.statsCommand(),
 		a.authCommand(),
+		a.setupCommand(),
 	)
 	return root
 }

@@ -1,11 +1,13 @@
 package securitytest
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/permissions"
-	"github.com/exprsn/ipcmesh/streams"
+	"github.com/exprsn/ipcmesh/setup"
 	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/exprsn/ipcmesh/testutil"
 	"github.com/nats-io/nats-server/v2/server"
@@ -22,18 +24,29 @@ const (
 	moderator = "exprsn-moderator"
 )
 
-var seed = []permissions.Service{
-	{Name: timeline},
-	{Name: herald, Durable: true, IdempotencyGuard: true, OncePerService: []string{"user:login"}},
-	{Name: spark},
-	{Name: auth},
-	{Name: moderator, Durable: true},
+// seed is the namespace's setup: the seed's services, with the durable
+// handlers the tests register.
+var seed = setup.Spec{
+	Namespace: "ipc",
+	Streams:   setup.Streams{Memory: true},
+	Services: []setup.Service{
+		{Name: timeline},
+		{Name: herald, IdempotencyGuard: true, OncePerService: []string{"user:login"}, Durable: []setup.Handler{
+			{Event: "notification:queued"},
+			{Event: "notification:poison"},
+			{Event: "notification:*", AckWait: setup.Duration(2 * time.Second)},
+		}},
+		{Name: spark},
+		{Name: auth},
+		{Name: moderator, Durable: []setup.Handler{{Event: "content:submitted"}}},
+	},
 }
 
 // secureMesh is an embedded server whose only users are the seed's
 // services and the operator, each with the permissions of package
-// permissions and the password passwordOf(name); the operator has created
-// the namespace's streams.
+// permissions and the password passwordOf(name); the operator has applied
+// the namespace's setup, and the services' workers hold no management
+// rights (mesh.StreamConfig.Provisioned).
 type secureMesh struct {
 	*testutil.Server
 	private bool // the services use private inboxes
@@ -47,8 +60,17 @@ func startSecureMesh(t *testing.T, private bool, opts ...testutil.ServerOption) 
 		accounts[i] = &server.User{Username: u.Name, Password: passwordOf(u.Name), Permissions: u.Permissions.Server()}
 	}
 	m := &secureMesh{Server: testutil.StartServer(t, append(opts, testutil.WithUsers(accounts...))...), private: private}
-	// The operator creates the streams, as meshctl serve does.
-	m.connect(t, permissions.OperatorName, "meshctl", mesh.Config{Stream: mesh.StreamConfig{Manage: true, Config: streams.Config{Storage: jetstream.MemoryStorage}}})
+	// The operator applies the setup, as meshctl serve and meshctl setup do.
+	op := m.connect(t, permissions.OperatorName, "meshctl", mesh.Config{Stream: mesh.StreamConfig{Disable: true}})
+	js, err := jetstream.New(op.Conn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.DefaultWait)
+	defer cancel()
+	if _, err := setup.Apply(ctx, js, seed); err != nil {
+		t.Fatal(err)
+	}
 	return m
 }
 
@@ -56,12 +78,13 @@ func startSecureMesh(t *testing.T, private bool, opts ...testutil.ServerOption) 
 // inboxes or not, and the operator.
 func seedUsers(t *testing.T, private bool) []permissions.User {
 	t.Helper()
-	services := make([]permissions.Service, len(seed))
-	for i, s := range seed {
+	spec := seed
+	spec.Services = make([]setup.Service, len(seed.Services))
+	for i, s := range seed.Services {
 		s.SharedInbox = !private
-		services[i] = s
+		spec.Services[i] = s
 	}
-	users, err := permissions.ForServices("ipc", services...)
+	users, err := spec.Users()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,6 +108,13 @@ func (m *secureMesh) connect(t *testing.T, user, service string, cfg mesh.Config
 	t.Helper()
 	cfg.Service = service
 	cfg.SharedInbox = !m.private || user == permissions.OperatorName // the operator reads the shared inbox
+	cfg.Stream.Provisioned = user != permissions.OperatorName
 	cfg.NATSOptions = append(m.credentials(user), cfg.NATSOptions...)
 	return mustDial(t, m.URL(), cfg)
 }
+
+// The names of two services' consumers.
+var (
+	heraldQueued       = subjects.ConsumerName(herald, "notification:queued")
+	moderatorSubmitted = subjects.ConsumerName(moderator, "content:submitted")
+)

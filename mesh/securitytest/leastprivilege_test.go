@@ -170,7 +170,7 @@ func on(_ *mesh.Subscription, err error) error { return err }
 // record an event in the namespace's bucket.
 func waitGuardRecord(ctx context.Context, t *testing.T, op *mesh.Worker) {
 	t.Helper()
-	kv, err := op.JetStream().KeyValue(ctx, subjects.IdempotencyBucket("ipc"))
+	kv, err := op.JetStream().KeyValue(ctx, subjects.IdempotencyBucket("ipc", herald))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,14 +290,22 @@ func TestSubjectPermissions(t *testing.T) {
 		{timeline, pub, "_dlq.ipc.exprsn-timeline.post.created", "", false},
 		{timeline, pub, "$JS.API.CONSUMER.CREATE.MESH_ipc.x", "", false},
 		{timeline, pub, "$JS.API.STREAM.DELETE.MESH_ipc", "", false},
-		{timeline, pub, "$KV.MESH_ipc_handled.exprsn-timeline.x", "", false},
+		{timeline, pub, "$KV.MESH_ipc_handled_exprsn-timeline.x", "", false},
 		{herald, pub, "_dlq.ipc.exprsn-herald.notification.trigger", "", true},
 		{herald, pub, "_dlq.ipc.exprsn-moderator.content.submitted", "", false},
-		{herald, pub, "$JS.API.CONSUMER.CREATE.MESH_ipc.exprsn-herald_x", "", true},
-		{herald, pub, "$JS.API.CONSUMER.DELETE.MESH_ipc.exprsn-herald_x", "", false},
-		{herald, pub, "$KV.MESH_ipc_handled.exprsn-moderator.x", "", false},
-		{herald, pub, "$JS.API.DIRECT.GET.KV_MESH_ipc_handled.$KV.MESH_ipc_handled.exprsn-moderator.x", "", false},
-		{herald, pub, "$JS.API.STREAM.DELETE.KV_MESH_ipc_handled", "", false},
+		{herald, pub, "$JS.API.CONSUMER.INFO.MESH_ipc." + heraldQueued, "", true},
+		{herald, pub, "$JS.API.CONSUMER.MSG.NEXT.MESH_ipc." + heraldQueued, "", true},
+		{herald, pub, "$JS.ACK.MESH_ipc." + heraldQueued + ".1.2.3.4.5", "", true},
+		{herald, pub, "$JS.API.CONSUMER.CREATE.MESH_ipc." + heraldQueued, "", false},
+		{herald, pub, "$JS.API.CONSUMER.CREATE.MESH_ipc." + heraldQueued + ".ipc.exprsn-herald.notification.queued", "", false},
+		{herald, pub, "$JS.API.CONSUMER.DELETE.MESH_ipc." + heraldQueued, "", false},
+		{herald, pub, "$JS.API.CONSUMER.MSG.NEXT.MESH_ipc." + moderatorSubmitted, "", false},
+		{herald, pub, "$JS.ACK.MESH_ipc." + moderatorSubmitted + ".1.2.3.4.5", "", false},
+		{herald, pub, "$KV.MESH_ipc_handled_exprsn-herald.x", "", true},
+		{herald, pub, "$KV.MESH_ipc_handled_exprsn-moderator.x", "", false},
+		{herald, pub, "$JS.API.DIRECT.GET.KV_MESH_ipc_handled_exprsn-moderator.$KV.MESH_ipc_handled_exprsn-moderator.x", "", false},
+		{herald, pub, "$JS.API.STREAM.UPDATE.KV_MESH_ipc_handled_exprsn-herald", "", false},
+		{herald, pub, "$JS.API.STREAM.DELETE.KV_MESH_ipc_handled_exprsn-herald", "", false},
 		{permissions.OperatorName, sub, "ipc.*.>", "", true},
 		{permissions.OperatorName, sub, "_rpc.ipc.*.>", "", false},
 		{permissions.OperatorName, pub, "_mesh.ipc.stats", "", true},

@@ -12,7 +12,6 @@ package durable
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"sync"
@@ -20,7 +19,6 @@ import (
 	"time"
 
 	"github.com/exprsn/ipcmesh/mesh/internal/sched"
-	"github.com/exprsn/ipcmesh/streams"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -61,6 +59,9 @@ type Config struct {
 	// (a pinned priority group), so that their order holds across
 	// instances.
 	Pinned bool
+	// Bind makes the worker use the consumer the operator created, never
+	// creating or updating one (see open).
+	Bind bool
 }
 
 // Position is where a new consumer starts: Policy, with Sequence or Time
@@ -156,17 +157,13 @@ type task[E any] struct {
 	d   Delivery
 }
 
-// Start creates or updates the consumer and starts consuming. maxPayload
+// Start opens the consumer (see open) and starts consuming. maxPayload
 // says the server's max_payload, for dead letters; counters receive the
 // counts; when halt is done, events are no longer run.
 func Start[E any](ctx, halt context.Context, js jetstream.JetStream, maxPayload func() int64, cfg Config, hooks Hooks[E], counters *Counters) (*Consumer[E], error) {
-	cc, err := consumerConfig(ctx, js, cfg)
+	cons, err := open(ctx, js, cfg, hooks.Report)
 	if err != nil {
 		return nil, err
-	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, cfg.Stream, cc)
-	if err != nil {
-		return nil, fmt.Errorf("create or update consumer %s: %w%s", cfg.Name, err, streams.Hint(err))
 	}
 	c := &Consumer[E]{cfg: cfg, hooks: hooks, js: js, maxBytes: maxPayload, counters: counters, halt: halt, cons: cons}
 	lanes, workers := 1, cfg.Concurrency
@@ -196,57 +193,6 @@ func Start[E any](ctx, halt context.Context, js jetstream.JetStream, maxPayload 
 		return nil, fmt.Errorf("consume %s: %w", cfg.Name, err)
 	}
 	return c, nil
-}
-
-// consumerConfig is the JetStream configuration of cfg's consumer. An
-// existing consumer keeps where it started, so that it resumes where it
-// stopped whatever cfg.Start says; the inactivity expiry defaults to the
-// event stream's max age, so that a worker offline for less catches up.
-func consumerConfig(ctx context.Context, js jetstream.JetStream, cfg Config) (jetstream.ConsumerConfig, error) {
-	cc := jetstream.ConsumerConfig{
-		Durable:        cfg.Name,
-		Description:    cfg.Description,
-		FilterSubjects: cfg.Filters,
-		AckPolicy:      jetstream.AckExplicitPolicy,
-		AckWait:        cfg.AckWait,
-		// Past its tries, receive dead-letters an event, even when its
-		// last try never reported (a crash), and deadLetter gives up after
-		// deadLetterRetries more when no dead letter can be stored. The
-		// server's limit, one more, ends only an event the handler never
-		// sees (the client takes it for a status message): see
-		// watchMaxDeliveries.
-		MaxDeliver: cfg.MaxDeliver + deadLetterRetries + 1,
-		// The scheduler holds at most this many events.
-		MaxAckPending:     cfg.Prefetch,
-		DeliverPolicy:     cfg.Start.Policy,
-		OptStartSeq:       cfg.Start.Sequence,
-		InactiveThreshold: cfg.InactiveExpiry,
-	}
-	if !cfg.Start.Time.IsZero() {
-		cc.OptStartTime = &cfg.Start.Time
-	}
-	if cfg.Pinned {
-		cc.PriorityPolicy, cc.PriorityGroups, cc.PinnedTTL = jetstream.PriorityPolicyPinned, []string{pinnedGroup}, pinnedTTL
-	}
-	existing, err := js.Consumer(ctx, cfg.Stream, cfg.Name)
-	switch {
-	case err == nil:
-		old := existing.CachedInfo().Config
-		cc.DeliverPolicy, cc.OptStartSeq, cc.OptStartTime = old.DeliverPolicy, old.OptStartSeq, old.OptStartTime
-	case !errors.Is(err, jetstream.ErrConsumerNotFound):
-		return cc, fmt.Errorf("look up consumer %s: %w%s", cfg.Name, err, streams.Hint(err))
-	}
-	switch {
-	case cfg.InactiveExpiry < 0:
-		cc.InactiveThreshold = 0
-	case cfg.InactiveExpiry == 0:
-		stream, err := js.Stream(ctx, cfg.Stream)
-		if err != nil {
-			return cc, fmt.Errorf("look up stream %s: %w%s", cfg.Stream, err, streams.Hint(err))
-		}
-		cc.InactiveThreshold = stream.CachedInfo().Config.MaxAge
-	}
-	return cc, nil
 }
 
 // receive is the consumer's callback: it decodes one message and queues it

@@ -1,0 +1,137 @@
+package setup_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/exprsn/ipcmesh/idempotency"
+	"github.com/exprsn/ipcmesh/mesh"
+	"github.com/exprsn/ipcmesh/setup"
+	"github.com/exprsn/ipcmesh/subjects"
+	"github.com/exprsn/ipcmesh/testutil"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+)
+
+const specJSON = `{
+  "namespace": "ipc",
+  "streams": {"max_age": "72h"},
+  "services": [
+    {"name": "exprsn-timeline"},
+    {"name": "exprsn-herald",
+     "durable": [{"event": "notification:queued", "max_deliver": 8},
+                 {"event": "user:*", "name": "herald-users", "ordered_by_key": true}],
+     "idempotency_guard": true,
+     "once_per_service": ["user:login"]}
+  ]
+}`
+
+func operatorJS(t *testing.T, srv *testutil.Server) jetstream.JetStream {
+	t.Helper()
+	return testutil.Connect(t, srv, "meshctl").JetStream()
+}
+
+// TestApplyIsIdempotentAndSaysWhatChanged: the first Apply creates every
+// resource, a second changes nothing, and a changed option updates only
+// its consumer, which keeps its position.
+func TestApplyIsIdempotentAndSaysWhatChanged(t *testing.T) {
+	srv := testutil.StartServer(t)
+	js := operatorJS(t, srv)
+	ctx := context.Background()
+	spec, err := setup.Parse([]byte(specJSON))
+	require.NoError(t, err)
+
+	changes, err := setup.Apply(ctx, js, spec)
+	require.NoError(t, err)
+	require.Equal(t, []setup.Change{
+		{Kind: "stream", Name: "MESH_ipc", Action: setup.Created},
+		{Kind: "stream", Name: "MESH_ipc_DLQ", Action: setup.Created},
+		{Kind: "bucket", Name: "MESH_ipc_handled_exprsn-herald", Action: setup.Created},
+		{Kind: "consumer", Name: subjects.ConsumerName("exprsn-herald", "notification:queued"), Action: setup.Created},
+		{Kind: "consumer", Name: "herald-users", Action: setup.Created},
+	}, changes)
+
+	again, err := setup.Apply(ctx, js, spec)
+	require.NoError(t, err)
+	for _, c := range again {
+		require.Equal(t, setup.Unchanged, c.Action, c.String())
+	}
+
+	spec.Services[1].Durable[0].MaxDeliver = 3
+	changed, err := setup.Apply(ctx, js, spec)
+	require.NoError(t, err)
+	require.Equal(t, setup.Updated, changed[3].Action)
+	for i, c := range changed {
+		if i != 3 {
+			require.Equal(t, setup.Unchanged, c.Action, c.String())
+		}
+	}
+}
+
+// TestProvisionedWorkerUsesTheOperatorsResources: a worker with
+// Provisioned set and the spec's options finds its consumer and bucket and
+// handles events; with other options it is told and keeps the operator's
+// settings; without a setup it fails with an error naming the remedy.
+func TestProvisionedWorkerUsesTheOperatorsResources(t *testing.T) {
+	srv := testutil.StartServer(t)
+	ctx := context.Background()
+	provisioned := mesh.Config{Stream: mesh.StreamConfig{Provisioned: true}}
+
+	bare := testutil.Connect(t, srv, "exprsn-herald", provisioned)
+	_, err := bare.OnDurable(ctx, "notification:queued", testutil.NewRecorder())
+	require.Error(t, err, "no stream, no consumer")
+
+	spec, err := setup.Parse([]byte(specJSON))
+	require.NoError(t, err)
+	_, err = setup.Apply(ctx, operatorJS(t, srv), spec)
+	require.NoError(t, err)
+
+	reports := make(chan error, 4)
+	cfg := provisioned
+	cfg.OnError = func(err error) { reports <- err }
+	herald := testutil.Connect(t, srv, "exprsn-herald", cfg)
+	guard, err := idempotency.Guard(ctx, herald, 0)
+	require.NoError(t, err)
+	rec := testutil.NewRecorder()
+	h := spec.Services[1].Durable[0]
+	_, err = herald.OnDurable(ctx, h.Event, rec, append(h.Options(), mesh.Use(guard))...)
+	require.NoError(t, err)
+
+	_, err = herald.OnDurable(ctx, "digest:*", testutil.NewRecorder())
+	require.ErrorContains(t, err, "does not exist")
+	require.ErrorContains(t, err, "meshctl setup")
+
+	other := spec.Services[1].Durable[1]
+	_, err = herald.OnDurable(ctx, other.Event, testutil.NewRecorder(), mesh.DurableName(other.Name), mesh.OrderedByKey(), mesh.MaxDeliver(2))
+	require.NoError(t, err)
+	select {
+	case err := <-reports:
+		require.ErrorContains(t, err, "max deliver")
+	case <-time.After(testutil.DefaultWait):
+		t.Fatal("a handler whose options differ from the operator's consumer is not told")
+	}
+
+	timeline := testutil.Connect(t, srv, "exprsn-timeline", provisioned)
+	require.NoError(t, timeline.Emit(ctx, "notification:queued", nil, mesh.To("exprsn-herald")))
+	rec.WaitType(t, "notification:queued", 0)
+	require.Empty(t, reports, "the handler with the spec's options reports nothing")
+}
+
+func TestSpecErrors(t *testing.T) {
+	for name, spec := range map[string]string{
+		"unknown field":   `{"services": [{"name": "a", "durabel": []}]}`,
+		"no services":     `{"namespace": "ipc", "services": []}`,
+		"bad name":        `{"services": [{"name": "a.b"}]}`,
+		"twice":           `{"services": [{"name": "a"}, {"name": "a"}]}`,
+		"bad start":       `{"services": [{"name": "a", "durable": [{"event": "x", "start": "yesterday"}]}]}`,
+		"bad pattern":     `{"services": [{"name": "a", "durable": [{"event": "a b"}]}]}`,
+		"bad duration":    `{"streams": {"max_age": 5}, "services": [{"name": "a"}]}`,
+		"bad durablename": `{"services": [{"name": "a", "durable": [{"event": "x", "name": "a.b"}]}]}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := setup.Parse([]byte(spec))
+			require.ErrorContains(t, err, "setup: ")
+		})
+	}
+}
