@@ -7,7 +7,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 NATSCLI     ?= github.com/nats-io/natscli/nats@v0.5.0
 GOBIN       := $(shell $(GO) env GOPATH)/bin
 
-.PHONY: all build test interop-deps soak demo bench bench-check fuzz lint tidy
+.PHONY: all build test interop-deps soak security demo bench bench-check fuzz lint tidy
 
 all: build test
 
@@ -31,6 +31,10 @@ $(GOBIN)/nats:
 ## soak: the fault-injection tests with ten times the events
 soak:
 	$(GO) test -race -count=1 -timeout 20m -v -run . ./faulttest -args -soak 2>&1 | grep -E "^(=== RUN|--- |ok|FAIL|PASS|panic)|_test.go"
+
+## security: a hostile service's attacks on a least-privilege namespace, and their summary line
+security:
+	$(GO) test -race -count=1 -run '^TestAttacks$$' -v ./mesh/securitytest 2>&1 | grep -E "^(attacks=|--- |ok|FAIL|PASS|panic)|_test.go"
 
 ## demo: run the example services in one process on an embedded server
 demo:

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/bridge"
+	"github.com/exprsn/ipcmesh/setup"
 	"github.com/exprsn/ipcmesh/streams"
 	"github.com/spf13/cobra"
 )
@@ -13,6 +15,7 @@ import (
 // serveCommand is meshctl serve, the bridge.
 func (a *app) serveCommand() *cobra.Command {
 	cfg := bridge.Config{}
+	var specFile, authDir string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the bridge: an embedded NATS server with JetStream, and the stats HTTP API",
@@ -25,11 +28,19 @@ HTTP:
   GET /healthz        200 when the server and JetStream are ready, 503 otherwise
   GET /metrics        the same numbers in Prometheus text format
 
+With --spec, it applies the namespace's setup (see meshctl setup) instead of
+creating the streams only. With --auth DIR as well, the server accepts only
+the spec's services and the operator, each with its least-privilege
+permissions (see meshctl auth) and a password generated at each start,
+written to DIR/credentials.env as EXPRSN_HERALD_PASSWORD=... lines; connect
+each service as the user named after it, with mesh.StreamConfig.Provisioned.
+
 It stops cleanly on SIGINT or SIGTERM, flushing the store. The global --server
 and credentials flags do not apply: the bridge is the server. For production,
 run a nats-server cluster instead (see docs/operations.md).`,
 		Example: `  meshctl serve
-  meshctl serve --listen 0.0.0.0:4222 --http 127.0.0.1:8222 --store /var/lib/ipcmesh --max-age 72h`,
+  meshctl serve --listen 0.0.0.0:4222 --http 127.0.0.1:8222 --store /var/lib/ipcmesh --max-age 72h
+  meshctl serve --spec mesh.json --auth ./credentials`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ns, err := a.namespace()
@@ -40,12 +51,18 @@ run a nats-server cluster instead (see docs/operations.md).`,
 			if cfg.StoreDir == "" {
 				cfg.StoreDir = bridge.DefaultStoreDir()
 			}
+			if err := a.serveSetup(&cfg, specFile, authDir); err != nil {
+				return err
+			}
 			b, err := bridge.Start(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "meshctl serve: NATS on %s, HTTP on %s, store %s, namespace %q\n",
 				b.NATSURL(), b.HTTPURL(), cfg.StoreDir, ns)
+			if cfg.Auth != nil {
+				fmt.Fprintf(a.stdout, "meshctl serve: users' passwords in %s\n", filepath.Join(authDir, bridge.CredentialsFile))
+			}
 			if a.served != nil {
 				a.served(b)
 			}
@@ -64,5 +81,26 @@ run a nats-server cluster instead (see docs/operations.md).`,
 	f.StringVar(&cfg.HTTP, "http", "127.0.0.1:8222", "host:port of the HTTP API")
 	f.StringVar(&cfg.StoreDir, "store", "", "JetStream store directory (default $XDG_DATA_HOME/ipcmesh, or ~/.local/share/ipcmesh)")
 	f.DurationVar(&cfg.MaxAge, "max-age", streams.DefaultMaxAge, "how long the event stream keeps events")
+	f.StringVar(&specFile, "spec", "", "the namespace's setup file to apply (JSON; see meshctl setup)")
+	f.StringVar(&authDir, "auth", "", "with --spec: accept only the spec's users, their generated passwords written to DIR/credentials.env")
 	return cmd
+}
+
+// serveSetup reads --spec and prepares --auth's users into cfg.
+func (a *app) serveSetup(cfg *bridge.Config, specFile, authDir string) error {
+	if specFile == "" {
+		if authDir != "" {
+			return fmt.Errorf("--auth needs --spec: the users are the spec's services")
+		}
+		return nil
+	}
+	spec, err := setup.Load(specFile)
+	if err != nil {
+		return err
+	}
+	cfg.Spec = &spec
+	if authDir != "" {
+		cfg.Auth, err = bridge.NewAuth(spec, authDir)
+	}
+	return err
 }

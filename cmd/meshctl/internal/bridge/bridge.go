@@ -17,6 +17,8 @@ import (
 
 	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/stats"
 	"github.com/exprsn/ipcmesh/internal/embedded"
+	"github.com/exprsn/ipcmesh/permissions"
+	"github.com/exprsn/ipcmesh/setup"
 	"github.com/exprsn/ipcmesh/streams"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -38,6 +40,13 @@ type Config struct {
 	Namespace string
 	// MaxAge is how long the event stream keeps events.
 	MaxAge time.Duration
+	// Spec, if set, is the namespace's setup, applied at start (streams,
+	// buckets and durable consumers; its streams' max age defaults to
+	// MaxAge). Default: the streams only.
+	Spec *setup.Spec
+	// Auth, if set, makes the server accept only its users; the bridge
+	// connects as the operator. Default: no authentication.
+	Auth *Auth
 }
 
 // Bridge is a running meshctl serve: an embedded nats-server with
@@ -89,14 +98,18 @@ func Start(ctx context.Context, cfg Config) (b *Bridge, err error) {
 	if !b.ns.JetStreamEnabled() {
 		return b, fmt.Errorf("serve: JetStream did not start; is the store %s writable?", cfg.StoreDir)
 	}
-	if b.nc, err = nats.Connect(b.ns.ClientURL(), nats.InProcessServer(b.ns), nats.Name("meshctl-serve")); err != nil {
+	connect := []nats.Option{nats.InProcessServer(b.ns), nats.Name("meshctl-serve")}
+	if cfg.Auth != nil {
+		connect = append(connect, nats.UserInfo(permissions.OperatorName, cfg.Auth.Password(permissions.OperatorName)))
+	}
+	if b.nc, err = nats.Connect(b.ns.ClientURL(), connect...); err != nil {
 		return b, fmt.Errorf("serve: connect to the embedded server: %w", err)
 	}
 	js, err := jetstream.New(b.nc)
 	if err != nil {
 		return b, fmt.Errorf("serve: JetStream: %w", err)
 	}
-	if err := streams.Ensure(ctx, js, cfg.Namespace, streams.Config{MaxAge: cfg.MaxAge}); err != nil {
+	if err := provision(ctx, js, cfg); err != nil {
 		return b, fmt.Errorf("serve: %w", err)
 	}
 	b.stats = stats.NewGatherer(b.nc, js, cfg.Namespace, stats.VarzSource(b.ns))
@@ -108,6 +121,25 @@ func Start(ctx context.Context, cfg Config) (b *Bridge, err error) {
 	b.http = &http.Server{Handler: b.handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { b.httpErr <- b.http.Serve(ln) }()
 	return b, nil
+}
+
+// provision makes the namespace's streams, or applies its setup.
+func provision(ctx context.Context, js jetstream.JetStream, cfg Config) error {
+	if cfg.Spec == nil {
+		return streams.Ensure(ctx, js, cfg.Namespace, streams.Config{MaxAge: cfg.MaxAge})
+	}
+	spec := *cfg.Spec
+	if spec.Namespace == "" {
+		spec.Namespace = cfg.Namespace
+	}
+	if spec.Namespace != cfg.Namespace {
+		return fmt.Errorf("the spec's namespace %q is not --namespace %q", spec.Namespace, cfg.Namespace)
+	}
+	if spec.Streams.MaxAge == 0 {
+		spec.Streams.MaxAge = setup.Duration(cfg.MaxAge)
+	}
+	_, err := setup.Apply(ctx, js, spec)
+	return err
 }
 
 // serverOptions returns the embedded server's options for cfg. It checks
@@ -135,6 +167,9 @@ func serverOptions(cfg Config) (*server.Options, error) {
 	opts.Port = port
 	if port == 0 {
 		opts.Port = server.RANDOM_PORT // for nats-server, 0 means its default port
+	}
+	if cfg.Auth != nil {
+		opts.Users = cfg.Auth.users
 	}
 	return opts, nil
 }
