@@ -14,7 +14,11 @@
 //
 // The service creates the namespace's event and dead-letter streams if
 // they do not exist (mesh.StreamConfig.Manage), so any JetStream server
-// will do.
+// will do. With -credentials, it runs with least privilege instead: it
+// connects as the user named after it, with the password that
+// meshctl serve --spec mesh.json --auth DIR wrote to DIR/credentials.env,
+// and uses the streams and consumers the operator made from mesh.json
+// (mesh.StreamConfig.Provisioned).
 package main
 
 import (
@@ -38,6 +42,8 @@ import (
 	"github.com/exprsn/ipcmesh/examples/spark"
 	"github.com/exprsn/ipcmesh/examples/timeline"
 	"github.com/exprsn/ipcmesh/mesh"
+	"github.com/exprsn/ipcmesh/permissions"
+	"github.com/nats-io/nats.go"
 )
 
 // closeTimeout bounds the clean stop: running handlers finishing, emitted
@@ -79,6 +85,7 @@ func main() {
 	server := flag.String("server", "nats://127.0.0.1:4222", "NATS server URLs, comma-separated")
 	namespace := flag.String("namespace", "ipc", "the mesh namespace")
 	httpAddr := flag.String("http", "", "timeline only: listen address of the HTTP API (POST /posts), e.g. :8080; none if empty")
+	credentials := flag.String("credentials", "", "the credentials.env of meshctl serve --auth: connect with least privilege")
 	flag.Parse()
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -101,10 +108,34 @@ func main() {
 		Logger:    log,
 		Stream:    mesh.StreamConfig{Manage: true},
 	}
+	if *credentials != "" {
+		password, err := passwordOf(*credentials, svc.name)
+		if err != nil {
+			log.Error(err.Error())
+			os.Exit(1)
+		}
+		cfg.Stream = mesh.StreamConfig{Provisioned: true}
+		cfg.NATSOptions = []nats.Option{nats.UserInfo(svc.name, password)}
+	}
 	if err := run(ctx, cfg, svc, *httpAddr); err != nil {
 		log.Error(err.Error())
 		os.Exit(1)
 	}
+}
+
+// passwordOf reads user's password from a credentials.env file of
+// meshctl serve --auth.
+func passwordOf(file, user string) (string, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("-credentials: %w", err)
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), permissions.PasswordVar(user)+"="); ok {
+			return v, nil
+		}
+	}
+	return "", fmt.Errorf("-credentials %s: no %s", file, permissions.PasswordVar(user))
 }
 
 // run runs svc until ctx is done, then closes the worker.
