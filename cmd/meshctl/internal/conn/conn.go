@@ -135,7 +135,10 @@ func (f *Flags) Worker(ctx context.Context, ns, service string, log io.Writer) (
 		Servers:        f.ServerList(),
 		NATSOptions:    opts,
 		ConnectTimeout: Timeout,
-		Logger:         slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		// The operator's replies come to the shared inbox (or to
+		// --inbox-prefix), as for the commands that are not workers.
+		SharedInbox: true,
+		Logger:      slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		return nil, workerConnectHint(err)
