@@ -3,6 +3,7 @@ package mesh
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/exprsn/ipcmesh/internal/headers"
 
@@ -152,6 +153,13 @@ func (w *Worker) decodeDurable(handler string, msg jetstream.Msg, dl durable.Del
 		w.report(fmt.Errorf("mesh: durable handler %s: %w", handler, err), "subject", ev.NATSSubject)
 		return ev, err
 	}
+	setFiring(&ev.Event, msg.Headers(), func() time.Time {
+		meta, err := msg.Metadata()
+		if err != nil {
+			return time.Now()
+		}
+		return meta.Timestamp
+	})
 	w.stats.received(ev.Type)
 	return ev, nil
 }

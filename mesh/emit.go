@@ -40,9 +40,12 @@ func (w *Worker) Emit(ctx context.Context, event string, data any, opts ...EmitO
 
 // Receipt says what became of an emitted event.
 type Receipt struct {
-	// ID is the event's CloudEvents id.
+	// ID is the event's CloudEvents id; for a scheduled event, the id it
+	// was emitted with, which Worker.CancelSchedule takes (each firing's
+	// id is "<ID>@<its time>").
 	ID string
-	// Subject is the subject it was sent on.
+	// Subject is the subject it was sent on; for a scheduled event, the
+	// subject of its schedule (subjects.ScheduleSubject).
 	Subject string
 	// Stream and Sequence say where the event stream stored it; empty and 0
 	// when the namespace has no stream.
@@ -61,7 +64,7 @@ func (w *Worker) EmitWithReceipt(ctx context.Context, event string, data any, op
 		return Receipt{}, fmt.Errorf("mesh: emit %q: %w", event, err)
 	}
 	defer w.release(out)
-	r := Receipt{ID: out.s.Event.ID, Subject: out.s.Msg.Subject}
+	r := Receipt{ID: out.s.ID, Subject: out.s.Msg.Subject}
 	if w.durable.Load() {
 		var ack *jetstream.PubAck
 		ack, err = w.store(ctx, &out.s.Msg)
@@ -166,7 +169,7 @@ func (w *Worker) EmitAsync(ctx context.Context, event string, data any, opts ...
 		return nil, fmt.Errorf("mesh: emit %q to %s: %w", event, out.s.Target, withHint(err))
 	}
 	w.stats.emitted(event)
-	return &AsyncEmit{id: out.s.Event.ID, subject: msg.Subject, future: f}, nil
+	return &AsyncEmit{id: out.s.ID, subject: msg.Subject, future: f}, nil
 }
 
 // AsyncEmit is what became of an EmitAsync, once the stream acknowledged
@@ -285,6 +288,10 @@ func (w *Worker) release(o outgoing) { w.out.Put(o.s) }
 func (w *Worker) encode(ctx context.Context, kind SendKind, event string, data any, apply func(*sendOptions)) (outgoing, error) {
 	out := outgoing{s: w.out.Get()}
 	apply(&out.s.Opts)
+	if err := w.checkSchedule(&out.s.Opts); err != nil {
+		w.release(out)
+		return outgoing{}, err
+	}
 	if err := w.out.Prepare(out.s, event, data, kind == SendRequest, w.durable.Load() && kind == SendEvent); err != nil {
 		w.release(out)
 		return outgoing{}, err

@@ -285,6 +285,9 @@ func (w *Worker) decode(m *nats.Msg) (*Event, bool) {
 		w.rejectInvalid(m, err)
 		return nil, false
 	}
+	if m.Header != nil {
+		setFiring(&ev.Event, m.Header, liveStored(m.Header))
+	}
 	ev.Target = subjects.TargetOf(m.Subject, w.cfg.Namespace)
 	w.stats.received(ev.Type)
 	return ev, true

@@ -60,12 +60,13 @@ func (w *Worker) openStreams(ctx context.Context) error {
 		if err := streams.Ensure(ctx, js, w.cfg.Namespace, w.cfg.Stream.Config); err != nil {
 			return fmt.Errorf("mesh: connect %q: %w", w.cfg.Service, err)
 		}
-		w.durable.Store(true)
-		return nil
 	}
-	_, err = js.Stream(ctx, stream)
+	s, err := js.Stream(ctx, stream)
 	switch {
 	case err == nil:
+		if err := w.lookupScheduling(ctx, s.CachedInfo().Config); err != nil {
+			return fmt.Errorf("mesh: connect %q: %w", w.cfg.Service, err)
+		}
 		w.durable.Store(true)
 	case errors.Is(err, jetstream.ErrStreamNotFound), errors.Is(err, jetstream.ErrJetStreamNotEnabled),
 		errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount), errors.Is(err, nats.ErrNoResponders):

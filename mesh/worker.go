@@ -49,6 +49,9 @@ type Worker struct {
 	// the namespace's event stream is there to use.
 	js      jetstream.JetStream
 	durable atomic.Bool
+	// scheduling is what scheduled and expiring emits can use, found at
+	// Connect; nil without an event stream.
+	scheduling atomic.Pointer[scheduling]
 
 	// state moves from open to closing (no new subscriptions) to closed
 	// (no emits either).
@@ -114,7 +117,7 @@ func Connect(ctx context.Context, cfg Config) (*Worker, error) {
 	w.handlerCtx, w.cancelHandler = context.WithCancel(NewContext(context.Background(), w))
 	w.drops = drops.Watch{Total: w.droppedTotal, Report: func(err error) { w.report(err) }}
 	w.out = outbound.Encoder{Namespace: cfg.Namespace, Service: cfg.Service, Mode: cfg.Encoding, TooLarge: ErrTooLarge,
-		MaxPayload: func() int64 { return w.nc.MaxPayload() }}
+		MaxPayload: func() int64 { return w.nc.MaxPayload() }, FiringTTL: w.firingTTL}
 	w.stats.init()
 
 	opts := []nats.Option{

@@ -18,7 +18,7 @@ func ExampleForService() {
 	fmt.Println("responses:", p.AllowResponses)
 	fmt.Println("inbox:    ", subjects.InboxPrefix("exprsn-spark"))
 	// Output:
-	// publish:   ["ipc.*.>" "_rpc.ipc.*.>" "$JS.API.STREAM.INFO.MESH_ipc"]
+	// publish:   ["ipc.*.>" "_rpc.ipc.*.>" "$JS.API.STREAM.INFO.MESH_ipc" "$JS.API.STREAM.INFO.MESH_ipc_SCHED"]
 	// subscribe: ["ipc.exprsn-spark.>" "ipc.all.>" "ipc.all.> exprsn-spark" "_rpc.ipc.exprsn-spark.>" "_mesh.ipc.stats" "_INBOX_exprsn-spark.>"]
 	// responses: true
 	// inbox:     _INBOX_exprsn-spark
@@ -46,6 +46,7 @@ func ExampleConfig() {
 	//             "ipc.*.>"
 	//             "_rpc.ipc.*.>"
 	//             "$JS.API.STREAM.INFO.MESH_ipc"
+	//             "$JS.API.STREAM.INFO.MESH_ipc_SCHED"
 	//           ]
 	//         }
 	//         subscribe: {

@@ -49,6 +49,14 @@ type Service struct {
 	// on broadcasts, so that no service can join another's group and take
 	// its share of the broadcasts. Default: none.
 	OncePerService []string
+	// Schedules lets the service emit scheduled events (mesh.At, After,
+	// Every, Cron): it may publish schedule messages, _sched.<ns>.at.>.
+	// The schedule stream allows roll-ups (nats-server requires it for
+	// schedules), and permissions cannot refuse a header: a service so
+	// granted can empty the namespace's pending schedules with a
+	// "Nats-Rollup: all" message. Grant it only to services that schedule.
+	// Default: false.
+	Schedules bool
 	// SharedInbox lets the service use the shared reply inboxes _INBOX.>,
 	// which every service so granted can read, instead of its own,
 	// subjects.InboxPrefix(Name).>, which workers use by default. Set it
@@ -82,6 +90,8 @@ func ForService(ns string, s Service) (Permissions, error) {
 			all,
 			subjects.RequestPrefix + "." + all,
 			jsAPI("STREAM.INFO", subjects.EventStream(ns)),
+			// The lookup of the schedule stream at Connect.
+			jsAPI("STREAM.INFO", subjects.ScheduleStream(ns)),
 		},
 		// The queue group named after the service alone, which the mesh
 		// never uses, restricts queue groups on broadcasts to the listed
@@ -116,6 +126,9 @@ func ForService(ns string, s Service) (Permissions, error) {
 	}
 	if s.IdempotencyGuard {
 		p.Publish = append(p.Publish, guard(ns, s.Name)...)
+	}
+	if s.Schedules {
+		p.Publish = append(p.Publish, subjects.ScheduleFilter(ns))
 	}
 	return p, nil
 }
@@ -178,7 +191,7 @@ func Operator(ns string, services ...Service) (Permissions, error) {
 		Subscribe:      []string{all, stats, sharedInbox + ".>"},
 		AllowResponses: true,
 	}
-	managed := []string{subjects.EventStream(ns), subjects.DeadLetterStream(ns)}
+	managed := []string{subjects.EventStream(ns), subjects.DeadLetterStream(ns), subjects.ScheduleStream(ns)}
 	for _, s := range services {
 		if s.IdempotencyGuard {
 			managed = append(managed, kvStream(subjects.IdempotencyBucket(ns, s.Name)))

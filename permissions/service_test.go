@@ -10,7 +10,7 @@ import (
 )
 
 func TestForService(t *testing.T) {
-	base := []string{"ipc.*.>", "_rpc.ipc.*.>", "$JS.API.STREAM.INFO.MESH_ipc"}
+	base := []string{"ipc.*.>", "_rpc.ipc.*.>", "$JS.API.STREAM.INFO.MESH_ipc", "$JS.API.STREAM.INFO.MESH_ipc_SCHED"}
 	subscribe := func(inbox string) []string {
 		return []string{"ipc.exprsn-herald.>", "ipc.all.>", "ipc.all.> exprsn-herald", "_rpc.ipc.exprsn-herald.>", "_mesh.ipc.stats", inbox}
 	}
@@ -82,6 +82,11 @@ func TestForService(t *testing.T) {
 		name:    "no service name",
 		ns:      "ipc",
 		wantErr: subjects.ErrInvalidName,
+	}, {
+		name:    "schedules",
+		ns:      "ipc",
+		service: permissions.Service{Name: "exprsn-herald", Schedules: true},
+		want:    permissions.Permissions{Publish: append(slices.Clone(base), "_sched.ipc.at.>"), Subscribe: subscribe("_INBOX_exprsn-herald.>"), AllowResponses: true},
 	}, {
 		name:    "invalid durable pattern",
 		ns:      "ipc",

@@ -81,7 +81,7 @@ func Apply(ctx context.Context, js jetstream.JetStream, spec Spec) ([]Change, er
 // changed.
 func applyStreams(ctx context.Context, js jetstream.JetStream, ns string, cfg streams.Config) ([]Change, error) {
 	events, deadLetters := cfg.JetStream(ns)
-	names := []string{events.Name, deadLetters.Name}
+	names := []string{cfg.Schedules(ns).Name, events.Name, deadLetters.Name}
 	before := make([]*jetstream.StreamConfig, len(names))
 	for i, name := range names {
 		s, err := js.Stream(ctx, name)
@@ -96,13 +96,16 @@ func applyStreams(ctx context.Context, js jetstream.JetStream, ns string, cfg st
 	if err := streams.Ensure(ctx, js, ns, cfg); err != nil {
 		return nil, fmt.Errorf("setup: %w", err)
 	}
-	changes := make([]Change, len(names))
+	changes := make([]Change, 0, len(names))
 	for i, name := range names {
 		s, err := js.Stream(ctx, name)
+		if errors.Is(err, jetstream.ErrStreamNotFound) && i == 0 {
+			continue // a server too old for schedules
+		}
 		if err != nil {
 			return nil, fmt.Errorf("setup: stream %s: %w", name, err)
 		}
-		changes[i] = Change{Kind: "stream", Name: name, Action: action(before[i], s.CachedInfo().Config)}
+		changes = append(changes, Change{Kind: "stream", Name: name, Action: action(before[i], s.CachedInfo().Config)})
 	}
 	return changes, nil
 }

@@ -45,6 +45,7 @@ func TestApplyIsIdempotentAndSaysWhatChanged(t *testing.T) {
 	changes, err := setup.Apply(ctx, js, spec)
 	require.NoError(t, err)
 	require.Equal(t, []setup.Change{
+		{Kind: "stream", Name: "MESH_ipc_SCHED", Action: setup.Created},
 		{Kind: "stream", Name: "MESH_ipc", Action: setup.Created},
 		{Kind: "stream", Name: "MESH_ipc_DLQ", Action: setup.Created},
 		{Kind: "bucket", Name: "MESH_ipc_handled_exprsn-herald", Action: setup.Created},
@@ -61,9 +62,9 @@ func TestApplyIsIdempotentAndSaysWhatChanged(t *testing.T) {
 	spec.Services[1].Durable[0].MaxDeliver = 3
 	changed, err := setup.Apply(ctx, js, spec)
 	require.NoError(t, err)
-	require.Equal(t, setup.Updated, changed[3].Action)
+	require.Equal(t, setup.Updated, changed[4].Action)
 	for i, c := range changed {
-		if i != 3 {
+		if i != 4 {
 			require.Equal(t, setup.Unchanged, c.Action, c.String())
 		}
 	}

@@ -58,8 +58,10 @@ type Service struct {
 	// remembers handled events for GuardTTL (idempotency.DefaultTTL if 0).
 	IdempotencyGuard bool     `json:"idempotency_guard,omitempty"`
 	GuardTTL         Duration `json:"guard_ttl,omitzero"`
-	// OncePerService and SharedInbox are as in permissions.Service.
+	// OncePerService, Schedules and SharedInbox are as in
+	// permissions.Service.
 	OncePerService []string `json:"once_per_service,omitempty"`
+	Schedules      bool     `json:"schedules,omitempty"`
 	SharedInbox    bool     `json:"shared_inbox,omitempty"`
 }
 
@@ -153,7 +155,7 @@ func (s Spec) Users() ([]permissions.User, error) {
 	services := make([]permissions.Service, len(s.Services))
 	for i, svc := range s.Services {
 		p := permissions.Service{Name: svc.Name, IdempotencyGuard: svc.IdempotencyGuard,
-			OncePerService: svc.OncePerService, SharedInbox: svc.SharedInbox}
+			OncePerService: svc.OncePerService, Schedules: svc.Schedules, SharedInbox: svc.SharedInbox}
 		for _, h := range svc.Durable {
 			if h.Name != "" {
 				p.DurableNames = append(p.DurableNames, h.Name)

@@ -1,6 +1,7 @@
 // Package streams provisions a namespace's JetStream streams: the event
 // stream, which keeps every event sent in the namespace for durable
-// handlers and replay, and the dead-letter stream. Operators create them
+// handlers and replay, the dead-letter stream, and the schedule stream of
+// scheduled events (Config.Schedules; nats-server 2.12 or later). Operators create them
 // before the services start (meshctl serve calls Ensure; a deploy job can
 // too):
 //

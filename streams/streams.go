@@ -71,6 +71,13 @@ func (c Config) JetStream(ns string) (events, deadLetters jetstream.StreamConfig
 		Replicas:    c.Replicas,
 		Duplicates:  c.DuplicateWindow,
 		Discard:     jetstream.DiscardOld,
+		AllowMsgTTL: true,
+		Sources: []*jetstream.StreamSource{{
+			Name: subjects.ScheduleStream(ns),
+			SubjectTransforms: []jetstream.SubjectTransformConfig{{
+				Source: subjects.FireFilter(ns), Destination: ns + ".>",
+			}},
+		}},
 	}
 	deadLetters = jetstream.StreamConfig{
 		Name:        subjects.DeadLetterStream(ns),
@@ -94,14 +101,57 @@ func orUnlimited(n int64) int64 {
 	return n
 }
 
-// Ensure creates namespace ns's event and dead-letter streams, or updates
-// them to cfg. It is idempotent.
+// Schedules returns the JetStream configuration of namespace ns's schedule
+// stream, "MESH_<ns>_SCHED" on "_sched.<ns>.>": it keeps the schedule
+// messages of scheduled events until they fire (no MaxAge: a schedule may
+// be months ahead), and their firings, each with a TTL (Nats-TTL), which
+// it republishes to live subscribers on the events' subjects and which
+// the event stream sources (see docs/delivery.md#scheduled-events).
+func (c Config) Schedules(ns string) jetstream.StreamConfig {
+	c = c.withDefaults()
+	return jetstream.StreamConfig{
+		Name:              subjects.ScheduleStream(ns),
+		Description:       "ipcmesh scheduled events of namespace " + ns,
+		Subjects:          []string{subjects.SchedulePrefix + "." + ns + ".>"},
+		Retention:         jetstream.LimitsPolicy,
+		MaxBytes:          -1,
+		Storage:           c.Storage,
+		Replicas:          c.Replicas,
+		Duplicates:        c.DuplicateWindow,
+		Discard:           jetstream.DiscardOld,
+		AllowMsgSchedules: true,
+		AllowMsgTTL:       true,
+		AllowRollup:       true,
+		RePublish:         &jetstream.RePublish{Source: subjects.FireFilter(ns), Destination: ns + ".>"},
+	}
+}
+
+// Ensure creates namespace ns's streams, or updates them to cfg: the event
+// stream, the dead-letter stream and, on nats-server VersionSchedules or
+// later, the schedule stream. It is idempotent.
+//
+// What the connected server is too old for is left out rather than
+// refused: per-event TTLs before VersionMsgTTL, the schedule stream (and
+// the event stream's source of it) before VersionSchedules. Emits that
+// need them then fail, naming the version.
 func Ensure(ctx context.Context, js jetstream.JetStream, ns string, cfg Config) error {
 	if err := subjects.ValidateNamespace(ns); err != nil {
 		return fmt.Errorf("streams: ensure: %w", err)
 	}
+	version := js.Conn().ConnectedServerVersion()
 	events, deadLetters := cfg.JetStream(ns)
-	for _, sc := range []jetstream.StreamConfig{events, deadLetters} {
+	all := []jetstream.StreamConfig{events, deadLetters}
+	if AtLeast(version, VersionSchedules) {
+		// The schedule stream first, so that the event stream's source
+		// finds it.
+		all = []jetstream.StreamConfig{cfg.Schedules(ns), events, deadLetters}
+	} else {
+		all[0].Sources = nil
+	}
+	if !AtLeast(version, VersionMsgTTL) {
+		all[len(all)-2].AllowMsgTTL = false
+	}
+	for _, sc := range all {
 		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
 			return fmt.Errorf("streams: create or update stream %s: %w%s", sc.Name, err, Hint(err))
 		}

@@ -18,10 +18,10 @@ func TestSetup(t *testing.T) {
 	require.NoError(t, os.WriteFile(spec, []byte(`{"namespace": "social", "services": [
 		{"name": "exprsn-herald", "durable": [{"event": "notification:queued", "max_deliver": 8}], "idempotency_guard": true}]}`), 0o600))
 	consumer := subjects.ConsumerName("exprsn-herald", "notification:queued")
-	require.Equal(t, "stream MESH_social: created\nstream MESH_social_DLQ: created\n"+
+	require.Equal(t, "stream MESH_social_SCHED: created\nstream MESH_social: created\nstream MESH_social_DLQ: created\n"+
 		"bucket MESH_social_handled_exprsn-herald: created\nconsumer "+consumer+": created\n",
 		succeed(t, "setup", "--spec", spec, "--server", s.URL()))
-	require.Equal(t, "stream MESH_social: unchanged\nstream MESH_social_DLQ: unchanged\n"+
+	require.Equal(t, "stream MESH_social_SCHED: unchanged\nstream MESH_social: unchanged\nstream MESH_social_DLQ: unchanged\n"+
 		"bucket MESH_social_handled_exprsn-herald: unchanged\nconsumer "+consumer+": unchanged\n",
 		succeed(t, "setup", "--spec", spec, "--server", s.URL()))
 

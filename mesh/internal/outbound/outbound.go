@@ -24,6 +24,13 @@ type Options struct {
 	ID          string
 	ContentType string
 	Extensions  []codec.Extension
+	// Schedule, when set, makes the event a schedule message that fires
+	// later; it needs the event stream (dedup).
+	Schedule Schedule
+	// TTL is how long the event stream keeps the event (Nats-TTL), or
+	// each firing of a scheduled event; 0 for the stream's MaxAge. It
+	// applies only when the event is stored (dedup).
+	TTL time.Duration
 }
 
 // Encoder encodes the events of one worker. It is safe for concurrent
@@ -35,6 +42,9 @@ type Encoder struct {
 	MaxPayload func() int64
 	// TooLarge is the error an event over MaxPayload wraps.
 	TooLarge error
+	// FiringTTL is the TTL of a scheduled event's firings when the emit
+	// sets none, read at each scheduled encode; 0 for none.
+	FiringTTL func() time.Duration
 
 	pool     sync.Pool // *Scratch
 	subjects subjectCache
@@ -48,7 +58,10 @@ type Scratch struct {
 	Event  codec.Event
 	Msg    nats.Msg
 	Target string // the target the options resolved to
-	buf    []byte
+	// ID is the id the event was emitted with: Event.ID, except for a
+	// one-time scheduled event, whose firing's id is "<ID>@<time>".
+	ID  string
+	buf []byte
 }
 
 // maxPooledBuf bounds the body buffers kept for reuse.
@@ -73,6 +86,7 @@ func (e *Encoder) Put(s *Scratch) {
 	s.Event = codec.Event{}
 	s.Msg = nats.Msg{}
 	s.Target = ""
+	s.ID = ""
 	e.pool.Put(s)
 }
 
@@ -100,13 +114,28 @@ func (e *Encoder) Prepare(s *Scratch, event string, data any, request, dedup boo
 	if s.Event.ID == "" {
 		s.Event.ID = nuid.Next()
 	}
+	s.ID = s.Event.ID
 	if err := SetData(&s.Event, data); err != nil {
 		return err
 	}
+	if err := checkTTL(o.TTL); err != nil {
+		return err
+	}
 	s.Msg.Subject = subject
-	if dedup {
+	switch {
+	case !dedup:
+	case o.Schedule.IsSet():
+		var ttl time.Duration
+		if e.FiringTTL != nil {
+			ttl = e.FiringTTL()
+		}
+		return e.schedule(s, ttl)
+	default:
 		// The stream drops a retried publish of the same event.
 		s.Msg.Header = nats.Header{jetstream.MsgIDHeader: []string{subjects.DuplicateKey(s.Event.Source, s.Event.ID)}}
+		if o.TTL > 0 {
+			s.Msg.Header.Set(jetstream.MsgTTLHeader, o.TTL.String())
+		}
 	}
 	return nil
 }

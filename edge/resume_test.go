@@ -1,0 +1,103 @@
+package edge_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/exprsn/ipcmesh/edge"
+	"github.com/exprsn/ipcmesh/subjects"
+	sse "github.com/tmaxmax/go-sse"
+)
+
+// A browser that reconnects with Last-Event-ID receives every event stored
+// while it was away, then the live ones, each once and in order, even
+// while events keep coming during the switch.
+func TestResume(t *testing.T) {
+	f := setup(t, true, edge.Config{Events: []string{"post:*"}}, nil)
+	c := open(t, f.url, "")
+	f.emit(t, "post:created", 0, 5)
+	var last sse.Event
+	for range 5 {
+		last = c.next(t)
+	}
+	c.close()
+	waitFor(t, "first stream closed", func() bool { return f.h.Stats().Connections == 0 })
+
+	f.emit(t, "post:created", 5, 100) // while disconnected
+	// Once the handler has them, they can only come from the catch-up.
+	waitFor(t, "events received", func() bool { return f.h.Stats().Received == 105 })
+	errs := make(chan error, 1)
+	go func() { errs <- f.emitErr("post:created", 105, 50) }() // during the switch
+	c = open(t, f.url, last.LastEventID)
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	f.emit(t, "post:end", 155, 1)
+
+	got := c.until(t, "post:end")
+	if len(got) != 151 {
+		t.Errorf("got %d events after the reconnection, want 151", len(got))
+	}
+	prev := seq(t, last)
+	for i, ev := range got {
+		if n := parse(t, ev).Data.N; n != 5+i {
+			t.Fatalf("event %d has n=%d, want %d", i, n, 5+i)
+		}
+		if s := seq(t, ev); s <= prev {
+			t.Fatalf("event %d has id %d after %d", i, s, prev)
+		}
+		prev = seq(t, ev)
+	}
+	if s := f.h.Stats(); s.Resumed != 1 {
+		t.Errorf("resumed %d, want 1", s.Resumed)
+	}
+	stream, err := f.w.JetStream().Stream(t.Context(), subjects.EventStream(f.w.Namespace()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "catch-up consumer deleted", func() bool {
+		info, err := stream.Info(t.Context())
+		return err == nil && info.State.Consumers == 1 // the handler's feed
+	})
+}
+
+// A Last-Event-ID further back than MaxResume resumes MaxResume sequences
+// back, after a GapEvent; one that is not a sequence does not resume.
+func TestResumeLimits(t *testing.T) {
+	f := setup(t, true, edge.Config{Events: []string{"post:created"}, MaxResume: 10}, nil)
+	f.emit(t, "post:created", 1, 100) // sequences 1 to 100
+	waitFor(t, "events received", func() bool { return f.h.Stats().Received == 100 })
+
+	c := open(t, f.url, "3")
+	gap := c.next(t)
+	if gap.Type != edge.GapEvent || gap.Data != `{"last_event_id":3,"resumed_at":91}` {
+		t.Fatalf("first message %q %q, want the gap from 3 to 91", gap.Type, gap.Data)
+	}
+	for want := 91; want <= 100; want++ {
+		if n := parse(t, c.next(t)).Data.N; n != want {
+			t.Fatalf("got n=%d, want %d", n, want)
+		}
+	}
+	for _, id := range []string{"none", "-1", "99999999999"} {
+		t.Run(id, func(t *testing.T) {
+			c := open(t, f.url, id)
+			waitFor(t, "connected", func() bool { return f.h.Stats().Connections == 2 })
+			f.emit(t, "post:created", 0, 1)
+			if ev := c.next(t); ev.Type != "post:created" || parse(t, ev).Data.N != 0 {
+				t.Fatalf("got %q %q, want the live event only", ev.Type, ev.Data)
+			}
+			c.close()
+			waitFor(t, "closed", func() bool { return f.h.Stats().Connections == 1 })
+		})
+	}
+}
+
+// emitErr is emit for goroutines other than the test's.
+func (f *fixture) emitErr(event string, from, n int) error {
+	for i := range n {
+		if err := f.w.Emit(f.ctx, event, payload{N: from + i}); err != nil {
+			return fmt.Errorf("emit %d: %w", from+i, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,171 @@
+package outbox
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/exprsn/ipcmesh/mesh"
+	"github.com/exprsn/ipcmesh/testutil"
+)
+
+// unknownDriver is a database/sql driver the outbox does not know.
+type unknownDriver struct{}
+
+func (unknownDriver) Open(string) (driver.Conn, error) { return nil, errors.New("not a database") }
+
+func init() { sql.Register("outbox-unknown", unknownDriver{}) }
+
+func TestNewRefuses(t *testing.T) {
+	srv := testutil.StartServer(t, testutil.WithStreams())
+	w := testutil.Connect(t, srv, "exprsn-shop")
+	live := testutil.Connect(t, testutil.StartServer(t), "exprsn-shop")
+	unknown, err := sql.Open("outbox-unknown", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := openSQLite(t)
+	tests := []struct {
+		name    string
+		db      *sql.DB
+		w       *mesh.Worker
+		cfg     Config
+		wantErr error
+	}{
+		{"uppercase table", db, w, Config{Table: "Outbox"}, ErrTableName},
+		{"table with a quote", db, w, Config{Table: "outbox'; drop table users; --"}, ErrTableName},
+		{"table starting with a digit", db, w, Config{Table: "1outbox"}, ErrTableName},
+		{"schema-qualified table", db, w, Config{Table: "app.outbox"}, ErrTableName},
+		{"table too long", db, w, Config{Table: strings.Repeat("t", MaxTableLen+1)}, ErrTableName},
+		{"unknown driver", unknown, w, Config{}, ErrDialect},
+		{"namespace without a stream", db, live, Config{}, ErrNoStream},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := New(ctxFor(t), tt.db, tt.w, tt.cfg)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("New: %v, want %v", err, tt.wantErr)
+			}
+		})
+	}
+	if _, err := New(ctxFor(t), db, w, Config{Table: strings.Repeat("t", MaxTableLen)}); err != nil {
+		t.Fatalf("New with the longest table name: %v", err)
+	}
+}
+
+func TestEmitRefusesBeforeWriting(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		f := newFixture(t, b)
+		ctx := ctxFor(t)
+		tests := []struct {
+			name  string
+			event string
+			data  any
+			opts  []mesh.EmitOption
+		}{
+			{"invalid event name", "order placed", 1, nil},
+			{"invalid target", "order:placed", 1, []mesh.EmitOption{mesh.To("no.such.service")}},
+			{"data that does not marshal", "order:placed", make(chan int), nil},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				tx, err := f.db.BeginTx(ctx, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := f.o.Emit(ctx, tx, tt.event, tt.data, tt.opts...); err == nil {
+					t.Fatal("Emit succeeded")
+				}
+				if err := tx.Commit(); err != nil {
+					t.Fatalf("the transaction is still the caller's to commit: %v", err)
+				}
+				if n := rows(t, f.db); n != 0 {
+					t.Fatalf("%d rows written", n)
+				}
+			})
+		}
+		tx, err := f.db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		if err := f.o.Emit(ctx, nil, "order:placed", 1); !errors.Is(err, ErrNilTx) {
+			t.Fatalf("Emit with a nil tx: %v, want ErrNilTx", err)
+		}
+		if err := f.o.Commit(nil); !errors.Is(err, ErrNilTx) {
+			t.Fatalf("Commit of a nil tx: %v, want ErrNilTx", err)
+		}
+		if err := f.o.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.o.Emit(ctx, tx, "order:placed", 1); !errors.Is(err, ErrClosed) {
+			t.Fatalf("Emit after Close: %v, want ErrClosed", err)
+		}
+		if err := f.o.Run(ctx); !errors.Is(err, ErrClosed) {
+			t.Fatalf("Run after Close: %v, want ErrClosed", err)
+		}
+	})
+}
+
+// rows counts the rows in the default outbox table.
+func rows(t testing.TB, db *sql.DB) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow("SELECT count(*) FROM " + DefaultTable).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestRollbackEmitsNothingCommitEmitsOnce(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		f := newFixture(t, b)
+		ctx := ctxFor(t)
+		rec := testutil.NewRecorder()
+		reader := testutil.Connect(t, f.srv, "exprsn-herald")
+		if _, err := reader.OnDurable(ctx, "order:placed", rec, mesh.StartAtFirst()); err != nil {
+			t.Fatal(err)
+		}
+		tx, err := f.db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.o.Emit(ctx, tx, "order:placed", -1, mesh.WithID("rolled-back")); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+		runRelay(t, f.o)
+		commit(t, f.db, f.o, 0, 1)
+
+		checkOnceInOrder(t, waitStored(t, f.w, 1), 1)
+		ev := rec.WaitN(t, 1, 0)[0]
+		if ev.ID != "evt-0" || ev.Source != "exprsn-shop" {
+			t.Fatalf("the handler got %s from %s, want evt-0 from exprsn-shop", ev.ID, ev.Source)
+		}
+		waitFor(t, "the published row is deleted", func() bool { return rows(t, f.db) == 0 })
+		// A second event behind the first shows nothing else was coming.
+		commit(t, f.db, f.o, 1, 2)
+		checkOnceInOrder(t, waitStored(t, f.w, 2), 2)
+		if got := rec.WaitN(t, 2, 0); len(got) != 2 || got[1].ID != "evt-1" {
+			t.Fatalf("the handler got %d events, want evt-0 then evt-1", len(got))
+		}
+		waitFor(t, "Stats shows both published, none pending", func() bool {
+			s := f.o.Stats()
+			return s.Published == 2 && s.Pending == 0 && s.Lag == 0 && s.Leader && s.Running && s.Failures == 0
+		})
+	})
+}
+
+func TestRunTwice(t *testing.T) {
+	f := newFixture(t, backends[0])
+	runRelay(t, f.o)
+	waitFor(t, "the relay runs", func() bool { return f.o.Stats().Running })
+	if err := f.o.Run(context.Background()); !errors.Is(err, ErrRunning) {
+		t.Fatalf("second Run: %v, want ErrRunning", err)
+	}
+}

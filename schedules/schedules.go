@@ -1,0 +1,181 @@
+// Package schedules lists and cancels a namespace's pending scheduled
+// events: those emitted with mesh.At, mesh.After, mesh.Every or mesh.Cron
+// that have not fired yet, or that recur. It needs only JetStream, so a
+// command line or an operator's tool can use it without a mesh.Worker:
+//
+//	list, err := schedules.List(ctx, js, "ipc")
+//	err = schedules.Cancel(ctx, js, "ipc", list[0].Key)
+//
+// A schedule is the schedule message of its event in the namespace's
+// schedule stream (subjects.ScheduleStream), on subjects.ScheduleSubject
+// of its key, subjects.DuplicateKey of the event's source and id. The
+// server removes a one-time schedule when it fires; Cancel removes any.
+package schedules
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/exprsn/ipcmesh/codec"
+	"github.com/exprsn/ipcmesh/subjects"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// ErrNotFound is returned by Cancel for a schedule that is not pending:
+// never made, already fired (one-time schedules), or cancelled.
+var ErrNotFound = errors.New("no such pending schedule")
+
+// Schedule is a pending scheduled event.
+type Schedule struct {
+	// Key identifies the schedule: subjects.DuplicateKey(Source, ID).
+	Key string
+	// ID is the id the event was emitted with; each firing's id is
+	// "<ID>@<scheduled time, RFC 3339>".
+	ID string
+	// Source is the emitting service, Event the event name.
+	Source, Event string
+	// Subject is the event subject it fires on, "<ns>.<target>.<event>",
+	// and Target its target service, or "all".
+	Subject, Target string
+	// Pattern is the schedule as the server reads it: "@at <time>",
+	// "@every <duration>" or a cron expression; TimeZone the cron's zone.
+	Pattern, TimeZone string
+	// At is when a one-time schedule fires; zero for a recurring one.
+	At time.Time
+	// TTL is how long the event stream keeps each firing; 0 for its
+	// MaxAge.
+	TTL time.Duration
+	// Created is when the schedule was stored, Sequence where.
+	Created  time.Time
+	Sequence uint64
+}
+
+// Recurring reports whether the schedule fires more than once.
+func (s Schedule) Recurring() bool { return s.At.IsZero() }
+
+// List returns namespace ns's pending schedules, the soonest one-time
+// schedules first, then the recurring ones by creation. It reads the
+// schedule stream with one ordered consumer; a namespace without one has
+// none (an empty list, no error).
+func List(ctx context.Context, js jetstream.JetStream, ns string) ([]Schedule, error) {
+	stream, err := js.Stream(ctx, subjects.ScheduleStream(ns))
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("schedules: list %s: %w", ns, err)
+	}
+	pending, err := count(ctx, stream, ns)
+	if err != nil || pending == 0 {
+		return nil, err
+	}
+	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{subjects.ScheduleFilter(ns)},
+		DeliverPolicy:  jetstream.DeliverLastPerSubjectPolicy,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("schedules: list %s: %w", ns, err)
+	}
+	out := make([]Schedule, 0, pending)
+	for len(out) < pending {
+		msg, err := cons.Next(jetstream.FetchContext(ctx))
+		if err != nil {
+			return nil, fmt.Errorf("schedules: list %s: read: %w", ns, err)
+		}
+		s := parse(ns, msg)
+		if s.Pattern != "" {
+			out = append(out, s)
+		}
+		if meta, err := msg.Metadata(); err == nil && meta.NumPending == 0 {
+			break
+		}
+	}
+	sortSchedules(out)
+	return out, nil
+}
+
+// count returns how many schedule subjects the stream holds.
+func count(ctx context.Context, stream jetstream.Stream, ns string) (int, error) {
+	info, err := stream.Info(ctx, jetstream.WithSubjectFilter(subjects.ScheduleFilter(ns)))
+	if err != nil {
+		return 0, fmt.Errorf("schedules: list %s: %w", ns, err)
+	}
+	return len(info.State.Subjects), nil
+}
+
+func sortSchedules(list []Schedule) {
+	sort.SliceStable(list, func(i, j int) bool {
+		a, b := list[i], list[j]
+		if a.Recurring() != b.Recurring() {
+			return !a.Recurring()
+		}
+		if !a.Recurring() && !a.At.Equal(b.At) {
+			return a.At.Before(b.At)
+		}
+		return a.Sequence < b.Sequence
+	})
+}
+
+// parse reads a schedule message; its Pattern is "" when it is not one.
+func parse(ns string, msg jetstream.Msg) Schedule {
+	h := msg.Headers()
+	s := Schedule{
+		Key:      subjects.ScheduleKey(ns, msg.Subject()),
+		Pattern:  h.Get(jetstream.ScheduleHeader),
+		TimeZone: h.Get(jetstream.ScheduleTimeZoneHeader),
+		Subject:  subjects.EventSubjectOfFire(ns, h.Get(jetstream.ScheduleTargetHeader)),
+	}
+	s.Target = subjects.TargetOf(s.Subject, ns)
+	if at, ok := strings.CutPrefix(s.Pattern, "@at "); ok {
+		s.At, _ = time.Parse(time.RFC3339Nano, at)
+	}
+	if ttl := h.Get(jetstream.ScheduleTTLHeader); ttl != "" {
+		s.TTL, _ = time.ParseDuration(ttl)
+	}
+	if meta, err := msg.Metadata(); err == nil {
+		s.Created, s.Sequence = meta.Timestamp, meta.Sequence.Stream
+	}
+	var ev codec.Event
+	if codec.Decode(h, msg.Data(), &ev) == nil {
+		s.ID, s.Source, s.Event = ev.ID, ev.Source, ev.Type
+		if !s.At.IsZero() {
+			// A one-time schedule's event has its firing's id.
+			s.ID = strings.TrimSuffix(s.ID, "@"+s.At.UTC().Format(time.RFC3339Nano))
+		}
+	}
+	return s
+}
+
+// Cancel removes namespace ns's schedule key, so that it never fires
+// again. It fails with ErrNotFound when there is no such pending
+// schedule. A firing already stored is not undone.
+func Cancel(ctx context.Context, js jetstream.JetStream, ns, key string) error {
+	if key == "" || strings.ContainsAny(key, ".*> \t") {
+		return fmt.Errorf("schedules: cancel %q: %w", key, ErrNotFound)
+	}
+	stream, err := js.Stream(ctx, subjects.ScheduleStream(ns))
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return fmt.Errorf("schedules: cancel %s: %w", key, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("schedules: cancel %s: %w", key, err)
+	}
+	subject := subjects.ScheduleSubject(ns, key)
+	msg, err := stream.GetLastMsgForSubject(ctx, subject)
+	switch {
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+		return fmt.Errorf("schedules: cancel %s: %w", key, ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("schedules: cancel %s: %w", key, err)
+	case msg.Header.Get(jetstream.ScheduleHeader) == "":
+		return fmt.Errorf("schedules: cancel %s: %w", key, ErrNotFound)
+	}
+	if err := stream.Purge(ctx, jetstream.WithPurgeSubject(subject)); err != nil {
+		return fmt.Errorf("schedules: cancel %s: %w", key, err)
+	}
+	return nil
+}
