@@ -7,7 +7,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 NATSCLI     ?= github.com/nats-io/natscli/nats@v0.5.0
 GOBIN       := $(shell $(GO) env GOPATH)/bin
 
-.PHONY: all build test interop-deps soak security demo bench bench-check fuzz lint tidy
+.PHONY: all build test interop-deps soak security browser demo bench bench-check fuzz lint tidy
 
 all: build test
 
@@ -19,11 +19,14 @@ build:
 test: build interop-deps
 	$(GO) test -race -count=1 -timeout 8m ./...
 
-## interop-deps: the JavaScript peer's npm packages and the nats CLI, for the interop tests
-interop-deps: examples/jspeer/node_modules/.package-lock.json $(GOBIN)/nats
+## interop-deps: the JavaScript peers' npm packages (jspeer, natsbrowser) and the nats CLI, for the interop tests
+interop-deps: examples/jspeer/node_modules/.package-lock.json examples/natsbrowser/node_modules/.package-lock.json $(GOBIN)/nats
 
 examples/jspeer/node_modules/.package-lock.json: examples/jspeer/package-lock.json
 	npm ci --prefix examples/jspeer --no-audit --no-fund
+
+examples/natsbrowser/node_modules/.package-lock.json: examples/natsbrowser/package-lock.json
+	npm ci --prefix examples/natsbrowser --no-audit --no-fund
 
 $(GOBIN)/nats:
 	$(GO) install $(NATSCLI)
@@ -35,6 +38,11 @@ soak:
 ## security: a hostile service's attacks on a least-privilege namespace, and their summary line
 security:
 	$(GO) test -race -count=1 -run '^TestAttacks$$' -v ./mesh/securitytest 2>&1 | grep -E "^(attacks=|--- |ok|FAIL|PASS|panic)|_test.go"
+
+## browser: the real-browser tests (-tags browser) in headless Chromium, Debian's chromium (apt-get install -y chromium): a failure without it
+BROWSER_PKGS ?= ./cmd/meshctl/internal/bridge
+browser:
+	MESH_BROWSER_REQUIRED=1 $(GO) test -tags browser -race -count=1 -run 'InABrowser' $(BROWSER_PKGS)
 
 ## demo: run the example services in one process on an embedded server
 demo:

@@ -17,7 +17,8 @@ func PasswordVar(user string) string {
 
 // Config renders users as a nats-server configuration block,
 // "authorization { users: [...] }", to include in the server's
-// configuration file. A user with an Nkey authenticates with it; any other
+// configuration file, with each user's permissions (deny lists included)
+// and connection types. A user with an Nkey authenticates with it; any other
 // with a password read from the variable PasswordVar(Name), so the block
 // holds no secret. It fails if two password users' variables would be the
 // same.
@@ -37,9 +38,19 @@ func Config(users []User) (string, error) {
 			vars[v] = u.Name
 			fmt.Fprintf(&b, "      user: %s\n      password: $%s\n", strconv.Quote(u.Name), v)
 		}
+		if len(u.ConnectionTypes) > 0 {
+			b.WriteString("      allowed_connection_types: [")
+			for i, t := range u.ConnectionTypes {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString(strconv.Quote(t))
+			}
+			b.WriteString("]\n")
+		}
 		b.WriteString("      permissions: {\n")
-		writeAllow(&b, "publish", u.Permissions.Publish)
-		writeAllow(&b, "subscribe", u.Permissions.Subscribe)
+		writeSubjects(&b, "publish", u.Permissions.Publish, u.Permissions.DenyPublish)
+		writeSubjects(&b, "subscribe", u.Permissions.Subscribe, nil)
 		if u.Permissions.AllowResponses {
 			b.WriteString("        allow_responses: true\n")
 		}
@@ -49,11 +60,21 @@ func Config(users []User) (string, error) {
 	return b.String(), nil
 }
 
-// writeAllow writes one allow list of a permissions block, a subject a line.
-func writeAllow(b *strings.Builder, name string, subjects []string) {
-	fmt.Fprintf(b, "        %s: {\n          allow: [\n", name)
+// writeSubjects writes one block of a permissions block, its allow list
+// and, if any, its deny list, a subject a line.
+func writeSubjects(b *strings.Builder, name string, allow, deny []string) {
+	fmt.Fprintf(b, "        %s: {\n", name)
+	writeList(b, "allow", allow)
+	if len(deny) > 0 {
+		writeList(b, "deny", deny)
+	}
+	b.WriteString("        }\n")
+}
+
+func writeList(b *strings.Builder, name string, subjects []string) {
+	fmt.Fprintf(b, "          %s: [\n", name)
 	for _, s := range subjects {
 		fmt.Fprintf(b, "            %s\n", strconv.Quote(s))
 	}
-	b.WriteString("          ]\n        }\n")
+	b.WriteString("          ]\n")
 }

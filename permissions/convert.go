@@ -12,7 +12,7 @@ import (
 // allow_responses: true means in a configuration file.
 func (p Permissions) Server() *server.Permissions {
 	sp := &server.Permissions{
-		Publish:   &server.SubjectPermission{Allow: slices.Clone(p.Publish)},
+		Publish:   &server.SubjectPermission{Allow: slices.Clone(p.Publish), Deny: slices.Clone(p.DenyPublish)},
 		Subscribe: &server.SubjectPermission{Allow: slices.Clone(p.Subscribe)},
 	}
 	if p.AllowResponses {
@@ -28,7 +28,7 @@ func (p Permissions) Server() *server.Permissions {
 // jwt.UserClaims.Permissions.
 func (p Permissions) JWT() jwt.Permissions {
 	jp := jwt.Permissions{
-		Pub: jwt.Permission{Allow: slices.Clone(p.Publish)},
+		Pub: jwt.Permission{Allow: slices.Clone(p.Publish), Deny: slices.Clone(p.DenyPublish)},
 		Sub: jwt.Permission{Allow: slices.Clone(p.Subscribe)},
 	}
 	if p.AllowResponses {
@@ -38,4 +38,24 @@ func (p Permissions) JWT() jwt.Permissions {
 		}
 	}
 	return jp
+}
+
+// Server returns u as a password user of an embedded server
+// (server.Options.Users), with its permissions and connection types.
+func (u User) Server(password string) *server.User {
+	su := &server.User{Username: u.Name, Password: password, Permissions: u.Permissions.Server()}
+	if len(u.ConnectionTypes) > 0 {
+		su.AllowedConnectionTypes = make(map[string]struct{}, len(u.ConnectionTypes))
+		for _, t := range u.ConnectionTypes {
+			su.AllowedConnectionTypes[t] = struct{}{}
+		}
+	}
+	return su
+}
+
+// JWT sets the permissions and allowed connection types of claims, a user
+// JWT's (operator mode), to u's.
+func (u User) JWT(claims *jwt.UserClaims) {
+	claims.Permissions = u.Permissions.JWT()
+	claims.AllowedConnectionTypes = slices.Clone(jwt.StringList(u.ConnectionTypes))
 }

@@ -23,15 +23,26 @@
 //     Connect.
 //
 // [Service].Durable adds what durable handlers need (their consumers, acks
-// and dead letters) and [Service].IdempotencyGuard what the idempotency
-// guard needs (its own keys in the namespace's key-value bucket).
+// and dead letters), [Service].IdempotencyGuard what the idempotency
+// guard needs (its own bucket), [Service].SigningKeys and
+// [Service].PublishesSigningKeys what reading and publishing package
+// signing's keys need, and [Service].Edge what an SSE edge (package edge)
+// reading the event stream needs: consumers pinned to its feeds.
 // [Operator] is the namespace's administrator: the bridge and meshctl.
+//
+// # Browsers
+//
+// [ForBrowser] gives a web page's user, straight on NATS over WebSocket,
+// the subjects of its feeds ([Feed]), read-only, over WebSocket connections
+// only.
+// A user's own events are expressible as a feed when their names start
+// with a segment of the user's: "user:u42:>".
 //
 // # Limits
 //
 // Any service allowed to publish <ns>.*.> can send an event with any
-// source; any service allowed durable handlers can create a consumer with
-// any filter on the event stream and so read every stored event, and can
-// pull from and acknowledge other services' consumers. docs/security.md
-// says what that means and what the mesh would need to close it.
+// source (package signing makes it verifiable), and an edge's grant to
+// create consumers cannot say what their configuration holds beyond
+// their filter. docs/security.md lists what the permissions still allow,
+// each with the reason.
 package permissions

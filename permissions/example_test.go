@@ -65,3 +65,22 @@ func ExampleConfig() {
 	//   ]
 	// }
 }
+
+// A browser that may see new posts and user u42's own events, and nothing
+// else.
+func ExampleForBrowser() {
+	u, err := permissions.ForBrowser("ipc", permissions.Browser{Name: "browser-u42", Feeds: []permissions.Feed{
+		{Event: "post:created"},
+		{Event: "user:u42:>"}, // "user:u42:notification", "user:u42:presence:update", ...
+	}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("publish:    %q deny %q\n", u.Permissions.Publish, u.Permissions.DenyPublish)
+	fmt.Printf("subscribe:  %q\n", u.Permissions.Subscribe)
+	fmt.Printf("connection: %q\n", u.ConnectionTypes)
+	// Output:
+	// publish:    [] deny [">"]
+	// subscribe:  ["ipc.all.post.created" "ipc.all.post.created browser-u42" "ipc.all.user.u42.>" "ipc.all.user.u42.> browser-u42"]
+	// connection: ["WEBSOCKET"]
+}

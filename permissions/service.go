@@ -2,7 +2,9 @@ package permissions
 
 import (
 	"fmt"
+	"slices"
 
+	"github.com/exprsn/ipcmesh/signing"
 	"github.com/exprsn/ipcmesh/subjects"
 )
 
@@ -16,6 +18,10 @@ type Permissions struct {
 	// once a filter has such an entry, only the queue groups listed for it
 	// are allowed there.
 	Subscribe []string
+	// DenyPublish lists subjects the user may not publish to even where
+	// Publish allows them: nats-server applies a deny over the allow
+	// list. Default: none.
+	DenyPublish []string
 	// AllowResponses lets the user publish one reply to the reply subject
 	// of each message it receives, within two minutes, whatever Publish
 	// says (nats-server's allow_responses: true). Responders need it.
@@ -63,14 +69,49 @@ type Service struct {
 	// only for a client that cannot set its inbox prefix (its workers then
 	// need mesh.Config.SharedInbox). Default: false, private inboxes.
 	SharedInbox bool
+	// Edge lists the feeds that the service's server-sent-event edges
+	// (package edge) serve from the namespace's event stream. For each
+	// feed the service may create consumers of the event stream filtered
+	// to its events; it may pull from, look up and delete consumers,
+	// except the durable handlers' consumers of the services ForServices
+	// is given (ForService knows only the service's own). nats-server
+	// checks a consumer's filter only when the consumer has one: each
+	// edge.Handler must serve one feed (one target, one pattern). An edge
+	// without the event stream subscribes instead, and reads only what
+	// every service may (broadcasts, its own events). docs/security.md
+	// says what the grant still allows. Default: none.
+	Edge []Feed
+	// SigningKeys lets the service read the public keys the operator
+	// publishes (signing.BucketKeys, for signing.Verify):
+	// signing.ReaderSubjects, which read the keys bucket by direct get
+	// and change nothing. Default: false.
+	SigningKeys bool
+	// PublishesSigningKeys lets the service publish keys
+	// (signing.PublishKeys): signing.PublisherSubjects. Whoever holds it
+	// can make any service's signature verify, so grant it only to the
+	// service that is the key authority; the operator has it whenever a
+	// service has SigningKeys or PublishesSigningKeys. Default: false.
+	PublishesSigningKeys bool
 }
 
 // sharedInbox is nats.go's default inbox prefix.
 const sharedInbox = "_INBOX"
 
 // ForService returns the permissions of service s in namespace ns: see the
-// package documentation. It fails on an invalid namespace or service name.
+// package documentation. It fails on an invalid namespace, service name,
+// pattern or feed. With Edge feeds, prefer ForServices: only it keeps the
+// edge off the other services' consumers.
 func ForService(ns string, s Service) (Permissions, error) {
+	consumers, err := s.consumers()
+	if err != nil {
+		return Permissions{}, fmt.Errorf("permissions: %s: %w", s.Name, err)
+	}
+	return forService(ns, s, consumers)
+}
+
+// forService is ForService with the names of the namespace's durable
+// consumers that s's edge must not reach.
+func forService(ns string, s Service, durables []string) (Permissions, error) {
 	if err := subjects.ValidateService(s.Name); err != nil {
 		return Permissions{}, fmt.Errorf("permissions: %w", err)
 	}
@@ -124,13 +165,55 @@ func ForService(ns string, s Service) (Permissions, error) {
 		// saw (see the durable engine's delivery limit).
 		p.Subscribe = append(p.Subscribe, maxDeliveriesAdvisory+events+"."+c)
 	}
+	if err := s.options(ns, &p, consumers, durables); err != nil {
+		return Permissions{}, fmt.Errorf("permissions: %s: %w", s.Name, err)
+	}
+	return p, nil
+}
+
+// options adds to p the grants of s's options beyond durable handlers;
+// consumers are s's durable consumers, durables all the namespace's.
+func (s Service) options(ns string, p *Permissions, consumers, durables []string) error {
 	if s.IdempotencyGuard {
 		p.Publish = append(p.Publish, guard(ns, s.Name)...)
 	}
 	if s.Schedules {
 		p.Publish = append(p.Publish, subjects.ScheduleFilter(ns))
 	}
-	return p, nil
+	if s.SigningKeys {
+		p.Publish = append(p.Publish, signing.ReaderSubjects(ns)...)
+	}
+	if s.PublishesSigningKeys {
+		p.Publish = append(p.Publish, signing.PublisherSubjects(ns)...)
+	}
+	if len(s.Edge) == 0 {
+		return nil
+	}
+	filters, err := feedFilters(ns, s.Edge)
+	if err != nil {
+		return fmt.Errorf("Edge: %w", err)
+	}
+	own := make(map[string]bool, len(consumers))
+	for _, c := range consumers {
+		own[c] = true
+	}
+	publish, deny := edge(subjects.EventStream(ns), filters, durables, own)
+	p.Publish = append(p.Publish, publish...)
+	p.DenyPublish = deny
+	return nil
+}
+
+// feedFilters returns the subject filters of feeds in namespace ns.
+func feedFilters(ns string, feeds []Feed) ([]string, error) {
+	filters := make([]string, 0, len(feeds))
+	for _, f := range feeds {
+		s, err := f.filter(ns)
+		if err != nil {
+			return nil, err
+		}
+		filters = append(filters, s)
+	}
+	return filters, nil
 }
 
 // maxDeliveriesAdvisory starts the subjects of the server's advisories of
@@ -174,7 +257,9 @@ func guard(ns, service string) []string {
 // commands. It may create, update, read and delete the namespace's
 // streams, consumers and the key-value buckets of the services given, read
 // every event (tail, replay), send events and requests to any service,
-// re-drive dead letters and gather statistics.
+// re-drive dead letters and gather statistics; when a service reads or
+// publishes signing keys (Service.SigningKeys, PublishesSigningKeys), it
+// may publish them too (signing.PublisherSubjects).
 func Operator(ns string, services ...Service) (Permissions, error) {
 	all, err := subjects.Filter(ns, "*", ">")
 	if err != nil {
@@ -192,9 +277,18 @@ func Operator(ns string, services ...Service) (Permissions, error) {
 		AllowResponses: true,
 	}
 	managed := []string{subjects.EventStream(ns), subjects.DeadLetterStream(ns), subjects.ScheduleStream(ns)}
+	keys := false
 	for _, s := range services {
 		if s.IdempotencyGuard {
 			managed = append(managed, kvStream(subjects.IdempotencyBucket(ns, s.Name)))
+		}
+		keys = keys || s.SigningKeys || s.PublishesSigningKeys
+	}
+	if keys {
+		for _, subject := range signing.PublisherSubjects(ns) {
+			if !slices.Contains(p.Publish, subject) {
+				p.Publish = append(p.Publish, subject)
+			}
 		}
 	}
 	for _, stream := range managed {
@@ -213,12 +307,17 @@ func Operator(ns string, services ...Service) (Permissions, error) {
 // User is one NATS user of a mesh: its name and permissions, and, if it
 // authenticates with an NKey, its public key.
 type User struct {
-	// Name is the user name: the service name, or OperatorName.
+	// Name is the user name: the service name, the browser's name, or
+	// OperatorName.
 	Name string
 	// Nkey is the user's public NKey ("U..."); empty for a user that
 	// authenticates with a password. Default: empty.
 	Nkey        string
 	Permissions Permissions
+	// ConnectionTypes lists the kinds of connection the user may make,
+	// as nats-server names them (ConnectionWebSocket, "STANDARD", ...):
+	// its allowed_connection_types. Default: any kind.
+	ConnectionTypes []string
 }
 
 // OperatorName is the user name ForServices gives the operator.
@@ -226,17 +325,26 @@ const OperatorName = "mesh-operator"
 
 // ForServices returns the users of namespace ns: one per service, named
 // after it, with ForService's permissions, in the order given, then the
-// operator (OperatorName, with Operator's permissions). It fails on an
-// invalid or repeated name.
+// operator (OperatorName, with Operator's permissions). An edge
+// (Service.Edge) is kept off every durable consumer of the services
+// given. It fails on an invalid or repeated name.
 func ForServices(ns string, services ...Service) ([]User, error) {
 	users := make([]User, 0, len(services)+1)
 	seen := make(map[string]bool, len(services))
+	var durables []string
 	for _, s := range services {
 		if seen[s.Name] || s.Name == OperatorName {
 			return nil, fmt.Errorf("permissions: service %q given twice or named as the operator", s.Name)
 		}
 		seen[s.Name] = true
-		p, err := ForService(ns, s)
+		consumers, err := s.consumers()
+		if err != nil {
+			return nil, fmt.Errorf("permissions: %s: %w", s.Name, err)
+		}
+		durables = append(durables, consumers...)
+	}
+	for _, s := range services {
+		p, err := forService(ns, s, durables)
 		if err != nil {
 			return nil, err
 		}

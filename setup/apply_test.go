@@ -7,6 +7,7 @@ import (
 
 	"github.com/exprsn/ipcmesh/idempotency"
 	"github.com/exprsn/ipcmesh/mesh"
+	"github.com/exprsn/ipcmesh/permissions"
 	"github.com/exprsn/ipcmesh/setup"
 	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/exprsn/ipcmesh/testutil"
@@ -121,18 +122,48 @@ func TestProvisionedWorkerUsesTheOperatorsResources(t *testing.T) {
 
 func TestSpecErrors(t *testing.T) {
 	for name, spec := range map[string]string{
-		"unknown field":   `{"services": [{"name": "a", "durabel": []}]}`,
-		"no services":     `{"namespace": "ipc", "services": []}`,
-		"bad name":        `{"services": [{"name": "a.b"}]}`,
-		"twice":           `{"services": [{"name": "a"}, {"name": "a"}]}`,
-		"bad start":       `{"services": [{"name": "a", "durable": [{"event": "x", "start": "yesterday"}]}]}`,
-		"bad pattern":     `{"services": [{"name": "a", "durable": [{"event": "a b"}]}]}`,
-		"bad duration":    `{"streams": {"max_age": 5}, "services": [{"name": "a"}]}`,
-		"bad durablename": `{"services": [{"name": "a", "durable": [{"event": "x", "name": "a.b"}]}]}`,
+		"unknown field":      `{"services": [{"name": "a", "durabel": []}]}`,
+		"no services":        `{"namespace": "ipc", "services": []}`,
+		"bad name":           `{"services": [{"name": "a.b"}]}`,
+		"twice":              `{"services": [{"name": "a"}, {"name": "a"}]}`,
+		"bad start":          `{"services": [{"name": "a", "durable": [{"event": "x", "start": "yesterday"}]}]}`,
+		"bad pattern":        `{"services": [{"name": "a", "durable": [{"event": "a b"}]}]}`,
+		"bad duration":       `{"streams": {"max_age": 5}, "services": [{"name": "a"}]}`,
+		"bad durablename":    `{"services": [{"name": "a", "durable": [{"event": "x", "name": "a.b"}]}]}`,
+		"browser as service": `{"services": [{"name": "a"}], "browsers": [{"name": "a", "feeds": [{"event": "x"}]}]}`,
+		"browser no feeds":   `{"services": [{"name": "a"}], "browsers": [{"name": "b"}]}`,
+		"bad edge feed":      `{"services": [{"name": "a", "edge": [{"event": "a b"}]}]}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := setup.Parse([]byte(spec))
 			require.ErrorContains(t, err, "setup: ")
 		})
 	}
+}
+
+// TestSpecRoles: a spec's edge, signing-key and browser entries become the
+// users permissions builds for them, browsers on WebSocket only.
+func TestSpecRoles(t *testing.T) {
+	spec, err := setup.Parse([]byte(`{"services": [
+		{"name": "timeline", "edge": [{"event": "post:created"}], "signing_keys": true},
+		{"name": "auth", "publishes_signing_keys": true}],
+		"browsers": [{"name": "browser-u42", "feeds": [{"event": "user:u42:>"}]}]}`))
+	require.NoError(t, err)
+	users, err := spec.Users()
+	require.NoError(t, err)
+	byName := map[string]permissions.User{}
+	for _, u := range users {
+		byName[u.Name] = u
+	}
+	require.Contains(t, byName, "timeline")
+	require.Contains(t, byName, permissions.OperatorName)
+	browser, ok := byName["browser-u42"]
+	require.True(t, ok, "the browser is one of the users")
+	require.Equal(t, []string{permissions.ConnectionWebSocket}, browser.ConnectionTypes)
+	require.Contains(t, browser.Permissions.Subscribe, "ipc.all.user.u42.>")
+	plain, err := setup.Parse([]byte(`{"services": [{"name": "timeline"}]}`))
+	require.NoError(t, err)
+	plainUsers, err := plain.Users()
+	require.NoError(t, err)
+	require.NotEqual(t, plainUsers[0].Permissions, byName["timeline"].Permissions, "edge and signing_keys change the service's grants")
 }

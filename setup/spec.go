@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/exprsn/ipcmesh/mesh"
@@ -23,6 +24,10 @@ type Spec struct {
 	Streams Streams `json:"streams,omitzero"`
 	// Services are the namespace's services, each named once.
 	Services []Service `json:"services"`
+	// Browsers are the web pages' users that read the mesh straight from
+	// NATS over WebSocket (meshctl serve --websocket), each named unlike
+	// any service. Default: none.
+	Browsers []permissions.Browser `json:"browsers,omitempty"`
 }
 
 // Streams is streams.Config in a spec; zero fields mean its defaults.
@@ -58,11 +63,14 @@ type Service struct {
 	// remembers handled events for GuardTTL (idempotency.DefaultTTL if 0).
 	IdempotencyGuard bool     `json:"idempotency_guard,omitempty"`
 	GuardTTL         Duration `json:"guard_ttl,omitzero"`
-	// OncePerService, Schedules and SharedInbox are as in
-	// permissions.Service.
-	OncePerService []string `json:"once_per_service,omitempty"`
-	Schedules      bool     `json:"schedules,omitempty"`
-	SharedInbox    bool     `json:"shared_inbox,omitempty"`
+	// OncePerService, Schedules, SharedInbox, Edge, SigningKeys and
+	// PublishesSigningKeys are as in permissions.Service.
+	OncePerService       []string           `json:"once_per_service,omitempty"`
+	Schedules            bool               `json:"schedules,omitempty"`
+	SharedInbox          bool               `json:"shared_inbox,omitempty"`
+	Edge                 []permissions.Feed `json:"edge,omitempty"`
+	SigningKeys          bool               `json:"signing_keys,omitempty"`
+	PublishesSigningKeys bool               `json:"publishes_signing_keys,omitempty"`
 }
 
 // Handler is a durable handler: its event pattern and the options that
@@ -150,12 +158,13 @@ func (s Spec) namespace() string {
 
 // Users returns the namespace's NATS users: one per service with the
 // least privilege its spec needs, then the operator (see
-// permissions.ForServices).
+// permissions.ForServices), then one per browser (permissions.ForBrowser).
 func (s Spec) Users() ([]permissions.User, error) {
 	services := make([]permissions.Service, len(s.Services))
 	for i, svc := range s.Services {
 		p := permissions.Service{Name: svc.Name, IdempotencyGuard: svc.IdempotencyGuard,
-			OncePerService: svc.OncePerService, Schedules: svc.Schedules, SharedInbox: svc.SharedInbox}
+			OncePerService: svc.OncePerService, Schedules: svc.Schedules, SharedInbox: svc.SharedInbox,
+			Edge: svc.Edge, SigningKeys: svc.SigningKeys, PublishesSigningKeys: svc.PublishesSigningKeys}
 		for _, h := range svc.Durable {
 			if h.Name != "" {
 				p.DurableNames = append(p.DurableNames, h.Name)
@@ -165,7 +174,21 @@ func (s Spec) Users() ([]permissions.User, error) {
 		}
 		services[i] = p
 	}
-	return permissions.ForServices(s.namespace(), services...)
+	users, err := permissions.ForServices(s.namespace(), services...)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range s.Browsers {
+		if slices.ContainsFunc(s.Services, func(svc Service) bool { return svc.Name == b.Name }) {
+			return nil, fmt.Errorf("browser %q: named like a service; give it a name of its own", b.Name)
+		}
+		u, err := permissions.ForBrowser(s.namespace(), b)
+		if err != nil {
+			return nil, err
+		}
+		users = append(users, u)
+	}
+	return users, nil
 }
 
 // Load reads a JSON spec from path and validates it. Unknown fields are

@@ -90,11 +90,11 @@ func withStdin(in string) func(*app) {
 // startServe runs meshctl serve on free ports with its store in a temporary
 // directory, and returns the running bridge; it stops with the test and
 // must stop cleanly.
-func startServe(t testing.TB) *bridge.Bridge {
+func startServe(t testing.TB, flags ...string) *bridge.Bridge {
 	t.Helper()
 	ready := make(chan *bridge.Bridge, 1)
 	r := start(func(a *app) { a.served = func(b *bridge.Bridge) { ready <- b } },
-		"serve", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--store", t.TempDir())
+		append([]string{"serve", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--store", t.TempDir()}, flags...)...)
 	select {
 	case b := <-ready:
 		t.Cleanup(func() {

@@ -2,11 +2,17 @@ package main
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
 	"regexp"
 	"testing"
+	"time"
 
+	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/bridge"
+	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/dashboard"
 	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/stats"
 	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/statstest"
+	"github.com/exprsn/ipcmesh/testutil"
 	"github.com/stretchr/testify/require"
 )
 
@@ -74,4 +80,52 @@ func TestStatsAfterTrafficWithTwoServices(t *testing.T) {
 	require.Equal(t, uint64(5), direct.Stream.Events)
 	require.Equal(t, uint64(10), direct.Services["billing"].Handled)
 	require.Equal(t, uint64(5), direct.Services["orders"].Emitted)
+}
+
+// TestServeDashboardActionsFlags: --dashboard-actions with
+// --dashboard-token reach the dashboard: an action without the token is
+// refused, with it accepted; serve prints the dashboard's URL and mode.
+// The dashboard itself is tested with package dashboard, in a browser with
+// package bridge (make browser).
+func TestServeDashboardActionsFlags(t *testing.T) {
+	ready := make(chan *bridge.Bridge, 1)
+	r := start(func(a *app) { a.served = func(b *bridge.Bridge) { ready <- b } },
+		"serve", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--store", t.TempDir(),
+		"--dashboard-actions", "--dashboard-token", "tok-123")
+	var b *bridge.Bridge
+	select {
+	case b = <-ready:
+	case <-time.After(testutil.DefaultWait):
+		t.Fatalf("serve not ready: %s", r.stderr.String())
+	}
+	purge := func(token string) (int, string) {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, b.HTTPURL()+"/api/ipc/deadletters/purge", nil)
+		require.NoError(t, err)
+		req.Header.Set(dashboard.ActionHeader, "1")
+		if token != "" {
+			req.Header.Set(dashboard.TokenHeader, token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer func() { _ = resp.Body.Close() }()
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode, string(body)
+	}
+	code, body := purge("")
+	require.Equal(t, http.StatusForbidden, code, body)
+	require.Contains(t, body, "--dashboard-token")
+	code, body = purge("tok-123")
+	require.Equal(t, http.StatusOK, code, body)
+	require.JSONEq(t, `{"purged": 0}`, body)
+
+	res := r.stop(t)
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Contains(t, res.stdout, "meshctl serve: dashboard on "+b.HTTPURL()+"/ (actions: token)\n")
+}
+
+func TestServeDashboardTokenNeedsActions(t *testing.T) {
+	r := meshctl(t, "serve", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--store", t.TempDir(), "--dashboard-token", "x")
+	require.Equal(t, 1, r.code)
+	requireOneErrorLine(t, r.stderr, "--dashboard-token needs --dashboard-actions")
 }

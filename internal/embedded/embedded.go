@@ -1,5 +1,6 @@
 // Package embedded runs a nats-server with JetStream inside the process, for
-// the demo, tests and the bridge.
+// the demo, tests and the bridge, with a WebSocket listener for browsers
+// when asked (EnableWebSocket).
 package embedded
 
 import (

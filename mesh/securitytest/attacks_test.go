@@ -18,13 +18,16 @@ import (
 	"github.com/nats-io/nkeys"
 )
 
-// attack is one thing a hostile service tries with its own credentials:
-// a publish (of body, to subject) or a subscription (to subject, in queue).
+// attack is one thing a hostile user tries with its own credentials: a
+// publish (of body, to subject) or a subscription (to subject, in queue),
+// or connecting over plain TCP. A publish the permissions allow, to the
+// JetStream API (api), is refused when the server answers with an error.
 type attack struct {
 	name, by       string
 	subscribe      bool
 	subject, queue string
 	body           any
+	api, plainTCP  bool
 }
 
 // The outcomes of an attack.
@@ -36,8 +39,9 @@ const (
 
 // TestAttacks runs every attack of a hostile service on the namespace
 // that package permissions and the setup allow, each with the credentials
-// of a real service of the seed, on a server where the operator applied
-// the setup and the victims run. Every one must be refused by the server
+// of a real service of the seed, and those of a browser, an edge and a key
+// reader (roleAttacks), on a server where the operator applied the setup
+// and the victims run. Every one must be refused by the server
 // or detected by its victim, and the victims must keep working:
 // the suite ends with a summary line
 // "attacks=N refused=N detected=N breaches=0".
@@ -141,25 +145,38 @@ func attacks() []attack {
 		attack{name: "read acknowledgements", by: herald, subscribe: true, subject: "$JS.ACK.>"},
 		attack{name: "read everything", by: timeline, subscribe: true, subject: ">"},
 	)
-	return list
+	return append(list, roleAttacks()...)
 }
 
 // try runs a on a plain connection with its attacker's credentials and
 // says whether the server refused it.
 func (m *secureMesh) try(t *testing.T, a attack) string {
 	t.Helper()
-	nc, err := nats.Connect(m.URL(), m.credentials(a.by)...)
-	if err != nil {
-		t.Fatal(err)
+	url := m.urlOf(a.by)
+	if a.plainTCP {
+		url = m.URL()
+	}
+	nc, err := nats.Connect(url, m.credentials(a.by)...)
+	if a.plainTCP && errors.Is(err, nats.ErrAuthorization) {
+		return refused
+	}
+	if err != nil || a.plainTCP {
+		t.Fatalf("%s: connect: %v", a.name, err)
 	}
 	defer nc.Close()
-	if a.subscribe {
-		_, err = nc.QueueSubscribeSync(a.subject, a.queue)
-	} else {
-		var body []byte
-		if a.body != nil {
-			body, _ = json.Marshal(a.body)
+	var body []byte
+	if a.body != nil {
+		body, _ = json.Marshal(a.body)
+	}
+	switch {
+	case a.api:
+		if answerRefused(t, nc, a, body) {
+			return refused
 		}
+		return breach
+	case a.subscribe:
+		_, err = nc.QueueSubscribeSync(a.subject, a.queue)
+	default:
 		err = nc.PublishRequest(a.subject, nc.NewRespInbox(), body)
 	}
 	if err != nil {
@@ -184,6 +201,15 @@ func (m *secureMesh) snapshot(ctx context.Context, t *testing.T, js jetstream.Je
 	// of the schedule stream adds an internal consumer of its own, at its
 	// own pace.
 	out := map[string]string{"streams": fmt.Sprint(m.NATS.GlobalAccount().JetStreamUsage().Streams)}
+	// The signing keys' bucket: its configuration, and its messages and
+	// consumers, which no attack may change.
+	keys, err := js.Stream(ctx, "KV_"+signing.BucketName("ipc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := keys.CachedInfo().State
+	b, _ := json.Marshal(keys.CachedInfo().Config)
+	out["keys"] = fmt.Sprintf("%s messages=%d last=%d consumers=%d", b, state.Msgs, state.LastSeq, state.Consumers)
 	for _, name := range []string{subjects.EventStream("ipc"), subjects.DeadLetterStream("ipc"), "KV_" + subjects.IdempotencyBucket("ipc", herald)} {
 		s, err := js.Stream(ctx, name)
 		if err != nil {

@@ -5,14 +5,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exprsn/ipcmesh/internal/embedded"
 	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/permissions"
 	"github.com/exprsn/ipcmesh/setup"
+	"github.com/exprsn/ipcmesh/signing"
 	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/exprsn/ipcmesh/testutil"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
 )
 
 // The seed's five services and what they do on the mesh.
@@ -43,10 +46,12 @@ var seed = setup.Spec{
 }
 
 // secureMesh is an embedded server whose only users are the seed's
-// services and the operator, each with the permissions of package
-// permissions and the password passwordOf(name); the operator has applied
-// the namespace's setup, and the services' workers hold no management
-// rights (mesh.StreamConfig.Provisioned).
+// services, the roles' users (roleUsers) and the operator, each with the
+// permissions of package permissions and the password passwordOf(name),
+// and which browsers reach on a WebSocket listener too; the operator has
+// applied the namespace's setup and published a signing key, and the
+// services' workers hold no management rights
+// (mesh.StreamConfig.Provisioned).
 type secureMesh struct {
 	*testutil.Server
 	private bool // the services use private inboxes
@@ -54,12 +59,18 @@ type secureMesh struct {
 
 func startSecureMesh(t *testing.T, private bool, opts ...testutil.ServerOption) *secureMesh {
 	t.Helper()
-	users := seedUsers(t, private)
+	users := roleUsers(t, seedUsers(t, private))
 	accounts := make([]*server.User, len(users))
 	for i, u := range users {
-		accounts[i] = &server.User{Username: u.Name, Password: passwordOf(u.Name), Permissions: u.Permissions.Server()}
+		accounts[i] = u.Server(passwordOf(u.Name))
 	}
-	m := &secureMesh{Server: testutil.StartServer(t, append(opts, testutil.WithUsers(accounts...))...), private: private}
+	webSocket := testutil.WithServerOptions(func(o *server.Options) {
+		if err := embedded.EnableWebSocket(o, embedded.WebSocket{}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	opts = append(opts, webSocket, testutil.WithUsers(accounts...))
+	m := &secureMesh{Server: testutil.StartServer(t, opts...), private: private}
 	// The operator applies the setup, as meshctl serve and meshctl setup do.
 	op := m.connect(t, permissions.OperatorName, "meshctl", mesh.Config{Stream: mesh.StreamConfig{Disable: true}})
 	js, err := jetstream.New(op.Conn())
@@ -69,6 +80,9 @@ func startSecureMesh(t *testing.T, private bool, opts ...testutil.ServerOption) 
 	ctx, cancel := context.WithTimeout(context.Background(), testutil.DefaultWait)
 	defer cancel()
 	if _, err := setup.Apply(ctx, js, seed); err != nil {
+		t.Fatal(err)
+	}
+	if err := signing.PublishKeys(ctx, js, "ipc", map[string]string{auth: publicKey(t, must(t, nkeys.CreateUser))}); err != nil {
 		t.Fatal(err)
 	}
 	return m
@@ -96,10 +110,19 @@ func passwordOf(user string) string { return "pw-" + user }
 // credentials returns the NATS options with which user connects.
 func (m *secureMesh) credentials(user string) []nats.Option {
 	opts := []nats.Option{nats.UserInfo(user, passwordOf(user))}
-	if m.private && user != permissions.OperatorName {
+	if m.private && user != permissions.OperatorName && user != browser {
 		opts = append(opts, nats.CustomInboxPrefix(subjects.InboxPrefix(user)))
 	}
 	return opts
+}
+
+// urlOf returns the URL user connects to: the WebSocket listener for the
+// browser, the client port for the others.
+func (m *secureMesh) urlOf(user string) string {
+	if user == browser {
+		return m.NATS.WebsocketURL()
+	}
+	return m.URL()
 }
 
 // connect connects a worker for service with user's credentials and cfg's

@@ -42,7 +42,7 @@ func NewAuth(spec setup.Spec, dir string) (*Auth, error) {
 		}
 		pw := base64.RawURLEncoding.EncodeToString(b)
 		a.passwords[u.Name] = pw
-		a.users = append(a.users, &server.User{Username: u.Name, Password: pw, Permissions: u.Permissions.Server()})
+		a.users = append(a.users, u.Server(pw))
 		fmt.Fprintf(&env, "%s=%s\n", permissions.PasswordVar(u.Name), pw)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {

@@ -1,8 +1,10 @@
 package bridge
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,8 +62,23 @@ func TestServeWithSpecAndAuth(t *testing.T) {
 	rec := testutil.NewRecorder()
 	_, err = herald.OnDurable(ctx, "notification:queued", rec)
 	require.NoError(t, err, "the consumer of %s exists", subjects.ConsumerName("exprsn-herald", "notification:queued"))
+	// The dashboard's events stream reads the event stream as the operator.
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.HTTPURL()+"/api/ipc/events?event=notification:*", nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer func() { _ = resp.Body.Close() }()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	lines := bufio.NewReader(resp.Body)
+	opening, err := lines.ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, ": ok\n", opening, "the stream is in the feed")
 	require.NoError(t, timeline.Emit(ctx, "notification:queued", nil, mesh.To("exprsn-herald")))
 	rec.WaitType(t, "notification:queued", 0)
+	for line := ""; line != "event: notification:queued\n"; {
+		line, err = lines.ReadString('\n')
+		require.NoError(t, err)
+	}
 
 	_, err = nats.Connect(b.NATSURL())
 	require.Error(t, err, "a client without credentials is refused")

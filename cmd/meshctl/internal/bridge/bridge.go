@@ -1,22 +1,26 @@
 // Package bridge is meshctl serve's bridge: an embedded nats-server with
 // JetStream, the namespace's event and dead-letter streams, and the HTTP API
-// (the stats report, health and Prometheus metrics), with the client of
-// that API (meshctl stats --http).
+// (the stats report, health, Prometheus metrics and the live dashboard of
+// package dashboard), with the client of that API (meshctl stats --http).
 package bridge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"time"
 
+	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/dashboard"
 	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/stats"
 	"github.com/exprsn/ipcmesh/internal/embedded"
+	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/permissions"
 	"github.com/exprsn/ipcmesh/setup"
 	"github.com/exprsn/ipcmesh/streams"
@@ -47,7 +51,24 @@ type Config struct {
 	// Auth, if set, makes the server accept only its users; the bridge
 	// connects as the operator. Default: no authentication.
 	Auth *Auth
+	// WebSocket, if set, is the host:port of nats-server's WebSocket
+	// listener, through which browsers connect with the NATS JavaScript
+	// client (port 0 picks a free one). Without TLS it must be a loopback
+	// address. Default: no WebSocket listener.
+	WebSocket string
+	// WebSocketOrigins are the origins whose pages may connect over
+	// WebSocket. Default: any.
+	WebSocketOrigins []string
+	// Dashboard says whether the dashboard's actions (re-drive, purge,
+	// cancel a schedule) are allowed, and to whom. Default: none.
+	Dashboard dashboard.Actions
 }
+
+// WorkerService is the service name of the bridge's own worker, which
+// feeds the dashboard's events stream. The bridge leaves it out of the
+// stats it serves; meshctl stats --server, which asks the workers
+// directly, lists it.
+const WorkerService = "meshctl-serve"
 
 // Bridge is a running meshctl serve: an embedded nats-server with
 // JetStream, the namespace's streams, and the HTTP API.
@@ -56,6 +77,8 @@ type Bridge struct {
 	ns      *server.Server
 	nc      *nats.Conn
 	stats   *stats.Gatherer
+	worker  *mesh.Worker
+	dash    *dashboard.Dashboard
 	http    *http.Server
 	httpURL string
 	httpErr chan error
@@ -113,6 +136,9 @@ func Start(ctx context.Context, cfg Config) (b *Bridge, err error) {
 		return b, fmt.Errorf("serve: %w", err)
 	}
 	b.stats = stats.NewGatherer(b.nc, js, cfg.Namespace, stats.VarzSource(b.ns))
+	if err := b.startDashboard(ctx); err != nil {
+		return b, err
+	}
 	ln, err := net.Listen("tcp", cfg.HTTP)
 	if err != nil {
 		return b, fmt.Errorf("serve: --http %s: %w", cfg.HTTP, err)
@@ -121,6 +147,44 @@ func Start(ctx context.Context, cfg Config) (b *Bridge, err error) {
 	b.http = &http.Server{Handler: b.handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { b.httpErr <- b.http.Serve(ln) }()
 	return b, nil
+}
+
+// startDashboard connects the bridge's worker and makes the dashboard.
+func (b *Bridge) startDashboard(ctx context.Context) error {
+	opts := []nats.Option{nats.InProcessServer(b.ns)}
+	if b.cfg.Auth != nil {
+		opts = append(opts, nats.UserInfo(permissions.OperatorName, b.cfg.Auth.Password(permissions.OperatorName)))
+	}
+	var err error
+	b.worker, err = mesh.Connect(ctx, mesh.Config{
+		Service: WorkerService, Namespace: b.cfg.Namespace, Servers: []string{b.ns.ClientURL()},
+		SharedInbox: true, // the operator's permissions grant the shared inbox
+		Stream:      mesh.StreamConfig{Provisioned: true},
+		NATSOptions: opts,
+	})
+	if err != nil {
+		return fmt.Errorf("serve: the dashboard's worker: %w", err)
+	}
+	b.dash, err = dashboard.New(dashboard.Config{Worker: b.worker, Gather: b.gather, Actions: b.cfg.Dashboard})
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+// gather returns a stats report without the bridge's own worker.
+func (b *Bridge) gather(ctx context.Context) (*stats.Report, error) {
+	r, err := b.stats.Gather(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if s := r.Services[WorkerService]; s != nil {
+		s.Instances = slices.DeleteFunc(s.Instances, func(i mesh.InstanceStats) bool { return i.Instance == b.worker.Instance() })
+		if len(s.Instances) == 0 {
+			delete(r.Services, WorkerService)
+		}
+	}
+	return r, nil
 }
 
 // provision makes the namespace's streams, or applies its setup.
@@ -171,7 +235,37 @@ func serverOptions(cfg Config) (*server.Options, error) {
 	if cfg.Auth != nil {
 		opts.Users = cfg.Auth.users
 	}
+	if cfg.WebSocket != "" {
+		if err := webSocket(opts, cfg); err != nil {
+			return nil, err
+		}
+	}
 	return opts, nil
+}
+
+// webSocket enables the WebSocket listener cfg.WebSocket names.
+func webSocket(opts *server.Options, cfg Config) error {
+	host, portText, err := net.SplitHostPort(cfg.WebSocket)
+	if err != nil {
+		return fmt.Errorf("serve: --websocket %q: want host:port: %w", cfg.WebSocket, err)
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil {
+		return fmt.Errorf("serve: --websocket %q: bad port", cfg.WebSocket)
+	}
+	if err := embedded.EnableWebSocket(opts, embedded.WebSocket{Host: host, Port: port, AllowedOrigins: cfg.WebSocketOrigins}); err != nil {
+		return fmt.Errorf("serve: --websocket: %w", err)
+	}
+	return nil
+}
+
+// WebSocketURL is the URL browsers connect to, or "" without a WebSocket
+// listener.
+func (b *Bridge) WebSocketURL() string {
+	if b.cfg.WebSocket == "" {
+		return ""
+	}
+	return b.ns.WebsocketURL()
 }
 
 // NATSURL is the URL clients connect to.
@@ -190,14 +284,20 @@ func (b *Bridge) Wait(ctx context.Context) error {
 	}
 }
 
-// Close stops HTTP, the bridge's connection and the server, which flushes
-// the store. It waits for the server to stop.
+// Close ends the dashboard's streams, stops HTTP, the bridge's connections
+// and the server, which flushes the store. It waits for the server to stop.
 func (b *Bridge) Close(ctx context.Context) error {
-	var err error
+	var errs []error
+	if b.dash != nil {
+		errs = append(errs, b.dash.Close(ctx))
+	}
 	if b.http != nil {
-		if herr := b.http.Shutdown(ctx); herr != nil {
-			err = fmt.Errorf("serve: stop HTTP: %w", herr)
+		if err := b.http.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("serve: stop HTTP: %w", err))
 		}
+	}
+	if b.worker != nil {
+		errs = append(errs, b.worker.Close(ctx))
 	}
 	if b.nc != nil {
 		b.nc.Close()
@@ -206,5 +306,5 @@ func (b *Bridge) Close(ctx context.Context) error {
 		b.ns.Shutdown()
 		b.ns.WaitForShutdown()
 	}
-	return err
+	return errors.Join(errs...)
 }

@@ -2,10 +2,10 @@ package bridge
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 
+	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/dashboard"
 	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/stats"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,8 +19,9 @@ const StatsPath = "/api/ipc/stats"
 // handler serves the bridge's HTTP API.
 func (b *Bridge) handler() http.Handler {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), newMeshCollector(b.cfg.Namespace, b.stats.Gather))
+	reg.MustRegister(collectors.NewGoCollector(), newMeshCollector(b.cfg.Namespace, b.gather))
 	mux := http.NewServeMux()
+	b.dash.Register(mux)
 	mux.HandleFunc("GET "+StatsPath, b.serveStats)
 	mux.HandleFunc("GET /healthz", b.serveHealth)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -31,12 +32,12 @@ func (b *Bridge) handler() http.Handler {
 func (b *Bridge) serveStats(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), stats.Timeout)
 	defer cancel()
-	report, err := b.stats.Gather(ctx)
+	report, err := b.gather(ctx)
 	if err != nil {
-		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+		dashboard.WriteJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
 		return
 	}
-	writeJSON(w, http.StatusOK, report)
+	dashboard.WriteJSON(w, http.StatusOK, report)
 }
 
 // serveHealth answers GET /healthz: 200 when the server accepts
@@ -55,17 +56,8 @@ func (b *Bridge) serveHealth(w http.ResponseWriter, _ *http.Request) {
 	case !b.nc.IsConnected():
 		msg = "the bridge's connection to the server is down, reconnecting"
 	default:
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		dashboard.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 		return
 	}
-	writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": msg})
-}
-
-// writeJSON answers with code and v as indented JSON.
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
+	dashboard.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": msg})
 }
