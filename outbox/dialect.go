@@ -55,6 +55,21 @@ func detect(db *sql.DB) (Dialect, error) {
 	return Detect, fmt.Errorf("%w: driver %s is not one the outbox knows; set Config.Dialect", ErrDialect, t.PkgPath())
 }
 
+// SQLiteDSN returns the data source name with which to open the SQLite
+// database file at path with modernc.org/sqlite (driver "sqlite") for the
+// outbox, since the relay writes the same file as the application: WAL
+// (readers do not wait for the writer), a busy timeout of 10 s (a writer
+// waits for the other instead of failing with SQLITE_BUSY), and immediate
+// transactions (BEGIN takes the write lock, so that two transactions
+// never deadlock upgrading their read locks). The path's '%', '?' and '#'
+// are escaped; everything else is as the application gives it.
+func SQLiteDSN(path string) string {
+	return "file:" + sqlitePath.Replace(path) + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_txlock=immediate"
+}
+
+// sqlitePath escapes what an SQLite URI filename cannot hold as is.
+var sqlitePath = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
+
 // tableName is what Config.Table may be: a lowercase SQL identifier, short
 // enough for PostgreSQL's 63 bytes once the lease table's suffix is added.
 var tableName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,56}$`)

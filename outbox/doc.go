@@ -16,8 +16,9 @@
 //
 // Emit takes Worker.Emit's options and encodes the event at once
 // (mesh.Worker.Encode): whatever Emit would refuse is refused there,
-// before any row is written, and the transaction stays the caller's to
-// roll back. The row holds the encoded message: subject, headers (as
+// before any row is written (save a schedule or TTL the server cannot
+// honour: see Limits), and the transaction stays the caller's to roll
+// back. The row holds the encoded message: subject, headers (as
 // JSON) with the stream's duplicate key Nats-Msg-Id, derived from the
 // service and the event's id, and body.
 //
@@ -28,9 +29,10 @@
 // the driver (Config.Dialect overrides it). The application opens the
 // *sql.DB and imports the driver, so that a PostgreSQL service does not
 // build SQLite. Open SQLite with WAL, a busy timeout and immediate
-// transactions, since the relay writes the same file:
+// transactions, since the relay writes the same file; SQLiteDSN gives them:
 //
-//	file:app.db?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_txlock=immediate
+//	db, err := sql.Open("sqlite", outbox.SQLiteDSN("app.db"))
+//	// file:app.db?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_txlock=immediate
 //
 // New creates Config.Table (default "mesh_outbox") and Table+"_lease" if
 // they do not exist; the name goes into SQL, so only lowercase letters,
@@ -109,8 +111,33 @@
 // pool of one connection (sql.DB.SetMaxOpenConns(1)), which the listener
 // would take from the relay.
 //
+// # Schedules and TTLs
+//
+// Emit takes the options that schedule an event (mesh.At, After, Every,
+// Cron) or bound its stay in the stream (mesh.TTL): the row holds the
+// schedule message, which the relay stores in the schedule stream as it
+// stores any event, and the server fires it at its time; a time already
+// past when the relay publishes fires at once. After counts from the Emit,
+// not from the commit or the publish. Worker.CancelSchedule takes the id
+// the event was emitted with (mesh.WithID), and finds the schedule only
+// once the relay has published it.
+//
 // # Stats
 //
 // Stats is a snapshot without I/O: pending rows, lag, published,
-// duplicates, failures with the last error, and publish latency.
+// duplicates, failures with the last error, and publish latency. Package
+// outbox/outboxprom exports it to Prometheus.
+//
+// # Limits
+//
+// Emit encodes with mesh.Worker.Encode, which does not call the worker's
+// Config.OnSend hook: events emitted through the outbox are not signed by
+// a signing.Signer hook, and carry no trace context from an OnSend
+// tracer; a receiver that verifies signatures refuses them
+// (signing.ErrUnsigned) unless it allows unsigned events. Nor does Encode
+// check a schedule or a TTL against the server and the namespace's
+// streams as Emit does (mesh.ErrUnsupported): Emit accepts the row, and
+// the relay fails to publish it for as long as the server cannot honour
+// it, holding back the service's later events; Stats.LastError names the
+// row.
 package outbox

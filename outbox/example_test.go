@@ -46,8 +46,7 @@ func Example() {
 
 	// WAL, a busy timeout and BEGIN IMMEDIATE: the relay and the
 	// application write the same file.
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "shop.db")+
-		"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_txlock=immediate")
+	db, err := sql.Open("sqlite", outbox.SQLiteDSN(filepath.Join(dir, "shop.db")))
 	if err != nil {
 		panic(err)
 	}

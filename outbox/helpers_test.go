@@ -46,14 +46,10 @@ type backend struct {
 
 var backends = []backend{{"sqlite", openSQLite}, {"postgresql", openPostgres}}
 
-// sqliteDSN is how applications should open SQLite for the outbox: WAL,
-// a busy timeout, and transactions that take the write lock at BEGIN.
-func sqliteDSN(path string) string {
-	return "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-}
-
+// openSQLite opens a database file as applications should (SQLiteDSN),
+// with synchronous=NORMAL besides, for the tests' speed.
 func openSQLite(t testing.TB) *sql.DB {
-	db, err := sql.Open("sqlite", sqliteDSN(filepath.Join(t.TempDir(), "app.db")))
+	db, err := sql.Open("sqlite", SQLiteDSN(filepath.Join(t.TempDir(), "app.db"))+"&_pragma=synchronous(NORMAL)")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/testutil"
@@ -167,5 +168,38 @@ func TestRunTwice(t *testing.T) {
 	waitFor(t, "the relay runs", func() bool { return f.o.Stats().Running })
 	if err := f.o.Run(context.Background()); !errors.Is(err, ErrRunning) {
 		t.Fatalf("second Run: %v, want ErrRunning", err)
+	}
+}
+
+// A scheduled event emitted through the outbox is stored by the relay as
+// its schedule, and fires at its time as one emitted directly would.
+func TestScheduledEmit(t *testing.T) {
+	f := newFixture(t, backends[0])
+	ctx := ctxFor(t)
+	rec := testutil.NewRecorder()
+	if _, err := f.w.On(ctx, "order:reminder", rec); err != nil {
+		t.Fatal(err)
+	}
+	runRelay(t, f.o)
+	at := time.Now().Add(time.Second).UTC()
+	tx, err := f.db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.o.Emit(ctx, tx, "order:reminder", 7, mesh.At(at), mesh.WithID("reminder-7")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.o.Commit(tx); err != nil {
+		t.Fatal(err)
+	}
+	ev := rec.WaitN(t, 1, 0)[0]
+	if now := time.Now(); now.Before(at) {
+		t.Errorf("fired at %v, before its time %v", now, at)
+	}
+	if want := "reminder-7@" + at.Format(time.RFC3339Nano); ev.ID != want || string(ev.Data) != "7" {
+		t.Errorf("fired %s with %s, want %s with 7", ev.ID, ev.Data, want)
+	}
+	if s := f.o.Stats(); s.Published != 1 {
+		t.Errorf("the relay published %d messages, want the schedule's 1", s.Published)
 	}
 }

@@ -11,6 +11,10 @@ import (
 // (after each round, at least every PollInterval while it runs, and after
 // every batch), so they stay 0 in an Outbox whose relay does not run.
 type Stats struct {
+	// Service and Namespace are the worker's; Table is Config.Table.
+	Service   string `json:"service"`
+	Namespace string `json:"namespace"`
+	Table     string `json:"table"`
 	// Pending is the number of the service's rows waiting in the table:
 	// committed and not yet published, or published and not yet deleted.
 	Pending int64 `json:"pending"`
@@ -91,6 +95,9 @@ func (s *stats) pending(n, oldest int64) {
 func (o *Outbox) Stats() Stats {
 	s := &o.stats
 	st := Stats{
+		Service:        o.w.Service(),
+		Namespace:      o.w.Namespace(),
+		Table:          o.cfg.Table,
 		Pending:        s.pendingRows.Load(),
 		Published:      s.count.Load(),
 		Duplicates:     s.dups.Load(),

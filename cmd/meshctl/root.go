@@ -21,19 +21,21 @@ over NATS, with JetStream keeping every event.
 
 It runs the bridge (meshctl serve: an embedded NATS server with JetStream, and
 the stats HTTP API), and, against any NATS server or cluster of the mesh,
-emits events and requests, tails the live traffic, replays stored events to a
-service, manages dead letters and durable handlers' consumers, and shows
-statistics.
+emits events (now or scheduled) and requests, tails the live traffic, replays
+stored events to a service, manages dead letters, pending schedules and durable
+handlers' consumers, and shows statistics.
 
 Every command connects to --server (several URLs, comma-separated, for a
 cluster) in --namespace, with the credentials given. Errors are one line on
 stderr and a non-zero exit status.`,
 		Example: `  meshctl serve
   meshctl emit post:created '{"id":"p1"}'
+  meshctl emit reminder:due '{"post":"p1"}' --to exprsn-herald --in 1h
   meshctl tail 'post:*'
   meshctl request exprsn-auth session:validate '{"token":"t"}'
   meshctl replay --since 1h --event 'post:*' --to exprsn-herald
   meshctl dlq list
+  meshctl schedules list
   meshctl consumers list
   meshctl stats
   meshctl setup --spec mesh.json`,
@@ -67,6 +69,7 @@ stderr and a non-zero exit status.`,
 		a.requestCommand(),
 		a.replayCommand(),
 		a.dlqCommand(),
+		a.schedulesCommand(),
 		a.consumersCommand(),
 		a.statsCommand(),
 		a.authCommand(),

@@ -34,7 +34,7 @@ func TestRun(t *testing.T) {
 		{"batch", []string{"moderator", "handled", "content:batch"}},
 		{"bulk notifications", []string{"moderator", "-> herald", "notification:bulk", `"contentId":"p3"`}},
 		{"bulk delivered", []string{"herald#", "delivered", "notification:bulk", "p"}},
-		{"HTTP", []string{"http", "POST /posts", "201", `"announced":true`}},
+		{"HTTP", []string{"http", "POST /posts", "201", `"post":{"id":`}},
 		{"herald offline", []string{"herald", "offline", "both instances closed"}},
 		{"triggers kept", []string{"herald", "offline", "notification:trigger", "3 wait in the stream"}},
 		{"catch-up", []string{"herald#3", "handled", "notification:trigger"}},
@@ -48,12 +48,21 @@ func TestRun(t *testing.T) {
 		{"no dead letter left", []string{"dlq", "left", "0 dead letters of moderator"}},
 		{"stats", []string{"herald#4", "emitted", "received", "handled", "failed", "acked", "dead-lettered"}},
 		{"durable stats", []string{"moderator", "acked", "dead-lettered 1"}},
+		{"nudging herald", []string{"herald#5", "joined", "nudges"}},
+		{"reply", []string{"timeline", "-> all", "post:replied", `"postId":"p11"`}},
+		{"nudge scheduled", []string{"herald", "pending", "notification:trigger", "nudge/p10 to herald at"}},
+		{"nudge fired, with its time", []string{"herald", "-> herald", "notification:trigger", "scheduledtime 20", `"contentId":"p10"`}},
+		{"nudge delivered", []string{"herald", "-> timeline", "notification:delivered", "nobody has repli"}},
+		{"nudged at its time", []string{"herald", "nudged", "notification:trigger", "ana about p10", "s after the post"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if !hasLine(trace, tt.line) {
 				t.Errorf("no line with %q in the trace:\n%s", tt.line, trace)
 			}
 		})
+	}
+	if hasLine(trace, []string{"pending", "nudge/p11"}) || hasLine(trace, []string{"scheduledtime", `"contentId":"p11"`}) {
+		t.Errorf("the nudge of p11 was not cancelled:\n%s", trace)
 	}
 	if n := strings.Count(trace, "handled        user:login"); n != 2 {
 		t.Errorf("user:login handled %d times, want 2 (spark, and herald once for its two instances)", n)

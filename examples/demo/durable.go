@@ -51,7 +51,7 @@ func offline(ctx context.Context, c *cast) error {
 
 	var h heraldInstance
 	err = c.tr.await(ctx, func() (err error) {
-		h, err = c.startHerald(ctx)
+		h, err = c.startHerald(ctx, herald.Options{})
 		return err
 	},
 		handled(herald.Name, herald.NotificationTrigger).times(n),
@@ -65,7 +65,7 @@ func offline(ctx context.Context, c *cast) error {
 	if want := []string{"p6", "p7", "p8"}; !slices.Equal(got, want) {
 		return fmt.Errorf("herald caught up with %v, want %v: in order, each once", got, want)
 	}
-	h, err = c.startHerald(ctx)
+	h, err = c.startHerald(ctx, herald.Options{})
 	if err != nil {
 		return err
 	}

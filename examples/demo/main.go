@@ -4,10 +4,12 @@
 //
 //	go run ./examples/demo
 //
-// The workers create the namespace's event stream, so moderator and herald
+// The workers create the namespace's streams, so moderator and herald
 // handle their events durably: the later scenes stop herald while posts are
-// moderated and show it catching up, and send content moderator cannot
-// moderate to the dead-letter stream, then re-drive it.
+// moderated and show it catching up, send content moderator cannot
+// moderate to the dead-letter stream, then re-drive it, and schedule an
+// event 2 s ahead (herald's nudge of an author nobody replied to), which
+// fires at its time.
 //
 // Each scene starts a flow and waits, at most flowTimeout, until every
 // handler it involves has run; the demo fails (exit status 1) if one does
@@ -15,7 +17,8 @@
 // wire, seen by a tap subscribed to ipc.>; lines "dlq  <- moderator
 // content:submitted" are dead letters, read by the tap from their stream;
 // lines "spark  handled post:created" are handler calls, seen by a
-// middleware in every worker. SIGINT or SIGTERM stops it.
+// middleware in every worker. A fired scheduled event's line shows its
+// scheduledtime extension. SIGINT or SIGTERM stops it.
 package main
 
 import (
@@ -26,6 +29,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"syscall"
 	"time"
@@ -70,7 +74,7 @@ func run(ctx context.Context, out io.Writer) (err error) {
 	}()
 
 	tr := newTracer(out)
-	c := &cast{tr: tr, url: ns.ClientURL(), labels: map[*mesh.Worker]string{}}
+	c := &cast{tr: tr, url: ns.ClientURL(), dir: dir, labels: map[*mesh.Worker]string{}}
 	defer func() { err = errors.Join(err, c.close()) }()
 	cctx, cancel := context.WithTimeout(ctx, flowTimeout)
 	defer cancel()
@@ -111,6 +115,7 @@ func run(ctx context.Context, out io.Writer) (err error) {
 type cast struct {
 	tr      *tracer
 	url     string
+	dir     string         // the demo's temporary directory, for the services' databases
 	workers []*mesh.Worker // the connected ones
 	labels  map[*mesh.Worker]string
 
@@ -159,7 +164,9 @@ func (c *cast) connect(ctx context.Context) error {
 		return err
 	}
 	users := []auth.Profile{{UserID: "ana", Name: "Ana", Bio: "writes about meshes"}, {UserID: "ben", Name: "Ben"}}
-	if c.auth, err = auth.Register(ctx, w, users...); err != nil {
+	// auth keeps its users and sessions in a SQLite database, and
+	// announces logins through its outbox.
+	if c.auth, err = auth.Register(ctx, w, auth.Config{Database: filepath.Join(c.dir, "auth.db"), Users: users}); err != nil {
 		return err
 	}
 	if c.sparkW, err = c.worker(ctx, spark.Name, "spark"); err != nil {
@@ -181,22 +188,23 @@ func (c *cast) connect(ctx context.Context) error {
 		return err
 	}
 	for range 2 {
-		if _, err := c.startHerald(ctx); err != nil {
+		if _, err := c.startHerald(ctx, herald.Options{}); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// startHerald connects and registers one more instance of herald.
-func (c *cast) startHerald(ctx context.Context) (heraldInstance, error) {
+// startHerald connects and registers one more instance of herald, with
+// options o.
+func (c *cast) startHerald(ctx context.Context, o herald.Options) (heraldInstance, error) {
 	c.started++
 	h := heraldInstance{label: fmt.Sprintf("herald#%d", c.started)}
 	var err error
 	if h.w, err = c.worker(ctx, herald.Name, h.label); err != nil {
 		return h, err
 	}
-	if h.svc, err = herald.Register(ctx, h.w); err != nil {
+	if h.svc, err = herald.RegisterWith(ctx, h.w, o); err != nil {
 		return h, err
 	}
 	c.heralds = append(c.heralds, h)
@@ -216,11 +224,15 @@ func (c *cast) stopHeralds(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// close closes every worker: running handlers finish, emits are flushed.
+// close closes auth's database and outbox relay, then every worker:
+// running handlers finish, emits are flushed.
 func (c *cast) close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), flowTimeout)
 	defer cancel()
 	var errs []error
+	if c.auth != nil {
+		errs = append(errs, c.auth.Close(ctx))
+	}
 	for _, w := range c.workers {
 		errs = append(errs, w.Close(ctx))
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 
 	"github.com/exprsn/ipcmesh/examples/auth"
@@ -30,9 +31,10 @@ var scenes = []scene{
 	{"event chain: timeline -> moderator -> herald -> back to timeline", chain},
 	{"request and reply: spark asks auth for profiles", requestReply},
 	{"bulk: timeline submits three posts to moderator in one content:batch; herald notifies in batches", bulk},
-	{"HTTP: POST /posts on timeline's API emits the post's events", httpPost},
+	{"HTTP: POST /posts on timeline's API stores the post and emits its events", httpPost},
 	{"offline worker: herald is down while posts are moderated, and catches up when it is back", offline},
 	{"dead letters: content moderator cannot moderate is dead-lettered, then re-driven after a fix", deadLetter},
+	{"scheduled event: herald nudges an author nobody replied to, 2 s after the post; a reply cancels a nudge", scheduled},
 }
 
 func login(ctx context.Context, c *cast) error {
@@ -148,8 +150,15 @@ func bulk(ctx context.Context, c *cast) error {
 	return nil
 }
 
-func httpPost(ctx context.Context, c *cast) error {
-	api := timeline.NewHTTPHandler(c.timelineW)
+func httpPost(ctx context.Context, c *cast) (err error) {
+	// The API stores posts, in a SQLite database, and announces them
+	// through its outbox in the same transaction.
+	store, err := timeline.OpenStore(ctx, c.timelineW, timeline.StoreConfig{Database: filepath.Join(c.dir, "timeline.db")})
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, store.Close(ctx)) }()
+	api := timeline.NewHTTPHandler(store)
 	return c.tr.await(ctx, func() error {
 		req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/posts", strings.NewReader(`{"author":"ben","text":"posted over HTTP"}`))
 		rec := httptest.NewRecorder()

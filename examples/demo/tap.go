@@ -11,7 +11,8 @@ import (
 )
 
 // tap connects a plain NATS client, as any could, and prints what travels
-// in the namespace: every event, in arrival order, and every dead letter.
+// in the namespace: every event, in arrival order (a fired scheduled event
+// with the time it was scheduled for), and every dead letter.
 // It decodes with the codec package.
 //
 // Events come from a subscription to "ipc.>". Requests travel under
@@ -58,6 +59,9 @@ func (t *tracer) event(m *nats.Msg) {
 	details := abbreviate(string(ev.Data))
 	if m.Header.Get(subjects.HeaderRedrive) != "" {
 		details = "re-driven: " + details
+	}
+	if at, ok := ev.Extension(subjects.ScheduledTimeExtension); ok {
+		details = subjects.ScheduledTimeExtension + " " + at + ": " + details
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -28,6 +28,18 @@
 // Herald also listens to the broadcast user:login, live and once per
 // service rather than once per instance, to deliver what a user missed
 // while logged out: that is work to do once, whichever instance does it.
+//
+// # Nudges: a scheduled notification
+//
+// Registered with Options.NudgeAfter, herald nudges the author of a post
+// that nobody replied to. On each post:created (live, once per service)
+// it emits to itself a notification:trigger scheduled NudgeAfter later
+// (mesh.After), with the id NudgeID(post): the server keeps it and, at its
+// time, delivers it to herald's durable handler like any trigger, which
+// notifies the author and answers the post's source. A post:replied for
+// the post before then cancels it (mesh.Worker.CancelSchedule with the same
+// id), so it never fires. Being live, a post created while every instance
+// of herald is down gets no nudge.
 package herald
 
 import (
@@ -35,6 +47,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/exprsn/ipcmesh/examples/auth"
 	"github.com/exprsn/ipcmesh/idempotency"
@@ -92,10 +105,25 @@ type Service struct {
 	recent []Delivery // oldest first
 }
 
+// Options are herald's optional behaviours. The zero value is Register's.
+type Options struct {
+	// NudgeAfter, if positive, makes herald nudge the author of each new
+	// post that nobody replied to within NudgeAfter (see the package doc).
+	// w's namespace then needs its schedule stream (streams.Ensure, on
+	// nats-server 2.12 or later), and a provisioned herald the schedules
+	// permission. Default: 0, no nudges.
+	NudgeAfter time.Duration
+}
+
 // Register makes w handle herald's events and returns the service. It
 // creates or updates herald's durable consumers and the idempotency guard's
 // bucket, so w's namespace needs its event stream (mesh.StreamConfig).
 func Register(ctx context.Context, w *mesh.Worker) (*Service, error) {
+	return RegisterWith(ctx, w, Options{})
+}
+
+// RegisterWith is Register with options.
+func RegisterWith(ctx context.Context, w *mesh.Worker, o Options) (*Service, error) {
 	guard, err := idempotency.Guard(ctx, w, 0)
 	if err != nil {
 		return nil, err
@@ -111,6 +139,11 @@ func Register(ctx context.Context, w *mesh.Worker) (*Service, error) {
 	}
 	if _, err := w.On(ctx, auth.UserLogin, mesh.Typed(catchUp), mesh.OncePerService()); err != nil {
 		return nil, err
+	}
+	if o.NudgeAfter > 0 {
+		if err := registerNudges(ctx, w, o.NudgeAfter); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }

@@ -12,6 +12,11 @@
 // processes. Stop herald, post again and start herald again: it delivers
 // the notifications it missed. SIGINT or SIGTERM stops the service cleanly.
 //
+// auth and timeline keep their data in a SQLite file (-db, default
+// <service name>.db in the working directory) and emit through its
+// transactional outbox: a post or login and its events commit together,
+// and the events reach the mesh once it is reachable.
+//
 // The service creates the namespace's event and dead-letter streams if
 // they do not exist (mesh.StreamConfig.Manage), so any JetStream server
 // will do. With -credentials, it runs with least privilege instead: it
@@ -52,30 +57,47 @@ const closeTimeout = 10 * time.Second
 
 // service is one runnable example service.
 type service struct {
-	name     string // the mesh service name
-	register func(context.Context, *mesh.Worker) error
+	name  string // the mesh service name
+	start func(ctx context.Context, w *mesh.Worker, db string) (running, error)
+}
+
+// running is a started service: what its HTTP API serves, if it has one,
+// and how to close what it opened besides the worker (its database and
+// outbox relay), which is done before the worker closes.
+type running struct {
+	http  http.Handler
+	close func(context.Context) error
 }
 
 // services are the runnable services by their short name.
 var services = map[string]service{
-	"auth": {auth.Name, func(ctx context.Context, w *mesh.Worker) error {
-		_, err := auth.Register(ctx, w,
-			auth.Profile{UserID: "ana", Name: "Ana"},
-			auth.Profile{UserID: "ben", Name: "Ben"})
-		return err
+	"auth": {auth.Name, func(ctx context.Context, w *mesh.Worker, db string) (running, error) {
+		s, err := auth.Register(ctx, w, auth.Config{Database: db, Users: []auth.Profile{
+			{UserID: "ana", Name: "Ana"}, {UserID: "ben", Name: "Ben"}}})
+		if err != nil {
+			return running{}, err
+		}
+		return running{close: s.Close}, nil
 	}},
-	"herald":    {herald.Name, withoutState(herald.Register)},
-	"moderator": {moderator.Name, withoutState(moderator.Register)},
-	"spark":     {spark.Name, withoutState(spark.Register)},
-	"timeline":  {timeline.Name, withoutState(timeline.Register)},
+	"herald":    {herald.Name, stateless(func(ctx context.Context, w *mesh.Worker) error { _, err := herald.Register(ctx, w); return err })},
+	"moderator": {moderator.Name, stateless(func(ctx context.Context, w *mesh.Worker) error { _, err := moderator.Register(ctx, w); return err })},
+	"spark":     {spark.Name, stateless(func(ctx context.Context, w *mesh.Worker) error { _, err := spark.Register(ctx, w); return err })},
+	"timeline": {timeline.Name, func(ctx context.Context, w *mesh.Worker, db string) (running, error) {
+		if _, err := timeline.Register(ctx, w); err != nil {
+			return running{}, err
+		}
+		store, err := timeline.OpenStore(ctx, w, timeline.StoreConfig{Database: db})
+		if err != nil {
+			return running{}, err
+		}
+		return running{http: timeline.NewHTTPHandler(store), close: store.Close}, nil
+	}},
 }
 
-// withoutState adapts the Register of a service whose state the process
-// does not use.
-func withoutState[S any](register func(context.Context, *mesh.Worker) (S, error)) func(context.Context, *mesh.Worker) error {
-	return func(ctx context.Context, w *mesh.Worker) error {
-		_, err := register(ctx, w)
-		return err
+// stateless adapts the registration of a service that keeps no database.
+func stateless(register func(context.Context, *mesh.Worker) error) func(context.Context, *mesh.Worker, string) (running, error) {
+	return func(ctx context.Context, w *mesh.Worker, _ string) (running, error) {
+		return running{close: func(context.Context) error { return nil }}, register(ctx, w)
 	}
 }
 
@@ -86,6 +108,7 @@ func main() {
 	namespace := flag.String("namespace", "ipc", "the mesh namespace")
 	httpAddr := flag.String("http", "", "timeline only: listen address of the HTTP API (POST /posts), e.g. :8080; none if empty")
 	credentials := flag.String("credentials", "", "the credentials.env of meshctl serve --auth: connect with least privilege")
+	db := flag.String("db", "", "auth and timeline: their SQLite database file (default <service name>.db in the working directory)")
 	flag.Parse()
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -117,7 +140,10 @@ func main() {
 		cfg.Stream = mesh.StreamConfig{Provisioned: true}
 		cfg.NATSOptions = []nats.Option{nats.UserInfo(svc.name, password)}
 	}
-	if err := run(ctx, cfg, svc, *httpAddr); err != nil {
+	if *db == "" {
+		*db = svc.name + ".db"
+	}
+	if err := run(ctx, cfg, svc, *db, *httpAddr); err != nil {
 		log.Error(err.Error())
 		os.Exit(1)
 	}
@@ -139,19 +165,20 @@ func passwordOf(file, user string) (string, error) {
 }
 
 // run runs svc until ctx is done, then closes the worker.
-func run(ctx context.Context, cfg mesh.Config, svc service, httpAddr string) error {
+func run(ctx context.Context, cfg mesh.Config, svc service, db, httpAddr string) error {
 	w, err := mesh.Connect(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	if err := svc.register(ctx, w); err != nil {
+	r, err := svc.start(ctx, w, db)
+	if err != nil {
 		return errors.Join(err, w.Close(context.Background()))
 	}
 	log := w.Logger()
 	errc := make(chan error, 1)
 	var srv *http.Server
 	if httpAddr != "" {
-		srv = &http.Server{Addr: httpAddr, Handler: timeline.NewHTTPHandler(w)}
+		srv = &http.Server{Addr: httpAddr, Handler: r.http, ReadHeaderTimeout: 5 * time.Second}
 		go func() { errc <- srv.ListenAndServe() }()
 		log.Info("HTTP API listening", "addr", httpAddr)
 	}
@@ -167,7 +194,7 @@ func run(ctx context.Context, cfg mesh.Config, svc service, httpAddr string) err
 	if srv != nil {
 		err = errors.Join(err, srv.Shutdown(closeCtx))
 	}
-	err = errors.Join(err, w.Close(closeCtx))
+	err = errors.Join(err, r.close(closeCtx), w.Close(closeCtx))
 	st := w.Stats()
 	log.Info("stopped", "emitted", st.Emitted, "received", st.Received, "handled", st.Handled, "failed", st.Failed, "requests", st.Requests)
 	return err

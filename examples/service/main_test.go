@@ -31,8 +31,10 @@ func TestSpecMatchesTheServices(t *testing.T) {
 		reports := make(chan error, 16)
 		w := testutil.Connect(t, srv, svc.name, mesh.Config{Stream: mesh.StreamConfig{Provisioned: true},
 			OnError: func(err error) { reports <- err }})
-		require.NoError(t, svc.register(ctx, w), short)
+		r, err := svc.start(ctx, w, filepath.Join(t.TempDir(), short+".db"))
+		require.NoError(t, err, short)
 		require.Empty(t, reports, short)
+		require.NoError(t, r.close(ctx), short)
 	}
 }
 

@@ -3,6 +3,7 @@ package spark_test
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -83,7 +84,9 @@ func TestLivePosts(t *testing.T) {
 }
 
 func TestProfile(t *testing.T) {
-	srv := testutil.StartServer(t)
+	// auth announces its events through an outbox, which needs the event
+	// stream.
+	srv := testutil.StartServer(t, testutil.WithStreams())
 	svc := start(t, srv)
 	ctx := context.Background()
 	if _, err := svc.Profile(ctx, "ana"); !errors.Is(err, mesh.ErrNoResponders) {
@@ -91,9 +94,16 @@ func TestProfile(t *testing.T) {
 	}
 
 	ana := auth.Profile{UserID: "ana", Name: "Ana"}
-	if _, err := auth.Register(t.Context(), testutil.Connect(t, srv, auth.Name), ana); err != nil {
+	authSvc, err := auth.Register(t.Context(), testutil.Connect(t, srv, auth.Name),
+		auth.Config{Database: filepath.Join(t.TempDir(), "auth.db"), Users: []auth.Profile{ana}})
+	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { // before its worker closes
+		if err := authSvc.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
 	if got, err := svc.Profile(ctx, "ana"); err != nil || got != ana {
 		t.Errorf("profile %+v (%v), want %+v", got, err, ana)
 	}

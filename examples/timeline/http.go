@@ -1,82 +1,86 @@
 package timeline
 
 import (
-	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
-	"time"
 
-	"github.com/exprsn/ipcmesh/examples/moderator"
 	"github.com/exprsn/ipcmesh/mesh"
 )
 
-// emitTimeout bounds the emits of one HTTP request.
-const emitTimeout = 2 * time.Second
-
 // createResponse is the body of a 201 answer to POST /posts.
 type createResponse struct {
+	// Post is the post as stored, with the ID the server gave it.
 	Post Post `json:"post"`
-	// Announced is true when both events are stored (or sent, without an
-	// event stream), false when the mesh did not confirm them within
-	// emitTimeout; the post is created anyway. False is not "lost": an
-	// emit whose acknowledgement did not come (mesh.ErrUnconfirmed) may
-	// be stored all the same, and reach its handlers. The events' ids
-	// derive from the post's (eventID), so announcing the post again with
-	// those ids is safe: the stream stores each at most once within its
-	// duplicate window.
-	Announced bool `json:"announced"`
 }
 
-// NewHTTPHandler returns timeline's HTTP API, with w in each request's
-// context (w.HTTPMiddleware):
+// NewHTTPHandler returns timeline's HTTP API on s, with s's worker in each
+// request's context (mesh.Worker.HTTPMiddleware):
 //
-//	POST /posts {"author": "ana", "text": "hello"} -> 201 {"post": {...}, "announced": true}
+//	POST /posts {"author": "ana", "text": "hello"} -> 201 {"post": {"id": ..., ...}}
+//	GET /posts/{id} -> 200 {"id": ..., "author": ..., "text": ...}, or 404
 //	GET /healthz -> 200 "ok", or 503 with why the worker handles no events (w.Healthy)
 //
-// A post without an author or a text gets 400. Events are sent with
-// TryEmit: when the mesh is down or slow the user still gets 201, with
-// announced false, and the failure is logged (with the event's id) and
-// counted by the worker. Announced false means "not confirmed": the events
-// may be stored all the same (see createResponse); nothing here retries
-// them, but a retry with the same ids (CreatePost with the post) is safe.
-func NewHTTPHandler(w *mesh.Worker) http.Handler {
+// POST /posts answers 201 once the post and its events are committed
+// (Store.CreatePost): the events reach the mesh at once when it is up, and
+// once it is back when it is not, so a mesh outage neither fails the
+// request nor loses the events. A post without an author or a text gets
+// 400; an event the mesh would refuse (a text over the server's
+// max_payload) 400 too, and nothing is stored; a database failure 500. A
+// request whose client hangs up before the commit creates nothing.
+func NewHTTPHandler(s *Store) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /posts", createPost)
+	mux.HandleFunc("POST /posts", s.serveCreate)
+	mux.HandleFunc("GET /posts/{id}", s.servePost)
 	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) {
-		if err := w.Healthy(); err != nil {
+		if err := s.w.Healthy(); err != nil {
 			http.Error(rw, err.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		_, _ = rw.Write([]byte("ok"))
 	})
-	return w.HTTPMiddleware(mux)
+	return s.w.HTTPMiddleware(mux)
 }
 
-func createPost(rw http.ResponseWriter, r *http.Request) {
+func (s *Store) serveCreate(rw http.ResponseWriter, r *http.Request) {
 	var p Post
 	if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
 		http.Error(rw, "timeline: body is not a JSON post: "+err.Error(), http.StatusBadRequest)
 		return
 	}
 	p.ID = "" // the server names posts
-	p, err := newPost(p)
-	if err != nil {
+	p, err := s.CreatePost(r.Context(), p)
+	switch {
+	case errors.Is(err, ErrInvalidPost), errors.Is(err, mesh.ErrTooLarge):
 		http.Error(rw, err.Error(), http.StatusBadRequest)
 		return
+	case err != nil:
+		s.w.Logger().Error("timeline: create post", "error", err)
+		http.Error(rw, "timeline: the post could not be stored", http.StatusInternalServerError)
+		return
 	}
-	// The post exists now: announce it even if the client hangs up, but
-	// never keep the user waiting long on the mesh (an emit waits for the
-	// event stream's acknowledgement when the namespace has one).
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), emitTimeout)
-	defer cancel()
-	w := mesh.FromContext(ctx)
-	announced := w.TryEmit(ctx, PostCreated, p, mesh.WithID(eventID(PostCreated, p)))
-	announced = w.TryEmit(ctx, moderator.ContentSubmitted, p.submission(), mesh.To(moderator.Name),
-		mesh.WithID(eventID(moderator.ContentSubmitted, p))) && announced
+	s.writeJSON(rw, http.StatusCreated, createResponse{Post: p})
+}
 
+func (s *Store) servePost(rw http.ResponseWriter, r *http.Request) {
+	p, err := s.Post(r.Context(), r.PathValue("id"))
+	switch {
+	case errors.Is(err, ErrNoPost):
+		http.Error(rw, err.Error(), http.StatusNotFound)
+		return
+	case err != nil:
+		s.w.Logger().Error("timeline: read post", "error", err)
+		http.Error(rw, "timeline: the post could not be read", http.StatusInternalServerError)
+		return
+	}
+	s.writeJSON(rw, http.StatusOK, p)
+}
+
+// writeJSON answers with status and v as JSON.
+func (s *Store) writeJSON(rw http.ResponseWriter, status int, v any) {
 	rw.Header().Set("Content-Type", "application/json")
-	rw.WriteHeader(http.StatusCreated)
-	if err := json.NewEncoder(rw).Encode(createResponse{Post: p, Announced: announced}); err != nil {
-		w.Logger().Warn("timeline: write response", "error", err)
+	rw.WriteHeader(status)
+	if err := json.NewEncoder(rw).Encode(v); err != nil {
+		s.w.Logger().Warn("timeline: write response", "error", err)
 	}
 }

@@ -1,19 +1,25 @@
 // Package timeline is the example posts service, "exprsn-timeline".
 //
-// CreatePost announces a new post: it broadcasts post:created to every
-// service and submits the post to moderator (content:submitted), which
-// starts the chain timeline -> moderator -> herald -> timeline that ends
-// with notification:delivered back here. Each instance keeps a live feed of
+// Store.CreatePost stores a new post and announces it, in one database
+// transaction through a transactional outbox (package outbox): it
+// broadcasts post:created to every service and submits the post to
+// moderator (content:submitted), which starts the chain timeline ->
+// moderator -> herald -> timeline that ends with notification:delivered
+// back here. The post and its events are committed together or not at
+// all, and the outbox's relay stores the events in the event stream,
+// retrying while the mesh is down. Each instance keeps a live feed of
 // recent posts from the post:created broadcasts, its own included.
-// NewHTTPHandler serves POST /posts.
+// NewHTTPHandler serves POST /posts and GET /posts/{id}.
 //
-// Storing posts is out of scope: the example shows the events only.
+// CreatePost announces a post that is stored elsewhere, or nowhere,
+// directly with Emit; see Store for why a service that stores should not.
 package timeline
 
 import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 
@@ -43,15 +49,21 @@ func (p Post) submission() moderator.Submission {
 	return moderator.Submission{ID: p.ID, Author: p.Author, Text: p.Text}
 }
 
-// ErrInvalidPost is returned for a post without an author or a text.
-var ErrInvalidPost = errors.New("timeline: a post needs an author and a text")
+// MaxIDLen is the longest post ID accepted.
+const MaxIDLen = 64
+
+// ErrInvalidPost is returned for a post without an author or a text, or
+// with an ID longer than MaxIDLen.
+var ErrInvalidPost = errors.New("timeline: invalid post")
 
 // newPost checks p and gives it an ID if it has none.
 func newPost(p Post) (Post, error) {
-	if p.Author == "" || p.Text == "" {
-		return p, ErrInvalidPost
-	}
-	if p.ID == "" {
+	switch {
+	case p.Author == "" || p.Text == "":
+		return p, fmt.Errorf("%w: it needs an author and a text", ErrInvalidPost)
+	case len(p.ID) > MaxIDLen:
+		return p, fmt.Errorf("%w: an ID of %d bytes, at most %d", ErrInvalidPost, len(p.ID), MaxIDLen)
+	case p.ID == "":
 		p.ID = rand.Text()[:10]
 	}
 	return p, nil
@@ -63,23 +75,45 @@ func newPost(p Post) (Post, error) {
 // by default).
 func eventID(event string, p Post) string { return event + "/" + p.ID }
 
-// CreatePost announces p with w: it broadcasts post:created and sends
-// content:submitted to moderator. It gives p an ID if it has none and
-// returns it. Both events are tried; the error joins their failures. An
-// error matching mesh.ErrUnconfirmed says an event may be stored all the
-// same: calling CreatePost again with the returned post (its ID set),
-// within the stream's duplicate window, stores each event at most once, as
-// its events keep their ids (live handlers may see them twice).
+// announcement is one event that announces a post.
+type announcement struct {
+	event string
+	data  any
+	opts  []mesh.EmitOption
+}
+
+// announcements are the events that announce p: post:created to every
+// service and content:submitted to moderator, with ids from p's.
+func announcements(p Post) []announcement {
+	return []announcement{
+		{PostCreated, p, []mesh.EmitOption{mesh.WithID(eventID(PostCreated, p))}},
+		{moderator.ContentSubmitted, p.submission(),
+			[]mesh.EmitOption{mesh.To(moderator.Name), mesh.WithID(eventID(moderator.ContentSubmitted, p))}},
+	}
+}
+
+// CreatePost announces p with w, without storing it: it broadcasts
+// post:created and sends content:submitted to moderator. It gives p an ID
+// if it has none and returns it. Both events are tried; the error joins
+// their failures. An error matching mesh.ErrUnconfirmed says an event may
+// be stored all the same: calling CreatePost again with the returned post
+// (its ID set), within the stream's duplicate window, stores each event
+// at most once, as its events keep their ids (live handlers may see them
+// twice).
+//
+// A service that stores its posts announces them with Store.CreatePost
+// instead: written then announced with CreatePost, a post whose emit
+// fails, or whose process dies in between, exists with no event.
 func CreatePost(ctx context.Context, w *mesh.Worker, p Post) (Post, error) {
 	p, err := newPost(p)
 	if err != nil {
 		return p, err
 	}
-	return p, errors.Join(
-		w.Emit(ctx, PostCreated, p, mesh.WithID(eventID(PostCreated, p))),
-		w.Emit(ctx, moderator.ContentSubmitted, p.submission(), mesh.To(moderator.Name),
-			mesh.WithID(eventID(moderator.ContentSubmitted, p))),
-	)
+	var errs []error
+	for _, a := range announcements(p) {
+		errs = append(errs, w.Emit(ctx, a.event, a.data, a.opts...))
+	}
+	return p, errors.Join(errs...)
 }
 
 // Service is one instance of timeline and its feed. Its methods are safe

@@ -1,0 +1,161 @@
+package auth_test
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/exprsn/ipcmesh/examples/auth"
+	"github.com/exprsn/ipcmesh/testutil"
+)
+
+// logins records the user:login events another service (herald, say)
+// takes with a durable handler, which resumes after an outage.
+func logins(t *testing.T, srv *testutil.Server) *testutil.Recorder {
+	t.Helper()
+	rec := testutil.NewRecorder()
+	if _, err := testutil.Connect(t, srv, "exprsn-herald").OnDurable(t.Context(), auth.UserLogin, rec); err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+// loggedInOnce checks that rec got exactly the logins of sessions, in
+// that order, each once: the last is a barrier logged in after the
+// others, so nothing before it is still on its way.
+func loggedInOnce(t *testing.T, rec *testutil.Recorder, sessions ...string) {
+	t.Helper()
+	got := rec.WaitN(t, len(sessions), 0)
+	if len(got) != len(sessions) {
+		t.Errorf("%d logins, want %d", len(got), len(sessions))
+	}
+	for i, ev := range got[:min(len(got), len(sessions))] {
+		var u auth.UserEvent
+		if err := ev.Decode(&u); err != nil || u.SessionID != sessions[i] {
+			t.Errorf("login %d: session %q (%v), want %q", i, u.SessionID, err, sessions[i])
+		}
+	}
+}
+
+// sessionOf returns the session ID of token, as auth's events name it.
+func sessionOf(t *testing.T, svc *auth.Service, token string) string {
+	t.Helper()
+	id, err := svc.SessionOf(t.Context(), token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// A login while the NATS server is down opens its session at once; its
+// user:login (and its scheduled session:expired) wait in the outbox, not
+// in a client buffer, and user:login reaches the mesh once when the
+// server is back.
+func TestLoginDuringMeshOutage(t *testing.T) {
+	svc, client, srv := start(t)
+	ctx := t.Context()
+	rec := logins(t, srv)
+	srv.Shutdown()
+
+	token, err := svc.Login(ctx, "ana")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the relay keeps user:login and session:expired and reports its failures", func() bool {
+		st := svc.Outbox().Stats()
+		return st.Pending == 2 && st.Failures > 0
+	})
+	srv.Restart(t)
+	barrier, err := svc.Login(ctx, "ana")
+	if err != nil {
+		t.Fatal(err)
+	}
+	loggedInOnce(t, rec, sessionOf(t, svc, token), sessionOf(t, svc, barrier))
+	waitFor(t, "the session opened during the outage is valid to other services once they reconnect", func() bool {
+		reply, err := client.Request(ctx, auth.Name, auth.SessionValidate, auth.SessionQuery{Token: token})
+		var info auth.SessionInfo
+		return err == nil && reply.Decode(&info) == nil && info == auth.SessionInfo{Valid: true, UserID: "ana"}
+	})
+}
+
+// A login rolled back after its events were written in the transaction
+// opens no session and emits nothing.
+func TestRolledBackLoginEmitsNothing(t *testing.T) {
+	svc, client, srv := start(t)
+	ctx := t.Context()
+	rec := logins(t, srv)
+	token, err := svc.LoginAndRollBack(ctx, "ana")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := validate(t, client, token); got.Valid {
+		t.Errorf("the rolled-back session is valid: %+v", got)
+	}
+	barrier, err := svc.Login(ctx, "ana")
+	if err != nil {
+		t.Fatal(err)
+	}
+	loggedInOnce(t, rec, sessionOf(t, svc, barrier))
+	waitFor(t, "the relay published the barrier's user:login and its schedule, nothing else", func() bool {
+		st := svc.Outbox().Stats()
+		return st.Published == 2 && st.Pending == 0
+	})
+}
+
+// Each session's session:expired, scheduled at login through the outbox,
+// fires at the session's end, when the session stops being valid.
+func TestSessionExpires(t *testing.T) {
+	srv := testutil.StartServer(t, testutil.WithStreams())
+	const ttl = time.Second
+	svc := register(t, testutil.Connect(t, srv, auth.Name), filepath.Join(t.TempDir(), "auth.db"), ttl)
+	client := testutil.Connect(t, srv, "exprsn-spark")
+	ctx := t.Context()
+	expired, users := testutil.NewRecorder(), testutil.NewRecorder()
+	for pattern, rec := range map[string]*testutil.Recorder{auth.SessionExpired: expired, auth.UserLogin: users} {
+		if _, err := client.On(ctx, pattern, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	loggedIn := time.Now()
+	token, err := svc.Login(ctx, "ana")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var login, end auth.UserEvent
+	if err := users.WaitN(t, 1, 0)[0].Decode(&login); err != nil {
+		t.Fatal(err)
+	}
+	if got := validate(t, client, token); !got.Valid {
+		t.Errorf("the session is not valid before its end: %+v", got)
+	}
+
+	ev := expired.WaitN(t, 1, 0)[0]
+	if err := ev.Decode(&end); err != nil || end != login {
+		t.Errorf("session:expired for %+v (%v), want the login's %+v", end, err, login)
+	}
+	if since := time.Since(loggedIn); since < ttl {
+		t.Errorf("session:expired fired %v after the login, before the session's end (%v)", since, ttl)
+	}
+	if _, scheduled := ev.Extension("scheduledtime"); !strings.HasPrefix(ev.ID, auth.SessionExpired+"/"+login.SessionID+"@") || ev.Source != auth.Name || !scheduled {
+		t.Errorf("session:expired is %s from %s, want a firing of %s/%s from %s", ev.ID, ev.Source, auth.SessionExpired, login.SessionID, auth.Name)
+	}
+	if got := validate(t, client, token); got.Valid {
+		t.Errorf("the session is valid after its end: %+v", got)
+	}
+}
+
+// waitFor waits until cond holds, checking every 10 ms, and fails after
+// testutil.DefaultWait.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(testutil.DefaultWait)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %s", testutil.DefaultWait, what)
+		}
+		<-tick.C
+	}
+}
