@@ -58,9 +58,11 @@ type Schedule struct {
 func (s Schedule) Recurring() bool { return s.At.IsZero() }
 
 // List returns namespace ns's pending schedules, the soonest one-time
-// schedules first, then the recurring ones by creation. It reads the
-// schedule stream with one ordered consumer; a namespace without one has
-// none (an empty list, no error).
+// schedules first, then the recurring ones by creation. It asks the
+// schedule stream which schedule subjects it holds, then reads the last
+// message of each; one that fires or is cancelled meanwhile is left out.
+// A namespace without a schedule stream has none (an empty list, no
+// error).
 func List(ctx context.Context, js jetstream.JetStream, ns string) ([]Schedule, error) {
 	stream, err := js.Stream(ctx, subjects.ScheduleStream(ns))
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
@@ -69,42 +71,25 @@ func List(ctx context.Context, js jetstream.JetStream, ns string) ([]Schedule, e
 	if err != nil {
 		return nil, fmt.Errorf("schedules: list %s: %w", ns, err)
 	}
-	pending, err := count(ctx, stream, ns)
-	if err != nil || pending == 0 {
-		return nil, err
-	}
-	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{subjects.ScheduleFilter(ns)},
-		DeliverPolicy:  jetstream.DeliverLastPerSubjectPolicy,
-	})
+	info, err := stream.Info(ctx, jetstream.WithSubjectFilter(subjects.ScheduleFilter(ns)))
 	if err != nil {
 		return nil, fmt.Errorf("schedules: list %s: %w", ns, err)
 	}
-	out := make([]Schedule, 0, pending)
-	for len(out) < pending {
-		msg, err := cons.Next(jetstream.FetchContext(ctx))
+	out := make([]Schedule, 0, len(info.State.Subjects))
+	for subject := range info.State.Subjects {
+		msg, err := stream.GetLastMsgForSubject(ctx, subject)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue // fired or cancelled since the count
+		}
 		if err != nil {
-			return nil, fmt.Errorf("schedules: list %s: read: %w", ns, err)
+			return nil, fmt.Errorf("schedules: list %s: read %s: %w", ns, subject, err)
 		}
-		s := parse(ns, msg)
-		if s.Pattern != "" {
+		if s := parse(ns, msg); s.Pattern != "" {
 			out = append(out, s)
-		}
-		if meta, err := msg.Metadata(); err == nil && meta.NumPending == 0 {
-			break
 		}
 	}
 	sortSchedules(out)
 	return out, nil
-}
-
-// count returns how many schedule subjects the stream holds.
-func count(ctx context.Context, stream jetstream.Stream, ns string) (int, error) {
-	info, err := stream.Info(ctx, jetstream.WithSubjectFilter(subjects.ScheduleFilter(ns)))
-	if err != nil {
-		return 0, fmt.Errorf("schedules: list %s: %w", ns, err)
-	}
-	return len(info.State.Subjects), nil
 }
 
 func sortSchedules(list []Schedule) {
@@ -121,10 +106,10 @@ func sortSchedules(list []Schedule) {
 }
 
 // parse reads a schedule message; its Pattern is "" when it is not one.
-func parse(ns string, msg jetstream.Msg) Schedule {
-	h := msg.Headers()
+func parse(ns string, msg *jetstream.RawStreamMsg) Schedule {
+	h := msg.Header
 	s := Schedule{
-		Key:      subjects.ScheduleKey(ns, msg.Subject()),
+		Key:      subjects.ScheduleKey(ns, msg.Subject),
 		Pattern:  h.Get(jetstream.ScheduleHeader),
 		TimeZone: h.Get(jetstream.ScheduleTimeZoneHeader),
 		Subject:  subjects.EventSubjectOfFire(ns, h.Get(jetstream.ScheduleTargetHeader)),
@@ -136,11 +121,9 @@ func parse(ns string, msg jetstream.Msg) Schedule {
 	if ttl := h.Get(jetstream.ScheduleTTLHeader); ttl != "" {
 		s.TTL, _ = time.ParseDuration(ttl)
 	}
-	if meta, err := msg.Metadata(); err == nil {
-		s.Created, s.Sequence = meta.Timestamp, meta.Sequence.Stream
-	}
+	s.Created, s.Sequence = msg.Time, msg.Sequence
 	var ev codec.Event
-	if codec.Decode(h, msg.Data(), &ev) == nil {
+	if codec.Decode(h, msg.Data, &ev) == nil {
 		s.ID, s.Source, s.Event = ev.ID, ev.Source, ev.Type
 		if !s.At.IsZero() {
 			// A one-time schedule's event has its firing's id.
