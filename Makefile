@@ -48,7 +48,7 @@ browser: examples/natsbrowser/node_modules/.package-lock.json
 demo:
 	$(GO) run ./examples/demo
 
-## bench: the comparison table against raw nats.go and peers (bench/, its own module; 2 to 3 minutes), then the micro-benchmarks
+## bench: the comparison table against raw nats.go and peers (bench/, its own module; 3 to 8 minutes on 2 cores), then the micro-benchmarks
 bench:
 	cd bench && $(GO) run .
 	$(GO) test -run '^$$' -bench . -benchmem ./codec ./subjects ./mesh

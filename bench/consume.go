@@ -36,12 +36,20 @@ type consCase struct {
 	prepare func(e *env, s *sink, round int) (begin func() (string, error), stop func(), err error)
 }
 
+// The durable consumers the cluster runs too.
+var (
+	consRaw   = consCase{name: "raw jetstream Consume + Ack after handler", stream: rawStream, n: 100_000, load: loadRaw, prepare: prepareRawConsume(rawStream, "raw.dur.backlog")}
+	consFloor = consCase{name: "raw jetstream Consume + Ack of the mesh's events", note: "the mesh's bytes and consumer filters, no decode: the floor of OnDurable", stream: meshStream(), n: 100_000, load: loadMesh,
+		prepare: prepareRawConsume(meshStream(), meshBacklogSubjects()...)}
+	consMesh = consCase{name: "mesh OnDurable, ack after handler", note: "defaults: Concurrency 1 (stream order), Prefetch 500", stream: meshStream(), n: 100_000, load: loadMesh, prepare: prepareMeshConsume()}
+)
+
 var consCases = []consCase{
-	{name: "raw jetstream Consume + Ack after handler", stream: rawStream, n: 100_000, load: loadRaw, prepare: prepareRawConsume(rawStream, "raw.dur.backlog")},
-	{name: "raw jetstream Consume + Ack of the mesh's events", note: "the mesh's bytes and consumer filters, no decode: the floor of OnDurable", stream: meshStream(), n: 100_000, load: loadMesh,
-		prepare: prepareRawConsume(meshStream(), meshBacklogSubjects()...)},
-	{name: "mesh OnDurable, ack after handler", note: "defaults: Concurrency 1 (stream order), Prefetch 500", stream: meshStream(), n: 100_000, load: loadMesh, prepare: prepareMeshConsume()},
+	consRaw,
+	consFloor,
+	consMesh,
 	{name: "mesh OnDurable, Concurrency 4", note: "four handler goroutines, any order", stream: meshStream(), n: 100_000, load: loadMesh, prepare: prepareMeshConsume(mesh.Concurrency(4))},
+	{name: "mesh OnDurableBatch, batches of 100", note: "Batch defaults: up to 100 events or 1 s; one batch at a time, acked per event", stream: meshStream(), n: 100_000, load: loadMesh, prepare: prepareMeshBatchConsume},
 	{name: "watermill-nats v2 durable Subscribe (defaults)", note: "synchronous ack", stream: wmStream, n: 8_000, load: loadWatermill, prepare: prepareWatermillConsume},
 	{name: "cloudevents sdk-go nats_jetstream/v2 receive", note: "ephemeral push consumer, auto-ack", stream: ceStream, n: 40_000, load: loadSDKJS, prepare: prepareSDKJSConsume},
 }
@@ -151,11 +159,31 @@ func prepareRawConsumeOf(e *env, s *sink, round int, stream string, filters []st
 
 func prepareMeshConsume(opts ...mesh.DurableOption) func(e *env, s *sink, round int) (func() (string, error), func(), error) {
 	return func(e *env, s *sink, round int) (func() (string, error), func(), error) {
-		return prepareMeshConsumeWith(e, s, round, opts)
+		return prepareMeshWorker(e, round, func(ctx context.Context, w *mesh.Worker, name string) error {
+			_, err := w.OnDurable(ctx, meshBacklog, mesh.HandlerFunc(func(context.Context, *mesh.Event) error {
+				s.hit()
+				return nil
+			}), append([]mesh.DurableOption{mesh.DurableName(name), mesh.StartAtFirst()}, opts...)...)
+			return err
+		})
 	}
 }
 
-func prepareMeshConsumeWith(e *env, s *sink, round int, opts []mesh.DurableOption) (func() (string, error), func(), error) {
+func prepareMeshBatchConsume(e *env, s *sink, round int) (func() (string, error), func(), error) {
+	return prepareMeshWorker(e, round, func(ctx context.Context, w *mesh.Worker, name string) error {
+		_, err := w.OnDurableBatch(ctx, meshBacklog, mesh.BatchHandlerFunc(func(_ context.Context, events []*mesh.Event) error {
+			for range events {
+				s.hit()
+			}
+			return nil
+		}), mesh.DurableName(name), mesh.StartAtFirst())
+		return err
+	})
+}
+
+// prepareMeshWorker connects the consuming service's worker; begin
+// registers its durable handler, named after the round, with register.
+func prepareMeshWorker(e *env, round int, register func(ctx context.Context, w *mesh.Worker, name string) error) (func() (string, error), func(), error) {
 	w, err := e.worker(meshConsumer, meshNS, true)
 	if err != nil {
 		return nil, nil, err
@@ -164,11 +192,7 @@ func prepareMeshConsumeWith(e *env, s *sink, round int, opts []mesh.DurableOptio
 	begin := func() (string, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_, err := w.OnDurable(ctx, meshBacklog, mesh.HandlerFunc(func(context.Context, *mesh.Event) error {
-			s.hit()
-			return nil
-		}), append([]mesh.DurableOption{mesh.DurableName(name), mesh.StartAtFirst()}, opts...)...)
-		return name, err
+		return name, register(ctx, w, name)
 	}
 	return begin, func() { closeWorker(w) }, nil
 }

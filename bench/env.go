@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/exprsn/ipcmesh/internal/embedded"
 	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/streams"
 	"github.com/nats-io/nats-server/v2/server"
@@ -19,16 +19,18 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// env is what every measurement shares: one embedded nats-server with
-// JetStream (file store in a temporary directory), reached over loopback
-// TCP, and an admin connection for stream and consumer bookkeeping.
+// env is what every measurement shares: embedded nats-servers with
+// JetStream (file store in temporary directories), one, or three in a
+// cluster, reached over loopback TCP, and an admin connection for stream
+// and consumer bookkeeping. Every client connects to url.
 type env struct {
-	srv   *server.Server
-	url   string
-	dir   string
-	admin *nats.Conn
-	js    jetstream.JetStream
-	log   *slog.Logger
+	srvs     []*server.Server
+	dirs     []string
+	url      string
+	replicas int // of every stream the contenders use
+	admin    *nats.Conn
+	js       jetstream.JetStream
+	log      *slog.Logger
 
 	// asyncErrs counts errors clients report asynchronously (slow
 	// consumers, failed asynchronous publishes, mesh OnError): a round with
@@ -37,36 +39,30 @@ type env struct {
 	lastErr   atomic.Pointer[string]
 }
 
+// startEnv starts one server.
 func startEnv(quiet bool) (*env, error) {
 	dir, err := os.MkdirTemp("", "ipcmesh-bench-")
 	if err != nil {
 		return nil, err
 	}
-	opts := &server.Options{
-		Host:      "127.0.0.1",
-		Port:      server.RANDOM_PORT,
-		JetStream: true,
-		StoreDir:  dir,
-		NoLog:     true,
-		NoSigs:    true,
-	}
-	srv, err := server.NewServer(opts)
+	srv, err := embedded.Start(embedded.Options(dir))
 	if err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("embedded nats-server: %w", err)
+		return nil, err
 	}
-	go srv.Start()
-	if !srv.ReadyForConnections(20 * time.Second) {
-		srv.Shutdown()
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("embedded nats-server: not ready within 20s")
-	}
-	e := &env{srv: srv, url: fmt.Sprintf("nats://127.0.0.1:%d", srv.Addr().(*net.TCPAddr).Port), dir: dir}
+	return newEnv([]*server.Server{srv}, []string{dir}, srv, 1, quiet)
+}
+
+// newEnv connects the admin connection to the servers' entry (one of
+// srvs), or shuts them down and removes dirs.
+func newEnv(srvs []*server.Server, dirs []string, entry *server.Server, replicas int, quiet bool) (*env, error) {
+	e := &env{srvs: srvs, dirs: dirs, url: fmt.Sprintf("nats://127.0.0.1:%d", embedded.Port(entry)), replicas: replicas}
 	var w io.Writer = os.Stderr
 	if quiet {
 		w = io.Discard
 	}
 	e.log = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	var err error
 	if e.admin, err = e.connect("bench-admin"); err != nil {
 		e.close()
 		return nil, err
@@ -82,9 +78,15 @@ func (e *env) close() {
 	if e.admin != nil {
 		e.admin.Close()
 	}
-	e.srv.Shutdown()
-	e.srv.WaitForShutdown()
-	os.RemoveAll(e.dir)
+	for _, s := range e.srvs {
+		s.Shutdown()
+	}
+	for _, s := range e.srvs {
+		s.WaitForShutdown()
+	}
+	for _, d := range e.dirs {
+		os.RemoveAll(d)
+	}
 }
 
 // asyncError records an error a client reported asynchronously.
@@ -125,6 +127,7 @@ func (e *env) worker(service, namespace string, durable bool, tweak ...func(*mes
 	}
 	if durable {
 		cfg.Stream.Manage = true
+		cfg.Stream.Replicas = e.replicas
 	} else {
 		cfg.Stream.Disable = true
 	}
@@ -144,9 +147,10 @@ func closeWorker(w *mesh.Worker) {
 
 // streamConfig is the configuration of every stream the contenders store
 // in: the one the mesh creates for its events (file storage, 7 days, a
-// 2-minute duplicate window), with other subjects.
-func streamConfig(name string, subjects ...string) jetstream.StreamConfig {
+// 2-minute duplicate window), with replicas and other subjects.
+func streamConfig(replicas int, name string, subjects ...string) jetstream.StreamConfig {
 	return jetstream.StreamConfig{
+		Replicas:   replicas,
 		Name:       name,
 		Subjects:   subjects,
 		Storage:    jetstream.FileStorage,
@@ -169,10 +173,14 @@ func (e *env) purge(ctx context.Context, stream string) error {
 	return s.Purge(ctx)
 }
 
-// payload returns a JSON object of exactly size bytes.
+// payload returns a JSON object of exactly size bytes (minPayload or
+// more): a post with its author and tags, or, below 160 bytes, one string.
 func payload(size int) []byte {
 	head := `{"postId":"p-7f3a9c2e","author":{"id":"u-1024","name":"Ada Lovelace"},"tags":["go","nats","events"],"likes":42,"text":"`
-	if size < len(head)+2 {
+	if size < 160 {
+		head = `{"text":"`
+	}
+	if size < minPayload {
 		panic("payload too small")
 	}
 	b := []byte(head + strings.Repeat("x", size-len(head)-2) + `"}`)
@@ -181,6 +189,9 @@ func payload(size int) []byte {
 	}
 	return b
 }
+
+// minPayload is the smallest payload size.
+const minPayload = 16
 
 func sizeName(size int) string {
 	if size%1024 == 0 {

@@ -8,17 +8,18 @@
 //
 // Run it from this directory (it is its own module):
 //
-//	go run .                        # the full table, 1 to 3 minutes
+//	go run .                        # the full table, 3 to 4 minutes
 //	go run . -rounds 5 -sizes 256
 //	go run . -only live -case mesh -cpuprofile /tmp/live.pprof
+//	go run . -only 'payloads|subscribers|consumers|cluster'   # how cost grows
 //
 // What is measured:
 //
 //   - live: one publisher and one subscriber over core NATS; throughput
 //     from the first send to the last arrival, the sender held within
-//     -window unreceived messages (the same for every contender, so none
-//     overflows the slow-consumer limits); latency is one way, one message
-//     at a time.
+//     -window unreceived messages (fewer for large payloads: 32 MiB at
+//     most; the same for every contender, so none overflows the
+//     slow-consumer limits); latency is one way, one message at a time.
 //   - durable publish: n messages sent to a stream as each library does by
 //     default (asynchronously with batched acks for raw and mesh, one
 //     synchronous publish at a time for watermill and sdk-go), timed until
@@ -36,6 +37,21 @@
 //   - memory: in a child process, the heap of one idle worker with 20
 //     handlers above the process baseline, and the cost of each event held
 //     in flight by a handler.
+//   - payloads: the live and durable publish paths of raw nats.go, the
+//     floor of the mesh's wire format and the mesh at 64 B, 256 B, 1, 4, 16
+//     and 64 KiB (not -sizes), each run sending up to 64 MiB
+//     (live) or 32 MiB (durable) of payload.
+//   - subscribers: the live path with and without 100 other services with
+//     20 live handlers each (raw: 100 connections with 40 subscriptions),
+//     in a child process, on the server, for events nobody sends.
+//   - consumers: 1,000 durable handlers registered on one connection to a
+//     server of their own, mesh OnDurable against raw Consume, in child
+//     processes: registration rate; at rest, the client's and the server's
+//     memory above what they held before, and the CPU both use over -idle.
+//   - cluster: durable publish and consume on three clustered servers in
+//     this process (streams with three replicas, led by the server the
+//     clients connect to), a quarter of the main table's messages, at the
+//     first -sizes.
 package main
 
 import (
@@ -61,9 +77,20 @@ const (
 	sectionFan      = "fan-out"
 	sectionHandlers = "handlers"
 	sectionMemory   = "memory"
+
+	// Sections of how cost grows, and their rows' sections.
+	sectionPayloads     = "payloads"
+	sectionPayloadsLive = "payloads: live"
+	sectionPayloadsPub  = "payloads: durable publish"
+	sectionSubscribers  = "subscribers"
+	sectionConsumers    = "consumers"
+	sectionCluster      = "cluster"
+	sectionClusterPub   = "cluster: durable publish"
+	sectionClusterCons  = "cluster: durable consume"
 )
 
 type options struct {
+	idle     time.Duration
 	rounds   int
 	sizes    []int
 	scale    float64
@@ -80,17 +107,18 @@ func main() {
 	var (
 		rounds     = flag.Int("rounds", 3, "rounds of every measurement; the table shows medians")
 		sizes      = flag.String("sizes", "256,1024", "payload sizes in bytes, comma-separated")
-		scale      = flag.Float64("scale", 1, "multiplies the number of messages of every run")
+		scale      = flag.Float64("scale", 1, "multiplies the number of messages of every run, and the handlers and services of consumers and subscribers")
 		window     = flag.Int("window", 16384, "live and fan-out paths: most messages sent and not yet received")
 		latN       = flag.Int("latency-samples", 1000, "sequential messages per round for latency")
-		only       = flag.String("only", "", "run only the sections matching this regexp (live, publish, consume, request, fan-out, handlers, memory)")
+		only       = flag.String("only", "", "run only the sections matching this regexp (live, durable publish, durable consume, request, fan-out, handlers, memory, payloads, subscribers, consumers, cluster)")
+		idle       = flag.Duration("idle", 5*time.Second, "consumers: how long the handlers rest while their CPU is measured")
 		cases      = flag.String("case", "", "run only the contenders whose name matches this regexp, and the baselines")
 		baseline   = flag.Bool("baseline", true, "with -case, run the baselines too (false: for a profile of one contender)")
 		cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 		quiet      = flag.Bool("quiet", false, "no progress and no client warnings on stderr")
 	)
-	if isMemChild() {
-		if err := memChildMain(); err != nil {
+	if isChild() {
+		if err := childMain(); err != nil {
 			fatal(err)
 		}
 		return
@@ -100,7 +128,7 @@ func main() {
 	if err != nil {
 		fatal(err)
 	}
-	o := options{rounds: max(*rounds, 1), sizes: sz, scale: *scale, window: max(*window, 8), latN: max(*latN, 10),
+	o := options{idle: max(*idle, 10*time.Millisecond), rounds: max(*rounds, 1), sizes: sz, scale: *scale, window: max(*window, 8), latN: max(*latN, 10),
 		quiet: *quiet, progress: !*quiet, baseline: *baseline || *cases == ""}
 	if o.only, err = regexp.Compile(*only); err != nil {
 		fatal(err)
@@ -136,8 +164,8 @@ func parseSizes(s string) ([]int, error) {
 	var out []int
 	for _, f := range strings.Split(s, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 160 || n > 512<<10 {
-			return nil, fmt.Errorf("-sizes: %q is not a size from 160 to 524288 bytes", f)
+		if err != nil || n < minPayload || n > 512<<10 {
+			return nil, fmt.Errorf("-sizes: %q is not a size from %d to 524288 bytes", f, minPayload)
 		}
 		out = append(out, n)
 	}
@@ -202,6 +230,32 @@ func (o options) wantsCase(name string, baseline bool) bool {
 	return (baseline && o.baseline) || o.cases.MatchString(name)
 }
 
+// A section is a part of the table, which -only selects by name.
+type section struct {
+	name string
+	run  func(o options, e *env, rp *report) error
+	// streams: it needs the durable contenders' streams on e.
+	streams bool
+}
+
+var sections = []section{
+	{name: sectionLive, run: func(o options, e *env, rp *report) error { return runLive(o, e, rp, o.plan(sectionLive), liveCases) }},
+	{name: sectionPublish, streams: true, run: func(o options, e *env, rp *report) error {
+		return runPublish(o, e, rp, o.plan(sectionPublish), pubCases)
+	}},
+	{name: sectionConsume, streams: true, run: func(o options, e *env, rp *report) error {
+		return runConsume(o, e, rp, o.plan(sectionConsume), consCases)
+	}},
+	{name: sectionRequest, run: runRequest},
+	{name: sectionFan, run: runFan},
+	{name: sectionHandlers, run: runHandlers},
+	{name: sectionMemory, run: runMemory},
+	{name: sectionPayloads, streams: true, run: runPayloads},
+	{name: sectionSubscribers, run: runSubscribers},
+	{name: sectionConsumers, run: runConsumers},
+	{name: sectionCluster, run: func(o options, _ *env, rp *report) error { return runCluster(o, rp) }},
+}
+
 func run(o options, w io.Writer) error {
 	startLoad := loadavg()
 	started := time.Now()
@@ -211,56 +265,22 @@ func run(o options, w io.Writer) error {
 	}
 	defer e.close()
 	rp := &report{}
-
-	if o.wants(sectionLive) {
-		if err := runLive(o, e, rp); err != nil {
+	streams := false
+	for _, s := range sections {
+		if !o.wants(s.name) {
+			continue
+		}
+		if s.streams && !streams {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			err := setupStreams(ctx, e, true)
+			cancel()
+			if err != nil {
+				return err
+			}
+			streams = true
+		}
+		if err := s.run(o, e, rp); err != nil {
 			return err
-		}
-	}
-	if o.wants(sectionPublish) || o.wants(sectionConsume) {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err := setupStreams(ctx, e)
-		cancel()
-		if err != nil {
-			return err
-		}
-	}
-	if o.wants(sectionPublish) {
-		if err := runPublish(o, e, rp); err != nil {
-			return err
-		}
-	}
-	if o.wants(sectionConsume) {
-		if err := runConsume(o, e, rp); err != nil {
-			return err
-		}
-	}
-	if o.wants(sectionRequest) {
-		if err := runRequest(o, e, rp); err != nil {
-			return err
-		}
-	}
-	if o.wants(sectionFan) {
-		if err := runFan(o, e, rp); err != nil {
-			return err
-		}
-	}
-	if o.wants(sectionHandlers) {
-		if err := runHandlers(o, e, rp); err != nil {
-			return err
-		}
-	}
-	if o.wants(sectionMemory) {
-		o.logf("memory: child process")
-		res, err := measureMemory(e, o.sizes)
-		if err != nil {
-			return fmt.Errorf("memory: %w", err)
-		}
-		rp.add(&row{section: sectionMemory, name: fmt.Sprintf("idle worker, %d handlers: heap above process baseline", memHandlers),
-			text: mib(res.IdleHeap), value: res.IdleHeap, note: fmt.Sprintf("after GC; plus %s of goroutine stacks (%d goroutines)", kib(res.IdleStack), res.IdleGoroutines)})
-		for _, size := range o.sizes {
-			rp.add(&row{section: sectionMemory, name: "per event in flight (held by a handler)", size: size,
-				text: kib(res.PerEvent[size]), value: res.PerEvent[size], note: fmt.Sprintf("heap %s + stack %s; %d events held", kib(res.PerEventHeap[size]), kib(res.PerEventStack[size]), memHeld)})
 		}
 	}
 
@@ -269,6 +289,21 @@ func run(o options, w io.Writer) error {
 	rp.write(w)
 	fmt.Fprintln(w)
 	targets(w, rp, o)
+	return nil
+}
+
+func runMemory(o options, e *env, rp *report) error {
+	o.logf("memory: child process")
+	res, err := measureMemory(e, o.sizes)
+	if err != nil {
+		return fmt.Errorf("memory: %w", err)
+	}
+	rp.add(&row{section: sectionMemory, name: fmt.Sprintf("idle worker, %d handlers: heap above process baseline", memHandlers),
+		text: mib(res.Idle.Heap), value: res.Idle.Heap, note: fmt.Sprintf("after GC; plus %s of goroutine stacks (%d goroutines)", kib(res.Idle.Stack), res.Idle.Goroutines)})
+	for _, size := range o.sizes {
+		rp.add(&row{section: sectionMemory, name: "per event in flight (held by a handler)", size: size,
+			text: kib(res.PerEvent[size]), value: res.PerEvent[size], note: fmt.Sprintf("heap %s + stack %s; %d events held", kib(res.PerEventHeap[size]), kib(res.PerEventStack[size]), memHeld)})
+	}
 	return nil
 }
 

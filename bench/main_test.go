@@ -10,8 +10,8 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if isMemChild() {
-		if err := memChildMain(); err != nil {
+	if isChild() {
+		if err := childMain(); err != nil {
 			fatal(err)
 		}
 		return
@@ -23,51 +23,75 @@ func TestMain(m *testing.M) {
 // table has a row with a figure for every contender.
 func TestSmoke(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts a server and about 40 clients")
+		t.Skip("starts four servers, three child processes and about 150 clients")
 	}
-	o := options{rounds: 1, sizes: []int{256}, scale: 0.002, window: 256, latN: 20,
+	o := options{idle: 100 * time.Millisecond, rounds: 1, sizes: []int{256}, scale: 0.002, window: 256, latN: 20,
 		only: regexp.MustCompile(""), cases: regexp.MustCompile(""), quiet: true, baseline: true}
 	var out bytes.Buffer
 	if err := run(o, &out); err != nil {
 		t.Fatal(err)
 	}
 	table := out.String()
-	var names []string
-	for _, c := range liveCases {
-		names = append(names, c.name)
-	}
-	for _, c := range pubCases {
-		names = append(names, c.name)
-	}
-	for _, c := range consCases {
-		names = append(names, c.name)
-	}
-	for _, c := range reqCases {
-		names = append(names, c.name)
-	}
-	for _, c := range fanCases {
-		names = append(names, c.name+", 10 services")
-	}
-	names = append(names, "mesh Emit -> 10 handler(s)", "idle worker", "per event in flight")
-	for _, name := range names {
+	for _, want := range smokeRows() {
 		line := ""
 		for _, l := range strings.Split(table, "\n") {
-			if strings.Contains(l, "| "+name) {
+			if strings.HasPrefix(l, want) {
 				line = l
 				break
 			}
 		}
 		if line == "" {
-			t.Errorf("no row for %q in\n%s", name, table)
+			t.Errorf("no row %q in\n%s", want, table)
 			continue
 		}
 		if cells := strings.Split(line, "|"); len(cells) < 5 || strings.TrimSpace(cells[4]) == "" || strings.Contains(line, "n/a") {
-			t.Errorf("row for %q has no figure: %s", name, line)
+			t.Errorf("row %q has no figure: %s", want, line)
 		}
 	}
 	if !strings.Contains(table, "Targets (issue 5)") {
 		t.Errorf("no targets in\n%s", table)
 	}
+}
+
+// smokeRows are the beginnings of the rows the smoke run must print: "|
+// section | contender".
+func smokeRows() []string {
+	var rows []string
+	add := func(section string, names ...string) {
+		for _, n := range names {
+			rows = append(rows, "| "+section+" | "+n)
+		}
+	}
+	for _, c := range liveCases {
+		add(sectionLive, c.name)
+	}
+	for _, c := range pubCases {
+		add(sectionPublish, c.name)
+	}
+	for _, c := range consCases {
+		add(sectionConsume, c.name)
+	}
+	for _, c := range reqCases {
+		add(sectionRequest, c.name)
+	}
+	for _, c := range fanCases {
+		add(sectionFan, c.name+", 10 services")
+	}
+	add(sectionHandlers, "mesh Emit -> 10 handler(s)")
+	add(sectionMemory, "idle worker", "per event in flight")
+	for _, c := range []string{liveRaw.name, liveFloor.name, liveMesh.name} {
+		add(sectionPayloadsLive, c+" | 64 B", c+" | 64 KiB")
+	}
+	for _, c := range []string{pubRaw.name, pubFloor.name, pubMesh.name} {
+		add(sectionPayloadsPub, c+" | 64 B", c+" | 64 KiB")
+	}
+	add(sectionSubscribers, "raw nats.go core pub->sub, no other", "raw nats.go core pub->sub, 10 connections", "mesh Emit -> On, no other", "mesh Emit -> On, 10 services")
+	for _, c := range consumersContenders {
+		add(sectionConsumers, c.name+": register", c.name+": 10 at rest, client heap", c.name+": 10 at rest, CPU")
+	}
+	add(sectionClusterPub, pubRaw.name, pubFloor.name, pubMesh.name)
+	add(sectionClusterCons, consRaw.name, consFloor.name, consMesh.name)
+	return rows
 }
 
 func TestMedian(t *testing.T) {
@@ -106,7 +130,7 @@ func TestPercentile(t *testing.T) {
 }
 
 func TestPayload(t *testing.T) {
-	for _, size := range []int{160, 256, 1024, 4096} {
+	for _, size := range []int{minPayload, 64, 159, 160, 256, 1024, 4096} {
 		if got := len(payload(size)); got != size {
 			t.Errorf("payload(%d) is %d bytes", size, got)
 		}

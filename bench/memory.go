@@ -1,58 +1,49 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
-	"os"
-	"os/exec"
 	"runtime"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/exprsn/ipcmesh/mesh"
 )
 
-// The memory measurement runs in a child process (this program, or the
-// test binary, with memChildEnv set to the server's URL), so that neither the embedded server nor the other contenders
-// share its heap: the child reads its heap after a GC, connects one worker
-// with 20 handlers to the parent's server, and reads it again. Then the
-// parent emits memHeld events to one of those handlers, which holds them;
-// the child reads its heap and stacks with them in flight.
-
-// Environment of the memory child: the server URL and the payload sizes.
-const (
-	memChildEnv      = "IPCMESH_BENCH_MEMCHILD"
-	memChildSizesEnv = "IPCMESH_BENCH_MEMCHILD_SIZES"
-)
-
-func isMemChild() bool { return os.Getenv(memChildEnv) != "" }
-
-func memChildMain() error {
-	sizes, err := parseSizes(os.Getenv(memChildSizesEnv))
-	if err != nil {
-		return err
-	}
-	return memChild(os.Getenv(memChildEnv), sizes)
-}
+// The memory measurement runs in a child process (child.go), so that
+// neither the embedded server nor the other contenders share its heap: the
+// child reads its heap after a GC, connects one worker with 20 handlers to
+// the parent's server, and reads it again. Then the parent emits memHeld
+// events to one of those handlers, which holds them; the child reads its
+// heap and stacks with them in flight.
 
 const (
 	memHandlers = 20
 	memHeld     = 200 // under mesh.DefaultMaxConcurrent
 )
 
-// memResult is what the child reports.
+// memResult is what the memory measurement found.
 type memResult struct {
-	IdleHeap       int64         `json:"idle_heap"`
-	IdleStack      int64         `json:"idle_stack"`
-	IdleGoroutines int           `json:"idle_goroutines"`
-	PerEvent       map[int]int64 `json:"per_event"`       // payload size -> heap+stack bytes per held event
-	PerEventHeap   map[int]int64 `json:"per_event_heap"`  // heap part
-	PerEventStack  map[int]int64 `json:"per_event_stack"` // stack part
+	Idle          memIdle
+	PerEvent      map[int]int64 // payload size -> heap+stack bytes per held event
+	PerEventHeap  map[int]int64 // heap part
+	PerEventStack map[int]int64 // stack part
+}
+
+// memIdle is what an idle worker with memHandlers handlers adds to its
+// process.
+type memIdle struct {
+	Heap       int64 `json:"heap"`
+	Stack      int64 `json:"stack"`
+	Goroutines int   `json:"goroutines"`
+}
+
+// memPerEvent is the heap and stack one held event costs.
+type memPerEvent struct {
+	Heap  int64 `json:"heap"`
+	Stack int64 `json:"stack"`
 }
 
 func readMem() runtime.MemStats {
@@ -63,126 +54,124 @@ func readMem() runtime.MemStats {
 	return m
 }
 
-// memChild is the child process: it reads commands on stdin and writes
-// replies on stdout.
-func memChild(url string, sizes []int) error {
+// memState is the memory child. It answers "idle" (connect the worker,
+// memIdle), "arm" (read the heap before the parent emits) and "held" (wait
+// until memHeld events are held, memPerEvent, then let them go).
+type memState struct {
+	url           string
+	w             *mesh.Worker
+	held          atomic.Int64
+	release, full chan struct{}
+	before        runtime.MemStats
+}
+
+func memChild(url string) (func(verb, arg string) (any, error), func()) {
+	m := &memState{url: url, release: make(chan struct{}), full: make(chan struct{}, 1)}
+	return m.serve, func() {
+		if m.w != nil {
+			closeWorker(m.w)
+		}
+	}
+}
+
+func (m *memState) serve(verb, _ string) (any, error) {
+	switch verb {
+	case "idle":
+		return m.idle()
+	case "arm":
+		m.before = readMem()
+		return nil, nil
+	case "held":
+		return m.measureHeld()
+	}
+	return nil, fmt.Errorf("unknown request %q", verb)
+}
+
+func (m *memState) idle() (memIdle, error) {
 	base := readMem()
 	baseG := runtime.NumGoroutine()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	w, err := mesh.Connect(ctx, mesh.Config{Service: "mem-idle", Namespace: "mem", Servers: []string{url}})
+	var err error
+	m.w, err = mesh.Connect(ctx, mesh.Config{Service: "mem-idle", Namespace: "mem", Servers: []string{m.url}})
 	if err != nil {
-		return err
+		return memIdle{}, err
 	}
-	defer closeWorker(w)
-	var held atomic.Int64
-	release := make(chan struct{})
-	full := make(chan struct{}, 1)
 	for i := range memHandlers - 1 {
-		if _, err := w.On(ctx, fmt.Sprintf("mem:event%d", i), mesh.HandlerFunc(func(context.Context, *mesh.Event) error { return nil })); err != nil {
-			return err
+		if _, err := m.w.On(ctx, fmt.Sprintf("mem:event%d", i), mesh.HandlerFunc(func(context.Context, *mesh.Event) error { return nil })); err != nil {
+			return memIdle{}, err
 		}
 	}
-	_, err = w.On(ctx, "mem:hold", mesh.HandlerFunc(func(context.Context, *mesh.Event) error {
-		if held.Add(1) == memHeld {
-			full <- struct{}{}
+	_, err = m.w.On(ctx, "mem:hold", mesh.HandlerFunc(func(context.Context, *mesh.Event) error {
+		if m.held.Add(1) == memHeld {
+			m.full <- struct{}{}
 		}
-		<-release
+		<-m.release
 		return nil
 	}))
 	if err != nil {
-		return err
+		return memIdle{}, err
 	}
 	idle := readMem()
-	res := memResult{
-		IdleHeap:       int64(idle.HeapAlloc) - int64(base.HeapAlloc),
-		IdleStack:      int64(idle.StackInuse) - int64(base.StackInuse),
-		IdleGoroutines: runtime.NumGoroutine() - baseG,
-		PerEvent:       map[int]int64{},
-		PerEventHeap:   map[int]int64{},
-		PerEventStack:  map[int]int64{},
+	return memIdle{Heap: int64(idle.HeapAlloc) - int64(base.HeapAlloc), Stack: int64(idle.StackInuse) - int64(base.StackInuse),
+		Goroutines: runtime.NumGoroutine() - baseG}, nil
+}
+
+func (m *memState) measureHeld() (memPerEvent, error) {
+	select {
+	case <-m.full:
+	case <-time.After(30 * time.Second):
+		return memPerEvent{}, fmt.Errorf("%d of %d events held after 30s", m.held.Load(), memHeld)
 	}
-	in := bufio.NewScanner(os.Stdin)
-	for _, size := range sizes {
-		before := readMem()
-		fmt.Printf("READY %d\n", size)
-		select {
-		case <-full:
-		case <-time.After(30 * time.Second):
-			return fmt.Errorf("%d of %d events held after 30s", held.Load(), memHeld)
-		}
-		with := readMem()
-		heap := (int64(with.HeapAlloc) - int64(before.HeapAlloc)) / memHeld
-		stack := (int64(with.StackInuse) - int64(before.StackInuse)) / memHeld
-		res.PerEventHeap[size], res.PerEventStack[size], res.PerEvent[size] = heap, stack, heap+stack
-		for range memHeld {
-			release <- struct{}{}
-		}
-		for w.Stats().InFlight > 0 {
-			time.Sleep(time.Millisecond)
-		}
-		held.Store(0)
-		if !in.Scan() {
-			return io.ErrUnexpectedEOF
-		}
+	with := readMem()
+	res := memPerEvent{Heap: (int64(with.HeapAlloc) - int64(m.before.HeapAlloc)) / memHeld,
+		Stack: (int64(with.StackInuse) - int64(m.before.StackInuse)) / memHeld}
+	for range memHeld {
+		m.release <- struct{}{}
 	}
-	b, _ := json.Marshal(res)
-	fmt.Printf("RESULT %s\n", b)
-	return nil
+	deadline := time.Now().Add(30 * time.Second)
+	for m.w.Stats().InFlight > 0 {
+		if time.Now().After(deadline) {
+			return res, fmt.Errorf("%d events still in flight 30s after their release", m.w.Stats().InFlight)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	m.held.Store(0)
+	return res, nil
 }
 
 // measureMemory starts the child and emits the events it holds.
-func measureMemory(e *env, sizes []int) (memResult, error) {
-	var res memResult
-	exe, err := os.Executable()
+func measureMemory(e *env, sizes []int) (res memResult, err error) {
+	c, err := startChild(roleMemory, e.url)
 	if err != nil {
 		return res, err
 	}
-	var list []string
-	for _, s := range sizes {
-		list = append(list, strconv.Itoa(s))
-	}
-	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), memChildEnv+"="+e.url, memChildSizesEnv+"="+strings.Join(list, ","))
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
+	defer func() { err = errors.Join(err, c.stop()) }()
+	if err := c.ask(&res.Idle, "idle"); err != nil {
 		return res, err
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return res, err
-	}
-	if err := cmd.Start(); err != nil {
-		return res, err
-	}
-	defer func() { _ = cmd.Wait() }()
-	defer stdin.Close()
 	pub, err := e.worker("mem-pub", "mem", false)
 	if err != nil {
 		return res, err
 	}
 	defer closeWorker(pub)
+	res.PerEvent, res.PerEventHeap, res.PerEventStack = map[int]int64{}, map[int]int64{}, map[int]int64{}
 	ctx := context.Background()
-	out := bufio.NewScanner(stdout)
-	for out.Scan() {
-		line := out.Text()
-		switch {
-		case strings.HasPrefix(line, "READY "):
-			size, _ := strconv.Atoi(strings.TrimPrefix(line, "READY "))
-			data := json.RawMessage(payload(size))
-			for range memHeld {
-				if err := pub.Emit(ctx, "mem:hold", data); err != nil {
-					return res, err
-				}
-			}
-			if _, err := io.WriteString(stdin, "next\n"); err != nil {
-				return res, err
-			}
-		case strings.HasPrefix(line, "RESULT "):
-			err := json.Unmarshal([]byte(strings.TrimPrefix(line, "RESULT ")), &res)
+	for _, size := range sizes {
+		if err := c.ask(nil, "arm"); err != nil {
 			return res, err
 		}
+		data := json.RawMessage(payload(size))
+		for range memHeld {
+			if err := pub.Emit(ctx, "mem:hold", data); err != nil {
+				return res, err
+			}
+		}
+		var per memPerEvent
+		if err := c.ask(&per, "held"); err != nil {
+			return res, err
+		}
+		res.PerEventHeap[size], res.PerEventStack[size], res.PerEvent[size] = per.Heap, per.Stack, per.Heap+per.Stack
 	}
-	return res, fmt.Errorf("memory child ended without a result: %v", out.Err())
+	return res, nil
 }

@@ -54,13 +54,17 @@ func meshBacklogSubjects() []string {
 	return []string{targeted, broadcast}
 }
 
-func setupStreams(ctx context.Context, e *env) error {
-	for _, sc := range []jetstream.StreamConfig{
-		streamConfig(rawStream, "raw.dur.>"),
-		streamConfig(wmStream, "wm.>"),
-		// sdk-go names the stream after the subject prefix.
-		streamConfig(ceStream, ceStream+".*"),
-	} {
+// setupStreams creates the streams of raw nats.go and the mesh, and with
+// peers those of watermill and sdk-go.
+func setupStreams(ctx context.Context, e *env, peers bool) error {
+	configs := []jetstream.StreamConfig{streamConfig(e.replicas, rawStream, "raw.dur.>")}
+	if peers {
+		configs = append(configs,
+			streamConfig(e.replicas, wmStream, "wm.>"),
+			// sdk-go names the stream after the subject prefix.
+			streamConfig(e.replicas, ceStream, ceStream+".*"))
+	}
+	for _, sc := range configs {
 		if _, err := e.js.CreateOrUpdateStream(ctx, sc); err != nil {
 			return fmt.Errorf("create stream %s: %w", sc.Name, err)
 		}
@@ -93,11 +97,18 @@ type pubRun struct {
 	stop     func()
 }
 
+// The durable publishers the payload-size table and the cluster run too.
+var (
+	pubRaw   = pubCase{name: "raw jetstream PublishAsync, all acked", stream: rawStream, n: 60_000, start: startRawPublish(false, false)}
+	pubFloor = pubCase{name: "raw jetstream PublishAsync of an envelope + Nats-Msg-Id", note: "the mesh's bytes and header, no encode: the floor of EmitAsync", stream: rawStream, n: 60_000, start: startRawPublish(true, true)}
+	pubMesh  = pubCase{name: "mesh EmitAsync, all acked", note: "latency: Emit (waits for the store)", stream: meshStream(), n: 60_000, start: startMeshPublish}
+)
+
 var pubCases = []pubCase{
-	{name: "raw jetstream PublishAsync, all acked", stream: rawStream, n: 60_000, start: startRawPublish(false, false)},
+	pubRaw,
 	{name: "raw jetstream PublishAsync + Nats-Msg-Id", note: "dedup cost", stream: rawStream, n: 60_000, start: startRawPublish(true, false)},
-	{name: "raw jetstream PublishAsync of an envelope + Nats-Msg-Id", note: "the mesh's bytes and header, no encode: the floor of EmitAsync", stream: rawStream, n: 60_000, start: startRawPublish(true, true)},
-	{name: "mesh EmitAsync, all acked", note: "latency: Emit (waits for the store)", stream: meshStream(), n: 60_000, start: startMeshPublish},
+	pubFloor,
+	pubMesh,
 	{name: "watermill-nats v2 JetStream Publish (defaults)", note: "synchronous per message", stream: wmStream, n: 8_000, start: startWatermillPublish},
 	{name: "cloudevents sdk-go nats_jetstream/v2 Send", note: "synchronous; binary mode (its default)", stream: ceStream, n: 8_000, start: startSDKJSPublish},
 }

@@ -6,119 +6,164 @@ import (
 	"time"
 )
 
-func runLive(o options, e *env, rp *report) error {
-	for _, size := range o.sizes {
-		rows := make([]*row, len(liveCases))
-		for i, c := range liveCases {
-			rows[i] = rp.add(&row{section: sectionLive, name: c.name, size: size, note: c.note, latency: true, baseline: i == 0})
-			if i > 0 {
-				rows[i].base = rows[0]
+// A plan is how a path's contenders run in one section: the section their
+// rows are in, the payload sizes, and how many messages a run sends.
+type plan struct {
+	section string
+	sizes   []int
+	// count is how many messages one run sends at size, for a contender
+	// sending n at scale 1.
+	count func(n, size int) int
+	// bases are the indexes of the contenders' baselines, bases[i] for
+	// contender i (a baseline is its own); nil: the first contender is
+	// everyone's.
+	bases []int
+}
+
+// plan is the plan of the sections of the main table: -sizes, and each
+// contender's count times -scale.
+func (o options) plan(section string) plan {
+	return plan{section: section, sizes: o.sizes, count: func(n, _ int) int { return o.n(n) }}
+}
+
+// windowBytes bounds the bytes a sender has sent and not yet seen received,
+// well under nats.go's 64 MiB slow-consumer limit per subscription.
+const windowBytes = 32 << 20
+
+// windowFor is -window, or fewer messages for large payloads (windowBytes).
+func (o options) windowFor(size int) int { return min(o.window, max(windowBytes/size, 8)) }
+
+// A contender is one case of a path, with its name and note for the table.
+type contender interface{ label() (name, note string) }
+
+func (c liveCase) label() (string, string) { return c.name, c.note }
+func (c pubCase) label() (string, string)  { return c.name, c.note }
+func (c consCase) label() (string, string) { return c.name, c.note }
+
+// baseOf is the index of contender i's baseline.
+func (pl plan) baseOf(i int) int {
+	if pl.bases == nil {
+		return 0
+	}
+	return pl.bases[i]
+}
+
+// runRounds measures each contender of cases at each size of pl, once per
+// round, and adds their rows (with latency if latency): measure runs
+// contender i at size once, and detail describes its sample in the
+// progress log.
+func runRounds[C contender](o options, e *env, rp *report, pl plan, cases []C, latency bool,
+	measure func(i int, c C, size int, data []byte, round int) (sample, error), detail func(sample) string) error {
+	for _, size := range pl.sizes {
+		rows := make([]*row, len(cases))
+		for i, c := range cases {
+			name, note := c.label()
+			rows[i] = rp.add(&row{section: pl.section, name: name, size: size, note: note, latency: latency, baseline: pl.baseOf(i) == i})
+		}
+		for i, r := range rows {
+			if !r.baseline {
+				r.base = rows[pl.baseOf(i)]
 			}
 		}
 		data := payload(size)
 		for round := range o.rounds {
-			for i, c := range liveCases {
-				if !o.wantsCase(c.name, i == 0) {
+			for i, c := range cases {
+				name, _ := c.label()
+				if !o.wantsCase(name, pl.baseOf(i) == i) {
 					continue
 				}
-				s, err := take(o, e, rows[i], sectionLive, c.name, size, func() (sample, error) { return measureLive(c, e, data, o.n(c.n), o.latN, o.window) })
+				s, err := take(o, e, rows[i], pl.section, name, size, func() (sample, error) { return measure(i, c, size, data, round) })
 				if err != nil {
-					return fmt.Errorf("live %s %s: %w", c.name, sizeName(size), err)
+					return fmt.Errorf("%s %s %s: %w", pl.section, name, sizeName(size), err)
 				}
-				o.logf("live %s round %d: %-45s %s msgs/s, p50 %s", sizeName(size), round+1, c.name, formatRate(s.rate), formatDur(s.p50))
+				o.logf("%s %s round %d: %-45s %s", pl.section, sizeName(size), round+1, name, detail(s))
 			}
 		}
 	}
 	return nil
 }
 
-func runPublish(o options, e *env, rp *report) error {
-	for _, size := range o.sizes {
-		rows := make([]*row, len(pubCases))
-		for i, c := range pubCases {
-			rows[i] = rp.add(&row{section: sectionPublish, name: c.name, size: size, note: c.note, latency: true, baseline: i == 0})
-			if i > 0 {
-				rows[i].base = rows[0]
-			}
-		}
-		data := payload(size)
-		for round := range o.rounds {
-			for i, c := range pubCases {
-				if !o.wantsCase(c.name, i == 0) {
-					continue
-				}
-				s, err := take(o, e, rows[i], sectionPublish, c.name, size, func() (sample, error) { return measurePublish(c, e, data, o.n(c.n), o.latN/4) })
-				if err != nil {
-					return fmt.Errorf("publish %s %s: %w", c.name, sizeName(size), err)
-				}
-				o.logf("publish %s round %d: %-45s %s msgs/s, sync p50 %s", sizeName(size), round+1, c.name, formatRate(s.rate), formatDur(s.p50))
-			}
-		}
-	}
-	return nil
+func runLive(o options, e *env, rp *report, pl plan, cases []liveCase) error {
+	return runRounds(o, e, rp, pl, cases, true, func(_ int, c liveCase, size int, data []byte, _ int) (sample, error) {
+		return measureLive(c, e, data, pl.count(c.n, size), o.latN, o.windowFor(size))
+	}, func(s sample) string { return fmt.Sprintf("%s msgs/s, p50 %s", formatRate(s.rate), formatDur(s.p50)) })
 }
 
-func runConsume(o options, e *env, rp *report) error {
-	for _, size := range o.sizes {
-		rows := make([]*row, len(consCases))
-		lasts := make([]uint64, len(consCases))
-		loaded := map[string]uint64{}
-		data := payload(size)
+func runPublish(o options, e *env, rp *report, pl plan, cases []pubCase) error {
+	return runRounds(o, e, rp, pl, cases, true, func(_ int, c pubCase, size int, data []byte, _ int) (sample, error) {
+		return measurePublish(c, e, data, pl.count(c.n, size), o.latN/4)
+	}, func(s sample) string {
+		return fmt.Sprintf("%s msgs/s, sync p50 %s", formatRate(s.rate), formatDur(s.p50))
+	})
+}
+
+// runConsume loads the backlogs of each size before its rounds and empties
+// the streams after them.
+func runConsume(o options, e *env, rp *report, pl plan, cases []consCase) error {
+	for _, size := range pl.sizes {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		for i, c := range consCases {
-			rows[i] = rp.add(&row{section: sectionConsume, name: c.name, size: size, note: c.note, baseline: i == 0})
-			if i > 0 {
-				rows[i].base = rows[0]
-			}
-			if !o.wantsCase(c.name, i == 0) {
-				continue
-			}
-			if last, ok := loaded[c.stream]; ok {
-				lasts[i] = last // the same backlog as an earlier contender's
-				continue
-			}
-			if err := e.purge(ctx, c.stream); err != nil {
-				cancel()
-				return err
-			}
-			if err := c.load(ctx, e, data, o.n(c.n)); err != nil {
-				cancel()
-				return fmt.Errorf("consume %s: load backlog: %w", c.name, err)
-			}
-			if err := expectStored(ctx, e, c.stream, uint64(o.n(c.n))); err != nil {
-				cancel()
-				return fmt.Errorf("consume %s: %w", c.name, err)
-			}
-			last, err := lastSeq(ctx, e, c.stream)
-			if err != nil {
-				cancel()
-				return err
-			}
-			lasts[i] = last
-			loaded[c.stream] = last
-		}
-		for round := range o.rounds {
-			for i, c := range consCases {
-				if !o.wantsCase(c.name, i == 0) {
-					continue
-				}
-				s, err := take(o, e, rows[i], sectionConsume, c.name, size, func() (sample, error) { return measureConsume(c, e, o.n(c.n), lasts[i], round) })
-				if err != nil {
-					cancel()
-					return fmt.Errorf("consume %s %s: %w", c.name, sizeName(size), err)
-				}
-				o.logf("consume %s round %d: %-45s %s msgs/s", sizeName(size), round+1, c.name, formatRate(s.rate))
-			}
-		}
-		for _, c := range consCases {
-			if err := e.purge(ctx, c.stream); err != nil {
-				cancel()
-				return err
-			}
-		}
+		err := consumeAt(ctx, o, e, rp, pl, cases, size)
 		cancel()
+		if err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+func consumeAt(ctx context.Context, o options, e *env, rp *report, pl plan, cases []consCase, size int) error {
+	lasts, err := loadBacklogs(ctx, o, e, pl, cases, size)
+	if err != nil {
+		return err
+	}
+	one := pl
+	one.sizes = []int{size}
+	err = runRounds(o, e, rp, one, cases, false, func(i int, c consCase, size int, _ []byte, round int) (sample, error) {
+		return measureConsume(c, e, pl.count(c.n, size), lasts[i], round)
+	}, func(s sample) string { return formatRate(s.rate) + " msgs/s" })
+	if err != nil {
+		return err
+	}
+	for _, c := range cases {
+		if err := e.purge(ctx, c.stream); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// loadBacklogs fills each contender's stream with its backlog at size
+// (contenders sharing a stream share one backlog) and returns the stream
+// sequence each backlog ends at.
+func loadBacklogs(ctx context.Context, o options, e *env, pl plan, cases []consCase, size int) ([]uint64, error) {
+	lasts := make([]uint64, len(cases))
+	loaded := map[string]uint64{}
+	data := payload(size)
+	for i, c := range cases {
+		if !o.wantsCase(c.name, pl.baseOf(i) == i) {
+			continue
+		}
+		if last, ok := loaded[c.stream]; ok {
+			lasts[i] = last // the same backlog as an earlier contender's
+			continue
+		}
+		n := pl.count(c.n, size)
+		if err := e.purge(ctx, c.stream); err != nil {
+			return nil, err
+		}
+		if err := c.load(ctx, e, data, n); err != nil {
+			return nil, fmt.Errorf("%s %s: load backlog: %w", pl.section, c.name, err)
+		}
+		if err := expectStored(ctx, e, c.stream, uint64(n)); err != nil {
+			return nil, fmt.Errorf("%s %s: %w", pl.section, c.name, err)
+		}
+		last, err := lastSeq(ctx, e, c.stream)
+		if err != nil {
+			return nil, err
+		}
+		lasts[i], loaded[c.stream] = last, last
+	}
+	return lasts, nil
 }
 
 func runRequest(o options, e *env, rp *report) error {
@@ -168,7 +213,7 @@ func runFan(o options, e *env, rp *report) error {
 					if !o.wantsCase(c.name, i == 0) {
 						continue
 					}
-					s, err := take(o, e, rows[i], sectionFan, fmt.Sprintf("%s %d", c.name, services), size, func() (sample, error) { return measureFan(c, e, data, services, n, o.window) })
+					s, err := take(o, e, rows[i], sectionFan, fmt.Sprintf("%s %d", c.name, services), size, func() (sample, error) { return measureFan(c, e, data, services, n, o.windowFor(size)) })
 					if err != nil {
 						return fmt.Errorf("fan-out %s %d services %s: %w", c.name, services, sizeName(size), err)
 					}
@@ -197,7 +242,7 @@ func runHandlers(o options, e *env, rp *report) error {
 		for round := range o.rounds {
 			for i, h := range handlerCounts {
 				n := o.n(handlerCalls / h)
-				s, err := take(o, e, rows[i], sectionHandlers, rows[i].name, size, func() (sample, error) { return measureHandlers(e, data, h, n, o.window) })
+				s, err := take(o, e, rows[i], sectionHandlers, rows[i].name, size, func() (sample, error) { return measureHandlers(e, data, h, n, o.windowFor(size)) })
 				if err != nil {
 					return fmt.Errorf("handlers %d %s: %w", h, sizeName(size), err)
 				}

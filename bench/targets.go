@@ -11,16 +11,7 @@ import (
 func targets(w io.Writer, rp *report, o options) {
 	size := o.sizes[0]
 	fmt.Fprintf(w, "Targets (issue 5), %s payloads:\n", sizeName(size))
-	check := func(what string, ok bool, detail string) {
-		if strings.Contains(detail, "NaN") {
-			return // a contender did not run
-		}
-		mark := "MISSED"
-		if ok {
-			mark = "met"
-		}
-		fmt.Fprintf(w, "- %s: %s (%s)\n", what, mark, detail)
-	}
+	check := func(what string, ok bool, detail string) { checkLine(w, what, ok, detail) }
 	ratio := pairedRatio
 	if raw, m, sdk := rp.find(sectionLive, "raw nats.go core pub", size), rp.find(sectionLive, "mesh Emit -> On, structured", size),
 		rp.find(sectionLive, "cloudevents", size); m != nil && len(m.samples) > 0 {
@@ -67,4 +58,35 @@ func targets(w io.Writer, rp *report, o options) {
 		}
 	}
 	fmt.Fprintln(w, "- codec encode/decode of a 256 B event under 1 µs and at most 2 allocations: see `go test -run '^$' -bench . -benchmem ./codec`")
+	growthTargets(w, rp)
+}
+
+// checkLine prints one target: met or missed, with the figure.
+func checkLine(w io.Writer, what string, ok bool, detail string) {
+	if strings.Contains(detail, "NaN") {
+		return // a contender did not run
+	}
+	mark := "MISSED"
+	if ok {
+		mark = "met"
+	}
+	fmt.Fprintf(w, "- %s: %s (%s)\n", what, mark, detail)
+}
+
+// growthTargets prints issue 18's check that an emit costs the same
+// whatever subscribers of other subjects the server has: the rate with
+// them present at least 0.8 of the rate without (in the same round).
+func growthTargets(w io.Writer, rp *report) {
+	header := false
+	for _, r := range rp.rows {
+		if r.section != sectionSubscribers || !strings.HasSuffix(r.name, othersPresent) || len(r.samples) == 0 {
+			continue
+		}
+		if !header {
+			fmt.Fprintln(w, "\nCost growth (issue 18):")
+			header = true
+		}
+		x := r.ratio()
+		checkLine(w, fmt.Sprintf("%s: rate >= 0.8 of the rate without them", r.name), x >= 0.8, fmt.Sprintf("%.2f", x))
+	}
 }
