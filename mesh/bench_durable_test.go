@@ -34,10 +34,12 @@ func BenchmarkDurableConsume(b *testing.B) {
 	b.SetBytes(int64(len(payload256)))
 	b.ReportAllocs()
 	b.ResetTimer()
+	// The backlog was stored before the consumer exists: take it from the
+	// first event (the default, StartAtNew, would skip it all).
 	_, err := sub.OnDurable(ctx, "bench:durable", mesh.HandlerFunc(func(context.Context, *mesh.Event) error {
 		hit()
 		return nil
-	}))
+	}), mesh.StartAtFirst())
 	if err != nil {
 		b.Fatal(err)
 	}

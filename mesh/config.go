@@ -1,6 +1,7 @@
 package mesh
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/exprsn/ipcmesh/codec"
+	"github.com/exprsn/ipcmesh/streams"
 	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats.go"
 )
@@ -184,30 +186,16 @@ func (k SendKind) String() string {
 }
 
 func (c Config) withDefaults() Config {
-	if c.Namespace == "" {
-		c.Namespace = subjects.DefaultNamespace
-	}
 	if len(c.Servers) == 0 {
 		c.Servers = []string{nats.DefaultURL}
 	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
-	if c.MaxConcurrent == 0 {
-		c.MaxConcurrent = DefaultMaxConcurrent
-	}
-	if c.ConnectTimeout == 0 {
-		c.ConnectTimeout = DefaultConnectTimeout
-	}
-	if c.RequestTimeout == 0 {
-		c.RequestTimeout = DefaultRequestTimeout
-	}
-	if c.AsyncEmitTimeout == 0 {
-		c.AsyncEmitTimeout = DefaultAsyncEmitTimeout
-	}
-	if c.MaxPendingEmits == 0 {
-		c.MaxPendingEmits = DefaultMaxPendingEmits
-	}
+	c.Namespace = cmp.Or(c.Namespace, subjects.DefaultNamespace)
+	c.Logger = cmp.Or(c.Logger, slog.Default())
+	c.MaxConcurrent = cmp.Or(c.MaxConcurrent, DefaultMaxConcurrent)
+	c.ConnectTimeout = cmp.Or(c.ConnectTimeout, DefaultConnectTimeout)
+	c.RequestTimeout = cmp.Or(c.RequestTimeout, DefaultRequestTimeout)
+	c.AsyncEmitTimeout = cmp.Or(c.AsyncEmitTimeout, DefaultAsyncEmitTimeout)
+	c.MaxPendingEmits = cmp.Or(c.MaxPendingEmits, DefaultMaxPendingEmits)
 	return c
 }
 
@@ -234,4 +222,34 @@ func (c Config) validate() error {
 		return fmt.Errorf("mesh: Config.Encoding %d is neither codec.Structured nor codec.Binary", c.Encoding)
 	}
 	return nil
+}
+
+// StreamConfig says how a worker uses its namespace's JetStream streams:
+// the event stream, which keeps every event sent in the namespace, and the
+// dead-letter stream (see package streams).
+//
+// By default a worker uses the streams if they exist and leaves their
+// creation to operators (streams.Ensure; meshctl serve calls it). With
+// Manage it creates them, or updates them to Config, at Connect. With
+// Disable it never uses them: emits are core NATS only and durable
+// handlers are refused.
+type StreamConfig struct {
+	// Manage creates or updates the streams at Connect. Default: false.
+	Manage bool
+	// Provisioned says that the operator creates and updates the
+	// namespace's JetStream resources (meshctl setup, or the setup
+	// package), as least-privilege credentials require (see
+	// docs/security.md): the worker then creates and updates none. A
+	// durable handler uses the consumer the operator created for it and
+	// fails at registration when there is none, or when it delivers other
+	// events than the handler expects; other differences from the
+	// handler's options are reported, and the operator's settings apply.
+	// The idempotency guard uses the service's bucket as it is. It cannot
+	// be set with Manage. Default: false, the worker creates its
+	// consumers (and buckets) and updates them to its options.
+	Provisioned bool
+	// Disable makes the worker ignore the streams. Default: false.
+	Disable bool
+	// Config is how the streams keep events, for Manage.
+	streams.Config
 }

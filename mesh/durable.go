@@ -2,27 +2,15 @@ package mesh
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"time"
 
 	"github.com/exprsn/ipcmesh/internal/headers"
-
-	"github.com/exprsn/ipcmesh/codec"
 	"github.com/exprsn/ipcmesh/mesh/internal/durable"
+	"github.com/exprsn/ipcmesh/mesh/internal/inbound"
 	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats.go/jetstream"
 )
-
-// durableHandler is one registered durable handler: its consumer, run by
-// the durable engine.
-type durableHandler struct {
-	name     string
-	pattern  string
-	consumer *durable.Consumer[*Event] // nil until started (see Config.Background)
-	// cfg and hooks start the consumer.
-	cfg   durable.Config
-	hooks durable.Hooks[*Event]
-}
 
 // OnDurable registers h as a durable handler for the events matching
 // pattern, sent to this service or broadcast: one JetStream durable consumer
@@ -49,53 +37,40 @@ func (w *Worker) OnDurable(ctx context.Context, pattern string, h Handler, opts 
 		return nil, fmt.Errorf("mesh: on durable %q: nil handler", pattern)
 	}
 	h = w.wrap(h, o)
-	return w.registerDurable(ctx, pattern, o.withDurableDefaults(false), func(events []*Event) []error {
+	return w.registerDurable(ctx, pattern, o, false, func(events []*Event) []error {
 		ev := events[0]
 		err := w.call(o.timeout, 1, func(ctx context.Context) error { return h.HandleEvent(ctx, ev) })
 		return []error{w.outcome(pattern, false, ev, err, true)}
 	})
 }
 
-// durableConfig is the consumer and engine configuration of service's
-// durable handler for pattern, whose options have their defaults.
-func durableConfig(ns, service, pattern string, o handlerOptions) (durable.Config, error) {
-	if err := o.validateDurable(); err != nil {
-		return durable.Config{}, fmt.Errorf("mesh: on durable %q: %w", pattern, err)
-	}
-	targeted, err := subjects.Filter(ns, service, pattern)
+// durableConfig checks the options o of service's durable handler for
+// pattern in namespace ns, with their defaults, and returns its
+// configuration; batch says it is a batch handler.
+func durableConfig(ns, service, pattern string, o handlerOptions, batch bool) (durable.Config, error) {
+	cfg, err := durable.NewConfig(ns, service, pattern, o.durable, o.concurrency, batch, durable.Defaults{
+		MaxDeliver: DefaultMaxDeliver, Backoff: DefaultBackoff, AckWait: DefaultAckWait,
+		Prefetch: DefaultPrefetch, BatchSize: DefaultBatchSize, BatchWait: DefaultBatchWait,
+	})
 	if err != nil {
 		return durable.Config{}, fmt.Errorf("mesh: on durable %q: %w", pattern, err)
 	}
-	broadcast, _ := subjects.Filter(ns, subjects.Broadcast, pattern)
-	name := o.durable.name
-	if name == "" {
-		name = subjects.ConsumerName(service, pattern)
-	}
-	return durable.Config{
-		Stream:      subjects.EventStream(ns),
-		Name:        name,
-		Description: "ipcmesh: " + service + " handler for " + pattern,
-		Filters:     []string{targeted, broadcast},
-		Namespace:   ns, Service: service,
-		MaxDeliver: o.durable.maxDeliver, Backoff: o.durable.backoff, AckWait: o.durable.ackWait,
-		Concurrency: o.concurrency, ByKey: o.durable.byKey, Prefetch: o.durable.prefetch,
-		Batch: o.durable.batchSize, BatchWait: o.durable.batchWait,
-		Start: *o.durable.start, InactiveExpiry: o.durable.expiry, Pinned: o.durable.byKey,
-	}, nil
+	return cfg, nil
 }
 
-// registerDurable starts the consumer of a durable handler whose options
-// have their defaults; handle runs the handler for a call's events.
-func (w *Worker) registerDurable(ctx context.Context, pattern string, o handlerOptions, handle func([]*Event) []error) (*Subscription, error) {
-	cfg, err := durableConfig(w.cfg.Namespace, w.cfg.Service, pattern, o)
+// registerDurable registers a durable handler, with options o; handle
+// runs the handler for a call's events.
+func (w *Worker) registerDurable(ctx context.Context, pattern string, o handlerOptions, batch bool, handle func([]*Event) []error) (*Subscription, error) {
+	cfg, err := durableConfig(w.cfg.Namespace, w.cfg.Service, pattern, o, batch)
 	if err != nil {
 		return nil, err
 	}
 	cfg.Bind = w.cfg.Stream.Provisioned
-	name := cfg.Name
-	d := &durableHandler{name: name, pattern: pattern, cfg: cfg}
-	d.hooks = durable.Hooks[*Event]{
-		Decode:       func(msg jetstream.Msg, dl durable.Delivery) (*Event, error) { return w.decodeDurable(name, msg, dl) },
+	d := &durable.Handler[*Event]{Pattern: pattern, Config: cfg}
+	d.Hooks = durable.Hooks[*Event]{
+		Decode: func(msg jetstream.Msg, dl durable.Delivery) (*Event, error) {
+			return w.decodeDurable(cfg.Name, msg, dl)
+		},
 		Key:          partitionKey,
 		Handle:       handle,
 		Permanent:    IsPermanent,
@@ -104,40 +79,18 @@ func (w *Worker) registerDurable(ctx context.Context, pattern string, o handlerO
 		Unseen:       w.unseen,
 		Enter:        func(release func()) func() { return w.callers.Enter(d, release) },
 	}
-
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if err := w.usable(); err != nil {
-		return nil, fmt.Errorf("mesh: on durable %q: %w", pattern, err)
-	}
-	if _, dup := w.durables[name]; dup {
-		return nil, fmt.Errorf("mesh: on durable %q: this worker already has a durable handler named %q", pattern, name)
-	}
-	if !w.isReady() {
-		// Connecting in the background: the consumer starts once the
-		// worker is ready.
-		w.durables[name] = d
-		return &Subscription{w: w, pattern: pattern, durable: d}, nil
-	}
-	if err := w.startDurable(ctx, d); err != nil {
+	if err := w.durables.Add(ctx, d, w.conn.Usable); err != nil {
 		return nil, err
 	}
-	w.durables[name] = d
 	return &Subscription{w: w, pattern: pattern, durable: d}, nil
 }
 
-// startDurable starts d's consumer; the caller holds w.mu.
-func (w *Worker) startDurable(ctx context.Context, d *durableHandler) error {
-	if !w.durable.Load() {
-		return fmt.Errorf("mesh: on durable %q: namespace %q has no event stream %s: set Config.Stream.Manage, or create it with streams.Ensure",
-			d.pattern, w.cfg.Namespace, subjects.EventStream(w.cfg.Namespace))
+// startDurable starts d's consumer, once the worker is ready.
+func (w *Worker) startDurable(ctx context.Context, d *durable.Handler[*Event]) (*durable.Consumer[*Event], error) {
+	if !w.store.Durable() {
+		return nil, w.store.Missing()
 	}
-	c, err := durable.Start(ctx, w.handlerCtx, w.js, w.nc.MaxPayload, d.cfg, d.hooks, &w.stats.durable(d.name).Counters)
-	if err != nil {
-		return fmt.Errorf("mesh: on durable %q: %w", d.pattern, err)
-	}
-	d.consumer = c
-	return nil
+	return durable.Start(ctx, w.handlerCtx, w.store.JS, w.nc.MaxPayload, d.Config, d.Hooks, &w.stats.Durable(d.Config.Name).Counters)
 }
 
 // decodeDurable decodes a durable handler's message into an Event; a
@@ -145,22 +98,15 @@ func (w *Worker) startDurable(ctx context.Context, d *durableHandler) error {
 // dead-lettered).
 func (w *Worker) decodeDurable(handler string, msg jetstream.Msg, dl durable.Delivery) (*Event, error) {
 	ev := &Event{NATSSubject: dl.Subject, StreamSequence: dl.Sequence, Deliveries: dl.Deliveries, Handler: handler,
-		Replayed: isReplay(msg.Headers())}
+		Replayed: inbound.Replayed(msg.Headers())}
 	ev.Target = subjects.TargetOf(ev.NATSSubject, w.cfg.Namespace)
-	if err := codec.DecodeOwned(msg.Headers(), msg.Data(), &ev.Event); err != nil {
-		w.stats.invalid.Add(1)
+	if err := inbound.Stored(&ev.Event, msg); err != nil {
+		w.stats.Invalid.Add(1)
 		err = fmt.Errorf("%w: %w", ErrInvalidMessage, err)
 		w.report(fmt.Errorf("mesh: durable handler %s: %w", handler, err), "subject", ev.NATSSubject)
 		return ev, err
 	}
-	setFiring(&ev.Event, msg.Headers(), func() time.Time {
-		meta, err := msg.Metadata()
-		if err != nil {
-			return time.Now()
-		}
-		return meta.Timestamp
-	})
-	w.stats.received(ev.Type)
+	w.stats.Received(ev.Type)
 	return ev, nil
 }
 
@@ -184,29 +130,82 @@ func (w *Worker) deadLettered(ev *Event, reason string) {
 // unseen counts an event that a durable handler never saw (the NATS client
 // took it for a status message) as invalid, and says why.
 func (w *Worker) unseen(sequence, deliveries uint64) error {
-	w.stats.invalid.Add(1)
+	w.stats.Invalid.Add(1)
 	return fmt.Errorf("%w: the event at stream sequence %d was delivered %d times without reaching the handler (the NATS client took it for a status message: an empty body with a Status header); the server gave up on it",
 		ErrInvalidMessage, sequence, deliveries)
 }
 
-// offDurable stops one durable handler in this instance; its consumer
-// stays.
-func (w *Worker) offDurable(ctx context.Context, d *durableHandler) error {
-	w.callers.Release(d)
-	w.mu.Lock()
-	c := d.consumer
-	w.mu.Unlock()
-	var err error
-	if c != nil {
-		err = c.Stop(ctx, w.nc.IsConnected())
+// BatchHandler handles durable events in batches. It returns nil when every
+// event succeeded, a BatchErrors naming the events that failed (the others
+// are acknowledged), or any other error to fail them all. Failed events are
+// retried or dead-lettered one by one, as for OnDurable.
+type BatchHandler interface {
+	HandleBatch(ctx context.Context, events []*Event) error
+}
+
+// BatchHandlerFunc adapts a function to a BatchHandler.
+type BatchHandlerFunc func(ctx context.Context, events []*Event) error
+
+// HandleBatch calls f(ctx, events).
+func (f BatchHandlerFunc) HandleBatch(ctx context.Context, events []*Event) error {
+	return f(ctx, events)
+}
+
+// BatchErrors is a BatchHandler's per-event outcome: the errors of the
+// failed events by their index in the batch. Wrap an error in Permanent to
+// dead-letter that event at once.
+type BatchErrors map[int]error
+
+// Error lists the failed events by index.
+func (e BatchErrors) Error() string { return durable.BatchError(e) }
+
+// Unwrap returns the per-event errors in index order, so errors.Is and
+// errors.As see each of them.
+func (e BatchErrors) Unwrap() []error { return durable.BatchErrors(e) }
+
+// OnDurableBatch registers h as a durable handler that takes the events
+// matching pattern in batches (see Batch), with the delivery guarantees of
+// OnDurable and a per-event outcome. Batches run one at a time per
+// instance, in stream order. Middleware, which wraps single-event
+// handlers, does not apply (Config.Middleware is skipped).
+func (w *Worker) OnDurableBatch(ctx context.Context, pattern string, h BatchHandler, opts ...BatchOption) (*Subscription, error) {
+	var o handlerOptions
+	for _, opt := range opts {
+		opt.applyBatch(&o)
 	}
-	w.mu.Lock()
-	if w.durables[d.name] == d {
-		delete(w.durables, d.name)
+	if h == nil {
+		return nil, fmt.Errorf("mesh: on durable batch %q: nil handler", pattern)
 	}
-	w.mu.Unlock()
-	if err != nil {
-		return fmt.Errorf("mesh: off %q: %w", d.pattern, err)
+	return w.registerDurable(ctx, pattern, o, true, func(events []*Event) []error {
+		return w.handleBatch(h, pattern, o, events)
+	})
+}
+
+// handleBatch calls a batch handler and returns each event's outcome,
+// counted as for single events; a failure is reported once for the batch,
+// naming its first failed event.
+func (w *Worker) handleBatch(h BatchHandler, pattern string, o handlerOptions, events []*Event) []error {
+	err := w.call(o.timeout, len(events), func(ctx context.Context) error { return h.HandleBatch(ctx, events) })
+	var perEvent BatchErrors
+	errors.As(err, &perEvent)
+	outcomes := make([]error, len(events))
+	first := -1
+	for i, ev := range events {
+		switch {
+		case err == nil:
+		case perEvent != nil:
+			outcomes[i] = perEvent[i]
+		default:
+			outcomes[i] = err
+		}
+		outcomes[i] = w.outcome(pattern, false, ev, outcomes[i], false)
+		if outcomes[i] != nil && first < 0 {
+			first = i
+		}
 	}
-	return nil
+	if first >= 0 {
+		w.report(&HandlerError{Service: w.cfg.Service, Pattern: pattern, Event: events[first].Type, ID: events[first].ID, Err: err},
+			"handler", events[first].Handler, "batch", len(events))
+	}
+	return outcomes
 }

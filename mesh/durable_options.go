@@ -1,12 +1,11 @@
 package mesh
 
 import (
+	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/exprsn/ipcmesh/mesh/internal/durable"
-	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -33,18 +32,8 @@ const (
 // further retry.
 var DefaultBackoff = []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute}
 
-type durableOptions struct {
-	start      *durable.Position // nil: StartAtNew
-	expiry     time.Duration
-	name       string
-	maxDeliver int
-	backoff    []time.Duration
-	ackWait    time.Duration
-	byKey      bool
-	prefetch   int
-	batchSize  int
-	batchWait  time.Duration
-}
+// durableOptions are a durable handler's options (see durable.NewConfig).
+type durableOptions = durable.Options
 
 // ConsumerOption changes a durable handler's consumer: it is a
 // DurableOption and a BatchOption.
@@ -58,31 +47,31 @@ func (o ConsumerOption) applyBatch(h *handlerOptions)   { o(&h.durable) }
 // "ALL", cut to 200 bytes. Instances of a service share a consumer by
 // name; renaming a handler starts a new consumer, at its start position.
 func DurableName(name string) ConsumerOption {
-	return func(o *durableOptions) { o.name = name }
+	return func(o *durableOptions) { o.Name = name }
 }
 
 // MaxDeliver is how many times an event is handed to the durable handler
 // before it goes to the dead-letter stream. Default: DefaultMaxDeliver.
-func MaxDeliver(n int) ConsumerOption { return func(o *durableOptions) { o.maxDeliver = n } }
+func MaxDeliver(n int) ConsumerOption { return func(o *durableOptions) { o.MaxDeliver = n } }
 
 // Backoff sets the delays before the retries of a failed event, done by
 // the server (the event is negatively acknowledged with that delay; other
 // events go on meanwhile). The last delay repeats. Default: DefaultBackoff.
 func Backoff(delays ...time.Duration) ConsumerOption {
-	return func(o *durableOptions) { o.backoff = delays }
+	return func(o *durableOptions) { o.Backoff = delays }
 }
 
 // AckWait is how long the server waits for the outcome of an event before
 // it redelivers it. A running handler keeps its event by telling the
 // server it is in progress every AckWait/3. Default: DefaultAckWait.
-func AckWait(d time.Duration) ConsumerOption { return func(o *durableOptions) { o.ackWait = d } }
+func AckWait(d time.Duration) ConsumerOption { return func(o *durableOptions) { o.AckWait = d } }
 
 // Prefetch is how many events an instance pulls ahead of its handler. They
 // are reported in progress while they wait, so a slow handler does not see
 // them redelivered; other instances cannot take them meanwhile, so lower it
 // when events are slow and instances many. Default: DefaultPrefetch, or
 // twice Concurrency if more.
-func Prefetch(n int) ConsumerOption { return func(o *durableOptions) { o.prefetch = n } }
+func Prefetch(n int) ConsumerOption { return func(o *durableOptions) { o.Prefetch = n } }
 
 // StartAtNew makes a new durable handler take only the events stored
 // after its consumer is created. It is the default, as Kafka's
@@ -91,20 +80,20 @@ func Prefetch(n int) ConsumerOption { return func(o *durableOptions) { o.prefetc
 // whose consumer exists resumes where it stopped, whatever its start
 // option says.
 func StartAtNew() ConsumerOption {
-	return func(o *durableOptions) { o.start = &durable.Position{Policy: jetstream.DeliverNewPolicy} }
+	return func(o *durableOptions) { o.Start = &durable.Position{Policy: jetstream.DeliverNewPolicy} }
 }
 
 // StartAtFirst makes a new durable handler take every event the stream
 // holds, from the oldest (see StartAtNew).
 func StartAtFirst() ConsumerOption {
-	return func(o *durableOptions) { o.start = &durable.Position{Policy: jetstream.DeliverAllPolicy} }
+	return func(o *durableOptions) { o.Start = &durable.Position{Policy: jetstream.DeliverAllPolicy} }
 }
 
 // StartAtTime makes a new durable handler take the events stored since t
 // (see StartAtNew).
 func StartAtTime(t time.Time) ConsumerOption {
 	return func(o *durableOptions) {
-		o.start = &durable.Position{Policy: jetstream.DeliverByStartTimePolicy, Time: t}
+		o.Start = &durable.Position{Policy: jetstream.DeliverByStartTimePolicy, Time: t}
 	}
 }
 
@@ -112,7 +101,7 @@ func StartAtTime(t time.Time) ConsumerOption {
 // sequence seq on (see StartAtNew).
 func StartAtSequence(seq uint64) ConsumerOption {
 	return func(o *durableOptions) {
-		o.start = &durable.Position{Policy: jetstream.DeliverByStartSequencePolicy, Sequence: seq}
+		o.Start = &durable.Position{Policy: jetstream.DeliverByStartSequencePolicy, Sequence: seq}
 	}
 }
 
@@ -121,7 +110,7 @@ func StartAtSequence(seq uint64) ConsumerOption {
 // go; -1 keeps it forever. Default: the event stream's max age, so that a
 // worker offline for less than that still catches up.
 func InactiveExpiry(d time.Duration) ConsumerOption {
-	return func(o *durableOptions) { o.expiry = d }
+	return func(o *durableOptions) { o.Expiry = d }
 }
 
 type onlyDurable func(*durableOptions)
@@ -138,7 +127,7 @@ func (o onlyDurable) applyDurable(h *handlerOptions) { o(&h.durable) }
 // after its Backoff, can each be handled after a later event of its key.
 // Extra instances add failover, not throughput. Events without a key are
 // spread by id.
-func OrderedByKey() DurableOption { return onlyDurable(func(o *durableOptions) { o.byKey = true }) }
+func OrderedByKey() DurableOption { return onlyDurable(func(o *durableOptions) { o.ByKey = true }) }
 
 type onlyBatch func(*durableOptions)
 
@@ -148,65 +137,7 @@ func (o onlyBatch) applyBatch(h *handlerOptions) { o(&h.durable) }
 // what arrived within wait of the batch's first event. Default:
 // DefaultBatchSize and DefaultBatchWait.
 func Batch(size int, wait time.Duration) BatchOption {
-	return onlyBatch(func(o *durableOptions) { o.batchSize, o.batchWait = size, wait })
-}
-
-// withDefaults fills in the defaults of a durable handler's options; batch
-// says it is a batch handler.
-func (o handlerOptions) withDurableDefaults(batch bool) handlerOptions {
-	d := &o.durable
-	if d.maxDeliver == 0 {
-		d.maxDeliver = DefaultMaxDeliver
-	}
-	if len(d.backoff) == 0 {
-		d.backoff = DefaultBackoff
-	}
-	if d.ackWait == 0 {
-		d.ackWait = DefaultAckWait
-	}
-	if d.start == nil {
-		d.start = &durable.Position{Policy: jetstream.DeliverNewPolicy}
-	}
-	if o.concurrency == 0 {
-		o.concurrency = 1
-	}
-	if d.prefetch == 0 {
-		d.prefetch = max(DefaultPrefetch, 2*o.concurrency)
-	}
-	switch {
-	case !batch:
-		d.batchSize = 1
-	case d.batchSize == 0 && d.batchWait == 0:
-		d.batchSize, d.batchWait = DefaultBatchSize, DefaultBatchWait
-	}
-	return o
-}
-
-func (o handlerOptions) validateDurable() error {
-	d := o.durable
-	switch {
-	case d.maxDeliver < 1:
-		return fmt.Errorf("MaxDeliver %d: want at least 1", d.maxDeliver)
-	case d.ackWait < time.Second:
-		return fmt.Errorf("AckWait %s: want at least 1s", d.ackWait)
-	case o.concurrency < 1:
-		return fmt.Errorf("Concurrency %d: want at least 1", o.concurrency)
-	case d.prefetch < 1:
-		return fmt.Errorf("Prefetch %d: want at least 1", d.prefetch)
-	case d.batchSize < 1, d.batchWait < 0:
-		return fmt.Errorf("Batch(%d, %s): want a positive size and wait", d.batchSize, d.batchWait)
-	case d.expiry < -1:
-		return fmt.Errorf("InactiveExpiry %s: want a positive duration, or -1 for never", d.expiry)
-	}
-	for _, b := range d.backoff {
-		if b < 0 {
-			return fmt.Errorf("Backoff %s: delays cannot be negative", b)
-		}
-	}
-	if err := subjects.ValidateConsumerName(d.name); d.name != "" && err != nil {
-		return fmt.Errorf("DurableName: %w", err)
-	}
-	return nil
+	return onlyBatch(func(o *durableOptions) { o.BatchSize, o.BatchWait = size, wait })
 }
 
 // Permanent marks err as permanent: a durable handler returning it sends
@@ -227,4 +158,36 @@ func (e *permanentError) Unwrap() error { return e.err }
 func IsPermanent(err error) bool {
 	var p *permanentError
 	return errors.As(err, &p)
+}
+
+// What ProvisionDurable did to a consumer.
+const (
+	ConsumerCreated   = durable.Created
+	ConsumerUpdated   = durable.Updated
+	ConsumerUnchanged = durable.Unchanged
+)
+
+// ProvisionDurable creates the consumer that service's durable handler for
+// pattern uses with opts, in namespace ns, or updates it when its
+// configuration differs, and says which it did (ConsumerCreated,
+// ConsumerUpdated or ConsumerUnchanged). It is how the operator prepares
+// the consumers of workers whose credentials may not
+// (StreamConfig.Provisioned): given the options the handler registers with
+// (OnDurable's, or OnDurableBatch's with Batch), it makes the consumer the
+// handler would have made. It is idempotent, and an existing consumer
+// keeps its position. The setup package and meshctl setup call it for a
+// whole namespace.
+func ProvisionDurable(ctx context.Context, js jetstream.JetStream, ns, service, pattern string, opts ...DurableOption) (string, error) {
+	if js == nil {
+		return "", errors.New("mesh: provision durable: nil JetStream")
+	}
+	var o handlerOptions
+	for _, opt := range opts {
+		opt.applyDurable(&o)
+	}
+	cfg, err := durableConfig(ns, service, pattern, o, false)
+	if err != nil {
+		return "", err
+	}
+	return durable.Provision(ctx, js, cfg)
 }

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/exprsn/ipcmesh/codec"
 	"github.com/exprsn/ipcmesh/internal/headers"
+	"github.com/exprsn/ipcmesh/mesh/internal/conn"
 	"github.com/exprsn/ipcmesh/mesh/internal/outbound"
-	"github.com/exprsn/ipcmesh/streams"
-	"github.com/exprsn/ipcmesh/subjects"
+	"github.com/exprsn/ipcmesh/mesh/internal/store"
+	"github.com/exprsn/ipcmesh/schedules"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -60,72 +62,31 @@ type Receipt struct {
 func (w *Worker) EmitWithReceipt(ctx context.Context, event string, data any, opts ...EmitOption) (Receipt, error) {
 	out, err := w.prepareEmit(ctx, event, data, opts)
 	if err != nil {
-		w.stats.emitFailed.Add(1)
+		w.stats.EmitFailed.Add(1)
 		return Receipt{}, fmt.Errorf("mesh: emit %q: %w", event, err)
 	}
-	defer w.release(out)
-	r := Receipt{ID: out.s.ID, Subject: out.s.Msg.Subject}
-	if w.durable.Load() {
+	defer w.out.Put(out)
+	r := Receipt{ID: out.ID, Subject: out.Msg.Subject}
+	if w.store.Durable() {
 		var ack *jetstream.PubAck
-		ack, err = w.store(ctx, &out.s.Msg)
+		ack, err = w.store.Store(ctx, &out.Msg)
 		if err == nil {
 			r.Stream, r.Sequence, r.Duplicate = ack.Stream, ack.Sequence, ack.Duplicate
 		}
 	} else {
-		err = w.publish(&out.s.Msg)
+		err = w.publish(&out.Msg)
 	}
-	out.sent(err)
+	out.Sent(err)
 	if err != nil {
-		w.stats.emitFailed.Add(1)
+		w.stats.EmitFailed.Add(1)
 		if errors.Is(err, ErrUnconfirmed) {
 			// The caller may retry as the same event: it needs the id.
-			return Receipt{ID: r.ID, Subject: r.Subject}, fmt.Errorf("mesh: emit %q to %s (id %s): %w", event, out.s.Target, headers.Truncate(r.ID, maxLoggedField), err)
+			return Receipt{ID: r.ID, Subject: r.Subject}, fmt.Errorf("mesh: emit %q to %s (id %s): %w", event, out.Target, headers.Truncate(r.ID, maxLoggedField), err)
 		}
-		return Receipt{}, fmt.Errorf("mesh: emit %q to %s: %w", event, out.s.Target, err)
+		return Receipt{}, fmt.Errorf("mesh: emit %q to %s: %w", event, out.Target, err)
 	}
-	w.stats.emitted(event)
+	w.stats.Emitted(event)
 	return r, nil
-}
-
-// storeAttempt bounds one try to store an event; store tries again, with
-// the same duplicate key, until the emit's ctx ends.
-const storeAttempt = 2 * time.Second
-
-// store publishes msg to the event stream and waits for its
-// acknowledgement. When the acknowledgement does not come (a timeout, the
-// server gone or electing a leader), it publishes again: the duplicate key
-// makes a retry of a stored event a duplicate, not a second event. It gives
-// up when ctx ends (or after Config.RequestTimeout without a deadline),
-// with an error matching ErrUnconfirmed.
-func (w *Worker) store(ctx context.Context, msg *nats.Msg) (*jetstream.PubAck, error) {
-	ctx, cancel := w.bounded(ctx)
-	defer cancel()
-	pause := 50 * time.Millisecond
-	for {
-		attempt, cancelAttempt := context.WithTimeout(ctx, storeAttempt)
-		ack, err := w.js.PublishMsg(attempt, msg)
-		cancelAttempt()
-		switch {
-		case err == nil:
-			return ack, nil
-		case !unconfirmed(err):
-			return nil, withHint(err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("%w: %w", ErrUnconfirmed, withHint(err))
-		case <-time.After(pause):
-			pause = min(2*pause, time.Second)
-		}
-	}
-}
-
-// unconfirmed reports whether a publish's error leaves the event's fate
-// open, so that publishing it again is the way to know.
-func unconfirmed(err error) bool {
-	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
-		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
-		errors.Is(err, nats.ErrConnectionReconnecting) || errors.Is(err, nats.ErrDisconnected)
 }
 
 // EmitAsync emits like Emit to the namespace's event stream without waiting
@@ -138,38 +99,31 @@ func unconfirmed(err error) bool {
 //
 // EmitAsync needs the event stream: without it, it returns an error.
 func (w *Worker) EmitAsync(ctx context.Context, event string, data any, opts ...EmitOption) (*AsyncEmit, error) {
-	if !w.isReady() {
-		w.stats.emitFailed.Add(1)
+	if !w.conn.IsReady() {
+		w.stats.EmitFailed.Add(1)
 		return nil, fmt.Errorf("mesh: emit %q: %w: not connected yet (see Worker.Ready)", event, ErrDisconnected)
 	}
-	if !w.durable.Load() {
-		w.stats.emitFailed.Add(1)
-		return nil, fmt.Errorf("mesh: emit %q asynchronously: namespace %q has no event stream %s: set Config.Stream.Manage, or create it with streams.Ensure",
-			event, w.cfg.Namespace, subjects.EventStream(w.cfg.Namespace))
+	if !w.store.Durable() {
+		w.stats.EmitFailed.Add(1)
+		return nil, fmt.Errorf("mesh: emit %q asynchronously: %w", event, w.store.Missing())
 	}
 	out, err := w.prepareEmit(ctx, event, data, opts)
 	if err != nil {
-		w.stats.emitFailed.Add(1)
+		w.stats.EmitFailed.Add(1)
 		return nil, fmt.Errorf("mesh: emit %q: %w", event, err)
 	}
-	defer w.release(out)
+	defer w.out.Put(out)
 	// The client keeps the message until it is acknowledged, for retries:
 	// it gets its own copy, not the pooled one.
-	msg := &nats.Msg{Subject: out.s.Msg.Subject, Header: out.s.Msg.Header, Data: append([]byte(nil), out.s.Msg.Data...)}
-	// Wait for room among the pending acknowledgements until ctx ends, or
-	// for AsyncEmitTimeout without a deadline.
-	stall := w.cfg.AsyncEmitTimeout
-	if dl, ok := ctx.Deadline(); ok {
-		stall = max(time.Until(dl), time.Millisecond)
-	}
-	f, err := w.js.PublishMsgAsync(msg, jetstream.WithStallWait(stall))
-	out.sent(err)
+	msg := &nats.Msg{Subject: out.Msg.Subject, Header: out.Msg.Header, Data: append([]byte(nil), out.Msg.Data...)}
+	f, err := w.store.StoreAsync(ctx, msg)
+	out.Sent(err)
 	if err != nil {
-		w.stats.emitFailed.Add(1)
-		return nil, fmt.Errorf("mesh: emit %q to %s: %w", event, out.s.Target, withHint(err))
+		w.stats.EmitFailed.Add(1)
+		return nil, fmt.Errorf("mesh: emit %q to %s: %w", event, out.Target, err)
 	}
-	w.stats.emitted(event)
-	return &AsyncEmit{id: out.s.ID, subject: msg.Subject, future: f}, nil
+	w.stats.Emitted(event)
+	return &AsyncEmit{id: out.ID, subject: msg.Subject, future: f}, nil
 }
 
 // AsyncEmit is what became of an EmitAsync, once the stream acknowledged
@@ -187,7 +141,7 @@ func (a *AsyncEmit) Wait(ctx context.Context) (Receipt, error) {
 	case ack := <-a.future.Ok():
 		return Receipt{ID: a.id, Subject: a.subject, Stream: ack.Stream, Sequence: ack.Sequence, Duplicate: ack.Duplicate}, nil
 	case err := <-a.future.Err():
-		return Receipt{}, fmt.Errorf("mesh: emit on %s (id %s): %w", a.subject, headers.Truncate(a.id, maxLoggedField), withHint(err))
+		return Receipt{}, fmt.Errorf("mesh: emit on %s (id %s): %w", a.subject, headers.Truncate(a.id, maxLoggedField), store.Hint(err))
 	case <-ctx.Done():
 		return Receipt{}, ctx.Err()
 	}
@@ -203,50 +157,19 @@ func (w *Worker) Flush(ctx context.Context) error {
 	if err := w.nc.FlushWithContext(ctx); err != nil {
 		return fmt.Errorf("mesh: flush: %w", err)
 	}
-	if w.js == nil {
-		return nil
+	if n, err := w.store.Await(ctx); err != nil {
+		return fmt.Errorf("mesh: flush: %d asynchronous emits not yet acknowledged: %w", n, err)
 	}
-	select {
-	case <-w.js.PublishAsyncComplete():
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("mesh: flush: %d asynchronous emits not yet acknowledged: %w", w.js.PublishAsyncPending(), ctx.Err())
-	}
-}
-
-func (w *Worker) onAsyncEmitError(_ jetstream.JetStream, msg *nats.Msg, err error) {
-	w.stats.emitFailed.Add(1)
-	w.report(fmt.Errorf("mesh: asynchronous emit on %s (duplicate key %s) was not stored: %w", msg.Subject, msg.Header.Get(jetstream.MsgIDHeader), withHint(err)))
-}
-
-func withHint(err error) error {
-	if err == nil {
-		return nil
-	}
-	if h := streams.Hint(err); h != "" {
-		return fmt.Errorf("%w%s", err, h)
-	}
-	if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
-		return fmt.Errorf("%w: no stream stores this subject; set Config.Stream.Manage, or create the streams with streams.Ensure", err)
-	}
-	return err
+	return nil
 }
 
 // prepareEmit checks the worker and ctx, and encodes an event for the
 // stream when there is one.
-func (w *Worker) prepareEmit(ctx context.Context, event string, data any, opts []EmitOption) (outgoing, error) {
-	if err := ctx.Err(); err != nil {
-		return outgoing{}, err
-	}
-	if err := w.lostErr(); err != nil {
-		return outgoing{}, err
-	}
-	if w.state.Load() == stateClosed {
-		return outgoing{}, ErrClosed
-	}
-	if !w.isReady() && !w.cfg.Stream.Disable {
-		// Whether the namespace stores events is not known yet.
-		return outgoing{}, fmt.Errorf("%w: not connected yet (see Worker.Ready)", ErrDisconnected)
+func (w *Worker) prepareEmit(ctx context.Context, event string, data any, opts []EmitOption) (*outbound.Scratch, error) {
+	// Before the worker is ready, whether the namespace stores events is
+	// not known: only a worker without streams sends.
+	if err := w.conn.Sendable(ctx, w.cfg.Stream.Disable); err != nil {
+		return nil, err
 	}
 	return w.encode(ctx, SendEvent, event, data, func(o *sendOptions) {
 		for _, opt := range opts {
@@ -267,44 +190,34 @@ func (w *Worker) TryEmit(ctx context.Context, event string, data any, opts ...Em
 	return true
 }
 
-// outgoing is an encoded event ready to send, in a pooled scratch that
-// release returns once the send is done; sent reports the send's outcome to
-// the OnSend hook.
-type outgoing struct {
-	s    *outbound.Scratch
-	done func(error)
-}
-
-func (o outgoing) sent(err error) {
-	if o.done != nil {
-		o.done(err)
-	}
-}
-
-func (w *Worker) release(o outgoing) { w.out.Put(o.s) }
-
 // encode builds the NATS message of an event, or of a request when kind is
 // SendRequest, with the options apply sets.
-func (w *Worker) encode(ctx context.Context, kind SendKind, event string, data any, apply func(*sendOptions)) (outgoing, error) {
-	out := outgoing{s: w.out.Get()}
-	apply(&out.s.Opts)
-	if err := w.checkSchedule(&out.s.Opts); err != nil {
-		w.release(out)
-		return outgoing{}, err
+func (w *Worker) encode(ctx context.Context, kind SendKind, event string, data any, apply func(*sendOptions)) (*outbound.Scratch, error) {
+	out := w.out.Get()
+	apply(&out.Opts)
+	if err := w.store.Check(&out.Opts); err != nil {
+		w.out.Put(out)
+		return nil, err
 	}
-	if err := w.out.Prepare(out.s, event, data, kind == SendRequest, w.durable.Load() && kind == SendEvent); err != nil {
-		w.release(out)
-		return outgoing{}, err
+	if err := w.out.Prepare(out, event, data, kind == SendRequest, w.store.Durable() && kind == SendEvent); err != nil {
+		w.out.Put(out)
+		return nil, err
 	}
-	if w.cfg.OnSend != nil {
-		out.done = w.cfg.OnSend(ctx, Send{Kind: kind, Event: &out.s.Event, Subject: out.s.Msg.Subject, Target: out.s.Target})
-	}
-	if err := w.out.Marshal(out.s); err != nil {
-		out.sent(err)
-		w.release(out)
-		return outgoing{}, err
+	out.Done = w.onSend(ctx, kind, &out.Event, out.Msg.Subject, out.Target)
+	if err := w.out.Marshal(out); err != nil {
+		out.Sent(err)
+		w.out.Put(out)
+		return nil, err
 	}
 	return out, nil
+}
+
+// onSend calls the OnSend hook, if set, and returns what it returns.
+func (w *Worker) onSend(ctx context.Context, kind SendKind, ev *codec.Event, subject, target string) func(error) {
+	if w.cfg.OnSend == nil {
+		return nil
+	}
+	return w.cfg.OnSend(ctx, Send{Kind: kind, Event: ev, Subject: subject, Target: target})
 }
 
 func (w *Worker) publish(msg *nats.Msg) error {
@@ -312,4 +225,140 @@ func (w *Worker) publish(msg *nats.Msg) error {
 		return w.nc.Publish(msg.Subject, msg.Data)
 	}
 	return w.nc.PublishMsg(msg)
+}
+
+// Encoded is an event encoded for the event stream now and stored later by
+// EmitEncoded: a transactional outbox keeps it in a database row between
+// the two. Its Header carries the stream's duplicate key, derived from the
+// event's source and id, so that storing it again within the stream's
+// duplicate window stores nothing.
+type Encoded struct {
+	// ID, Event and Subject are the event's id, type and subject.
+	ID, Event, Subject string
+	// Header and Data are the NATS message's headers and body.
+	Header nats.Header
+	Data   []byte
+}
+
+// Encode encodes event with data and opts as Emit would send it, at the
+// time of the call, and sends nothing: see EmitEncoded. It fails as Emit
+// fails on invalid names, data that does not marshal and an event over
+// the server's max_payload, and after Close.
+func (w *Worker) Encode(event string, data any, opts ...EmitOption) (Encoded, error) {
+	if w.conn.State() == conn.Closed {
+		return Encoded{}, fmt.Errorf("mesh: encode %q: %w", event, ErrClosed)
+	}
+	out := w.out.Get()
+	defer w.out.Put(out)
+	for _, opt := range opts {
+		opt.applyEmit(&out.Opts)
+	}
+	err := w.out.Prepare(out, event, data, false, true)
+	if err == nil {
+		err = w.out.Marshal(out)
+	}
+	if err != nil {
+		return Encoded{}, fmt.Errorf("mesh: encode %q: %w", event, err)
+	}
+	e := Encoded{ID: out.Event.ID, Event: event, Subject: out.Msg.Subject}
+	e.Header, e.Data = out.Copy()
+	return e, nil
+}
+
+// EmitEncoded stores an event Encode encoded in the namespace's event
+// stream, as Emit does: it publishes again while the acknowledgement does
+// not come, until ctx ends (ErrUnconfirmed), and the receipt's Duplicate
+// says the stream already held the event. It fails when the namespace has
+// no event stream, since only the stream drops a second copy.
+func (w *Worker) EmitEncoded(ctx context.Context, e Encoded) (Receipt, error) {
+	if w.conn.State() == conn.Closed {
+		return Receipt{}, fmt.Errorf("mesh: emit %q (id %s): %w", e.Event, e.ID, ErrClosed)
+	}
+	if err := w.Ready(ctx); err != nil {
+		return Receipt{}, err
+	}
+	if !w.store.Durable() {
+		return Receipt{}, fmt.Errorf("mesh: emit %q (id %s): the namespace has no event stream to store it once", e.Event, e.ID)
+	}
+	ack, err := w.store.Store(ctx, &nats.Msg{Subject: e.Subject, Header: e.Header, Data: e.Data})
+	if err != nil {
+		w.stats.EmitFailed.Add(1)
+		return Receipt{ID: e.ID, Subject: e.Subject}, fmt.Errorf("mesh: emit %q (id %s): %w", e.Event, e.ID, err)
+	}
+	w.stats.Emitted(e.Event)
+	return Receipt{ID: e.ID, Subject: e.Subject, Stream: ack.Stream, Sequence: ack.Sequence, Duplicate: ack.Duplicate}, nil
+}
+
+// ErrUnsupported is returned by an emit that asks for what the server or
+// the namespace's streams cannot do: a schedule or a TTL on a server too
+// old (the error names the version needed), or without the streams that
+// hold them. Nothing is sent.
+var ErrUnsupported = errors.New("not supported by the server or the namespace's streams")
+
+// emitOnly is an option of emits alone.
+type emitOnly func(*sendOptions)
+
+func (o emitOnly) applyEmit(s *sendOptions) { o(s) }
+
+// At delivers the event at t instead of now: it reaches, at t, exactly the
+// handlers an emit of it at t would reach, live and durable. Emit returns
+// once the schedule is stored; the receipt's ID cancels it
+// (Worker.CancelSchedule). The delivered event's id is "<id>@<t>" (t in
+// RFC 3339, UTC, with nanoseconds) and its extension scheduledtime is t.
+// The server fires within about a second after t; a t in the past fires
+// at once. Needs the namespace's streams on nats-server 2.12 or later
+// (ErrUnsupported otherwise). Default: now.
+func At(t time.Time) EmitOption {
+	return emitOnly(func(o *sendOptions) { o.Schedule = outbound.NewSchedule(outbound.Schedule{At: t}) })
+}
+
+// After is At(time.Now().Add(d)), the time taken when the event is
+// emitted. d must be positive.
+func After(d time.Duration) EmitOption {
+	return emitOnly(func(o *sendOptions) { o.Schedule = outbound.NewSchedule(outbound.Schedule{After: d}) })
+}
+
+// Every delivers the event every d (at least 1 s; the server keeps whole
+// seconds) from its emit on, until the schedule is cancelled. Each firing
+// has id "<id>@<its scheduled time>" and extension scheduledtime. After a
+// server outage a recurring schedule fires once, late, not once per
+// missed time. Needs nats-server 2.14 or later.
+func Every(d time.Duration) EmitOption {
+	return emitOnly(func(o *sendOptions) { o.Schedule = outbound.NewSchedule(outbound.Schedule{Every: d}) })
+}
+
+// Cron delivers the event on the server's cron schedule expr (six fields,
+// with seconds: "0 30 9 * * 1-5", or "@hourly", "@daily"...) in the time
+// zone tz ("" for UTC), until cancelled. The server checks expr: a bad one
+// fails the emit. Each firing's scheduledtime is when it was stored,
+// truncated to the second (the scheduled time while the server fires
+// less than a second late). Needs nats-server 2.14 or later.
+func Cron(expr, tz string) EmitOption {
+	return emitOnly(func(o *sendOptions) {
+		o.Schedule = outbound.NewSchedule(outbound.Schedule{Cron: expr, TimeZone: tz})
+	})
+}
+
+// TTL makes the event stream remove the event after d (at least 1 s;
+// whole seconds), for events whose value goes stale (presence, typing), so
+// that a replay or a durable handler that comes late does not act on them.
+// With a schedule, each firing is kept d. It has no effect without an
+// event stream, where nothing is kept. Needs nats-server 2.11 or later and
+// an event stream updated by streams.Ensure (ErrUnsupported otherwise).
+// Default: the stream's MaxAge.
+func TTL(d time.Duration) EmitOption { return emitOnly(func(o *sendOptions) { o.TTL = d }) }
+
+// Schedules returns the namespace's pending scheduled events, of every
+// service (see schedules.List).
+func (w *Worker) Schedules(ctx context.Context) ([]schedules.Schedule, error) {
+	return w.store.Schedules(ctx)
+}
+
+// CancelSchedule cancels the scheduled event this service emitted with id
+// (the Receipt's ID), so that it fires no more. It fails with an error
+// matching schedules.ErrNotFound when no such schedule is pending (never
+// made, fired, or cancelled). Events of another service are cancelled
+// with schedules.Cancel and the schedule's Key.
+func (w *Worker) CancelSchedule(ctx context.Context, id string) error {
+	return w.store.Cancel(ctx, w.cfg.Service, id)
 }

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"time"
 
+	"github.com/exprsn/ipcmesh/codec"
 	"github.com/exprsn/ipcmesh/internal/headers"
+	"github.com/exprsn/ipcmesh/mesh/internal/inbound"
+	"github.com/exprsn/ipcmesh/subjects"
 )
 
 // Handler handles events. HandleEvent may be called concurrently, for
@@ -64,11 +67,11 @@ func (w *Worker) call(timeout time.Duration, n int, fn func(ctx context.Context)
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	w.stats.inFlight.Add(int64(n))
-	defer w.stats.inFlight.Add(-int64(n))
+	w.stats.InFlight.Add(int64(n))
+	defer w.stats.InFlight.Add(-int64(n))
 	defer func() {
 		if v := recover(); v != nil {
-			w.stats.panics.Add(1)
+			w.stats.Panics.Add(1)
 			err = newPanicError(v)
 		}
 	}()
@@ -83,16 +86,16 @@ func (w *Worker) call(timeout time.Duration, n int, fn func(ctx context.Context)
 func (w *Worker) outcome(pattern string, responder bool, ev *Event, err error, report bool) error {
 	switch {
 	case err == nil || responder && isAnswer(err):
-		w.stats.handled(ev.Type)
+		w.stats.Handled(ev.Type)
 		return err
 	case errors.Is(err, ErrAlreadyHandled):
-		w.stats.handled(ev.Type)
+		w.stats.Handled(ev.Type)
 		if ev.Handler != "" {
-			w.stats.durable(ev.Handler).skipped.Add(1)
+			w.stats.Durable(ev.Handler).Skipped.Add(1)
 		}
 		return nil
 	}
-	w.stats.failed(ev.Type)
+	w.stats.Failed(ev.Type)
 	if !report {
 		return err
 	}
@@ -100,3 +103,47 @@ func (w *Worker) outcome(pattern string, responder bool, ev *Event, err error, r
 		"event", headers.Truncate(ev.Type, maxLoggedField), "id", headers.Truncate(ev.ID, maxLoggedField), "subject", ev.NATSSubject)
 	return err
 }
+
+// Event is an event as a handler receives it: the CloudEvent (ID, Source =
+// the emitting service, Type = the event name as emitted, Time, Data,
+// DataContentType, Extensions...) plus where it travelled.
+//
+// Every handler that matches a delivery receives the same *Event: treat it
+// as read-only. It stays valid after the handler returns.
+type Event struct {
+	codec.Event
+
+	// Target is the service the event was sent to, or "all" for a
+	// broadcast.
+	Target string
+	// NATSSubject is the subject the event travelled on, e.g.
+	// "ipc.all.post.created".
+	NATSSubject string
+
+	// StreamSequence is the event's sequence in the event stream, for events
+	// delivered to durable handlers; 0 for live events.
+	StreamSequence uint64
+	// Replayed is set when the event is a copy re-delivered by replay or by
+	// a dead-letter re-drive (the Mesh-Replay or Mesh-Redrive header): its
+	// ID and Time are the original's, so idempotent handlers can skip it.
+	Replayed bool
+	// Handler is the name of the durable handler (its consumer) the event
+	// was delivered to; "" for live events.
+	Handler string
+	// Deliveries counts the deliveries of this event to a durable handler,
+	// this one included (1 on the first try); 0 for live events.
+	Deliveries uint64
+
+	// reply is the NATS reply subject of a request, "" for an event.
+	reply string
+}
+
+// IsBroadcast reports whether the event was sent to every service.
+func (e *Event) IsBroadcast() bool { return e.Target == subjects.Broadcast }
+
+// IsRequest reports whether the sender waits for a reply.
+func (e *Event) IsRequest() bool { return e.reply != "" }
+
+// Decode unmarshals the event's JSON data into v. It fails if the event has
+// no data or its content type is not JSON.
+func (e *Event) Decode(v any) error { return inbound.Data(&e.Event, v) }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/exprsn/ipcmesh/codec"
+	"github.com/exprsn/ipcmesh/mesh/internal/live"
 	"github.com/exprsn/ipcmesh/mesh/internal/outbound"
 	"github.com/exprsn/ipcmesh/subjects"
 )
@@ -99,13 +100,8 @@ type handlerOptions struct {
 	timeout        time.Duration
 	concurrency    int
 	middleware     []Middleware
-	pending        pendingLimits
+	pending        live.Limits
 	durable        durableOptions
-}
-
-type pendingLimits struct {
-	msgs, bytes int
-	set         bool
 }
 
 // HandlerOption changes a single-event handler: it is an OnOption, a
@@ -158,7 +154,7 @@ func (o LiveOption) applyResponder(h *handlerOptions) { o(h) }
 // share a subscription: the last limits set apply to all of them. Default:
 // the NATS client's, 512Ki events or 64 MiB.
 func PendingLimits(msgs, bytes int) LiveOption {
-	return func(o *handlerOptions) { o.pending = pendingLimits{msgs: msgs, bytes: bytes, set: true} }
+	return func(o *handlerOptions) { o.pending = live.Limits{Msgs: msgs, Bytes: bytes, Set: true} }
 }
 
 type onlyOn func(*handlerOptions)

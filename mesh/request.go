@@ -4,18 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
-	"time"
-
-	"github.com/exprsn/ipcmesh/internal/headers"
 
 	"github.com/exprsn/ipcmesh/codec"
+	"github.com/exprsn/ipcmesh/internal/headers"
+	"github.com/exprsn/ipcmesh/mesh/internal/live"
 	"github.com/exprsn/ipcmesh/mesh/internal/outbound"
+	"github.com/exprsn/ipcmesh/mesh/internal/rpc"
 	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/micro"
-	"github.com/nats-io/nuid"
 )
 
 // Responder answers requests. Respond may be called concurrently; what it
@@ -77,42 +73,27 @@ func (w *Worker) OnRequest(ctx context.Context, pattern string, r Responder, opt
 	if r == nil {
 		return nil, fmt.Errorf("mesh: on request %q: nil responder", pattern)
 	}
-	if err := w.liveOptions(&o); err != nil {
-		return nil, fmt.Errorf("mesh: on request %q: %w", pattern, err)
-	}
 	h := HandlerFunc(func(ctx context.Context, ev *Event) error {
 		data, err := r.Respond(ctx, ev)
-		if err != nil {
-			return err
-		}
-		if ev.reply != "" {
+		if err == nil && ev.reply != "" {
 			w.reply(ctx, ev, data)
 		}
-		return nil
+		return err
 	})
-	filter, err := subjects.RequestFilter(w.cfg.Namespace, w.cfg.Service, pattern)
-	if err != nil {
-		return nil, fmt.Errorf("mesh: on request %q: %w", pattern, err)
-	}
-	return w.register(ctx, w.newBinding(pattern, h, o, true), []routeKey{{filter: filter, queue: subjects.QueueGroup(w.cfg.Service, pattern)}})
+	keys, err := live.RequestKeys(w.cfg.Namespace, w.cfg.Service, pattern)
+	return w.register(ctx, pattern, h, o, true, keys, err)
 }
 
-// reply sends a responder's successful answer.
+// reply sends a responder's successful answer, encoded in a pooled
+// scratch, like an emit.
 func (w *Worker) reply(ctx context.Context, req *Event, data any) {
-	// The reply is encoded in a pooled scratch, like an emit.
 	s := w.out.Get()
 	defer w.out.Put(s)
-	ev := &s.Event
-	*ev = codec.Event{ID: nuid.Next(), Source: w.cfg.Service, Type: req.Type, Time: time.Now().UTC(), Extensions: s.Opts.Extensions}
-	if err := outbound.SetData(ev, data); err != nil {
+	if err := w.out.PrepareReply(s, req.Type, req.reply, data); err != nil {
 		w.replyError(req.reply, &RemoteError{Code: 500, Message: "reply " + err.Error()})
 		return
 	}
-	var done func(error)
-	if w.cfg.OnSend != nil {
-		done = w.cfg.OnSend(ctx, Send{Kind: SendReply, Event: ev, Subject: req.reply, Target: req.Source})
-	}
-	s.Msg.Subject = req.reply
+	done := w.onSend(ctx, SendReply, &s.Event, req.reply, req.Source)
 	err := w.out.Marshal(s)
 	if err != nil {
 		w.replyError(req.reply, &RemoteError{Code: 500, Message: "reply: " + err.Error()})
@@ -125,13 +106,9 @@ func (w *Worker) reply(ctx context.Context, req *Event, data any) {
 }
 
 // replyError answers a request with an error, its message and code made
-// fit for the wire (see sanitizeRemote).
+// fit for the wire (see rpc.Sanitize).
 func (w *Worker) replyError(reply string, rerr *RemoteError) {
-	code, message := sanitizeRemote(rerr.Code, rerr.Message)
-	msg := &nats.Msg{Subject: reply, Header: nats.Header{}}
-	msg.Header.Set(micro.ErrorHeader, message)
-	msg.Header.Set(micro.ErrorCodeHeader, strconv.Itoa(code))
-	if err := w.publish(msg); err != nil {
+	if err := w.publish(rpc.ErrorReply(reply, rerr.Code, rerr.Message, MaxRemoteErrorLen)); err != nil {
 		w.report(fmt.Errorf("mesh: send error reply: %w", err))
 	}
 }
@@ -139,27 +116,6 @@ func (w *Worker) replyError(reply string, rerr *RemoteError) {
 // MaxRemoteErrorLen bounds the message of a RemoteError on the wire, in
 // bytes; a longer one is cut, at a UTF-8 boundary.
 const MaxRemoteErrorLen = 1024
-
-// sanitizeRemote makes a remote error's code and message fit for a header,
-// on both sides of a request: a code outside 100..999 becomes 500, invalid
-// UTF-8 becomes U+FFFD, line breaks and other control characters become
-// spaces, and the message is cut to MaxRemoteErrorLen bytes.
-func sanitizeRemote(code int, message string) (int, string) {
-	if code < 100 || code > 999 {
-		code = 500
-	}
-	if len(message) > 4*MaxRemoteErrorLen {
-		message = message[:4*MaxRemoteErrorLen] // enough to fill the limit after cleaning
-	}
-	message = strings.ToValidUTF8(message, "\uFFFD")
-	message = strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, message)
-	return code, headers.Truncate(message, MaxRemoteErrorLen)
-}
 
 // isAnswer reports whether a responder's error is a deliberate answer: a
 // *RemoteError with a code below 500.
@@ -188,7 +144,7 @@ func asRemoteError(err error) *RemoteError {
 // error when ctx ends first. A ctx without a deadline is bounded by
 // Config.RequestTimeout. Data is as for Emit.
 func (w *Worker) Request(ctx context.Context, service, event string, data any, opts ...RequestOption) (*Event, error) {
-	if err := w.usable(); err != nil {
+	if err := w.conn.Usable(); err != nil {
 		return nil, fmt.Errorf("mesh: request %q from %q: %w", event, service, err)
 	}
 	if service == subjects.Broadcast {
@@ -206,24 +162,22 @@ func (w *Worker) Request(ctx context.Context, service, event string, data any, o
 		return nil, fmt.Errorf("mesh: request %q from %q: %w", event, service, err)
 	}
 	rev, err := w.roundTrip(ctx, out, service, event)
-	out.sent(err)
-	w.release(out)
+	out.Sent(err)
+	w.out.Put(out)
 	return rev, err
 }
 
 // roundTrip sends an encoded request and reads its reply.
-func (w *Worker) roundTrip(ctx context.Context, out outgoing, service, event string) (*Event, error) {
-	resp, err := w.nc.RequestMsgWithContext(ctx, &out.s.Msg)
-	w.stats.requests.Add(1)
+func (w *Worker) roundTrip(ctx context.Context, out *outbound.Scratch, service, event string) (*Event, error) {
+	resp, err := w.nc.RequestMsgWithContext(ctx, &out.Msg)
+	w.stats.Requests.Add(1)
 	switch {
 	case errors.Is(err, nats.ErrNoResponders):
 		return nil, fmt.Errorf("mesh: request %q from %q: %w: no instance answers it (is one running, with OnRequest for %q?)", event, service, ErrNoResponders, event)
 	case err != nil:
 		return nil, fmt.Errorf("mesh: request %q from %q: %w", event, service, err)
 	}
-	if msg := resp.Header.Get(micro.ErrorHeader); msg != "" || resp.Header.Get(micro.ErrorCodeHeader) != "" {
-		code, _ := strconv.Atoi(resp.Header.Get(micro.ErrorCodeHeader))
-		code, msg = sanitizeRemote(code, msg)
+	if code, msg, failed := rpc.Failure(resp.Header, MaxRemoteErrorLen); failed {
 		return nil, &RemoteError{Service: service, Event: event, Code: code, Message: msg}
 	}
 	rev := &Event{NATSSubject: resp.Subject, Target: w.cfg.Service}

@@ -1,13 +1,10 @@
 package mesh
 
 import (
-	"strings"
-
-	"sync"
-	"sync/atomic"
+	"encoding/json"
 	"time"
 
-	"github.com/exprsn/ipcmesh/mesh/internal/durable"
+	"github.com/exprsn/ipcmesh/mesh/internal/stats"
 	"github.com/exprsn/ipcmesh/subjects"
 )
 
@@ -75,13 +72,6 @@ type DurableStats struct {
 	Pending uint64 `json:"pending"`
 }
 
-// durableCounters are the counts of one durable handler: the engine's and
-// the events the idempotency guard skipped.
-type durableCounters struct {
-	durable.Counters
-	skipped atomic.Uint64
-}
-
 // EventStats are the counts for one event name.
 type EventStats struct {
 	Emitted  uint64 `json:"emitted"`
@@ -89,28 +79,6 @@ type EventStats struct {
 	Handled  uint64 `json:"handled"`
 	Failed   uint64 `json:"failed"`
 }
-
-type eventCounters struct {
-	emitted, received, handled, failed atomic.Uint64
-}
-
-type stats struct {
-	since                                               time.Time
-	emits, receives, handles, failures, panics, invalid atomic.Uint64
-	droppedGone, requests                               atomic.Uint64 // droppedGone: by removed subscriptions
-	inFlight                                            atomic.Int64
-	eventNames                                          atomic.Int64
-	byEvent                                             sync.Map // string -> *eventCounters
-	byDurable                                           sync.Map // string -> *durableCounters
-	emitFailed                                          atomic.Uint64
-}
-
-func (s *stats) durable(name string) *durableCounters {
-	c, _ := s.byDurable.LoadOrStore(name, &durableCounters{})
-	return c.(*durableCounters)
-}
-
-func (s *stats) init() { s.since = time.Now().UTC() }
 
 // MaxStatsEvents bounds the event names Stats.Events breaks counts down by;
 // events past it, and events whose type is longer than an event name may be
@@ -122,73 +90,51 @@ const MaxStatsEvents = 1000
 // OtherEvents is the Stats.Events key of events past MaxStatsEvents names.
 const OtherEvents = "_other"
 
-func (s *stats) event(name string) *eventCounters {
-	if len(name) > subjects.MaxEventLen {
-		// Not a name the mesh emits; a sender's invention is not kept.
-		name = OtherEvents
-	}
-	if c, ok := s.byEvent.Load(name); ok {
-		return c.(*eventCounters)
-	}
-	if s.eventNames.Add(1) > MaxStatsEvents {
-		s.eventNames.Add(-1)
-		name = OtherEvents
-	}
-	c, loaded := s.byEvent.LoadOrStore(strings.Clone(name), &eventCounters{})
-	if loaded && name != OtherEvents {
-		s.eventNames.Add(-1)
-	}
-	return c.(*eventCounters)
-}
-
-func (s *stats) emitted(name string)  { s.emits.Add(1); s.event(name).emitted.Add(1) }
-func (s *stats) received(name string) { s.receives.Add(1); s.event(name).received.Add(1) }
-func (s *stats) handled(name string)  { s.handles.Add(1); s.event(name).handled.Add(1) }
-func (s *stats) failed(name string)   { s.failures.Add(1); s.event(name).failed.Add(1) }
-
 // Stats returns a snapshot of the worker's counters. It is cheap enough to
 // serve on every scrape.
 func (w *Worker) Stats() Stats {
-	s := &w.stats
+	t := w.stats.Totals()
 	out := Stats{
-		Service:    w.cfg.Service,
-		Namespace:  w.cfg.Namespace,
-		Since:      s.since,
-		Emitted:    s.emits.Load(),
-		Received:   s.receives.Load(),
-		Handled:    s.handles.Load(),
-		Failed:     s.failures.Load(),
-		Panics:     s.panics.Load(),
-		Invalid:    s.invalid.Load(),
-		Dropped:    w.droppedTotal(),
-		Requests:   s.requests.Load(),
-		InFlight:   s.inFlight.Load(),
-		EmitFailed: s.emitFailed.Load(),
-		Events:     map[string]EventStats{},
-		Durable:    map[string]DurableStats{},
+		Service: w.cfg.Service, Namespace: w.cfg.Namespace, Since: w.stats.Since,
+		Emitted: t.Emitted, Received: t.Received, Handled: t.Handled, Failed: t.Failed, Panics: t.Panics,
+		Invalid: t.Invalid, Dropped: w.live.Dropped(), Requests: t.Requests, InFlight: t.InFlight, EmitFailed: t.EmitFailed,
+		Events: eventStats(w.stats.Events()), Durable: map[string]DurableStats{},
 	}
-	s.byDurable.Range(func(k, v any) bool {
-		c := v.(*durableCounters)
-		out.Durable[k.(string)] = DurableStats{
-			Acked:        c.Acked.Load(),
-			Retried:      c.Retried.Load(),
-			Redelivered:  c.Redelivered.Load(),
-			DeadLettered: c.DeadLettered.Load(),
-			Skipped:      c.skipped.Load(),
-			Terminated:   c.Terminated.Load(),
-			Pending:      c.Pending.Load(),
-		}
-		return true
-	})
-	s.byEvent.Range(func(k, v any) bool {
-		c := v.(*eventCounters)
-		out.Events[k.(string)] = EventStats{
-			Emitted:  c.emitted.Load(),
-			Received: c.received.Load(),
-			Handled:  c.handled.Load(),
-			Failed:   c.failed.Load(),
-		}
-		return true
-	})
+	for name, d := range w.stats.Durables() {
+		out.Durable[name] = DurableStats(d)
+	}
 	return out
+}
+
+func eventStats(events map[string]stats.Event) map[string]EventStats {
+	m := make(map[string]EventStats, len(events))
+	for name, e := range events {
+		m[name] = EventStats(e)
+	}
+	return m
+}
+
+// InstanceStats is a worker's answer to a request on
+// subjects.StatsSubject, as JSON: the bridge gathers them to serve
+// /api/ipc/stats.
+type InstanceStats struct {
+	// Instance identifies the worker among its service's instances.
+	Instance string `json:"instance"`
+	Stats
+}
+
+// Instance identifies this worker among its service's instances (a unique
+// id made at Connect).
+func (w *Worker) Instance() string { return w.instance }
+
+// serveStats answers stats requests for the worker's lifetime, within the
+// server's max_payload (see stats.Fit).
+func (w *Worker) serveStats() error {
+	return stats.Serve(w.nc, subjects.StatsSubject(w.cfg.Namespace), w.log, func(limit int) ([]byte, error) {
+		st := InstanceStats{Instance: w.instance, Stats: w.Stats()}
+		return stats.Fit(w.stats.Events(), OtherEvents, limit, func(events map[string]stats.Event) ([]byte, error) {
+			st.Events = eventStats(events)
+			return json.Marshal(st)
+		})
+	})
 }

@@ -60,8 +60,27 @@ type Scratch struct {
 	Target string // the target the options resolved to
 	// ID is the id the event was emitted with: Event.ID, except for a
 	// one-time scheduled event, whose firing's id is "<ID>@<time>".
-	ID  string
-	buf []byte
+	ID string
+	// Done, if set, receives the send's outcome (see Sent).
+	Done func(error)
+	buf  []byte
+}
+
+// Copy returns copies of the headers and body of s's message, for a
+// message kept after the send.
+func (s *Scratch) Copy() (nats.Header, []byte) {
+	h := make(nats.Header, len(s.Msg.Header))
+	for k, v := range s.Msg.Header {
+		h[k] = append([]string(nil), v...)
+	}
+	return h, append([]byte(nil), s.Msg.Data...)
+}
+
+// Sent reports the outcome of sending s to Done, if set.
+func (s *Scratch) Sent(err error) {
+	if s.Done != nil {
+		s.Done(err)
+	}
 }
 
 // maxPooledBuf bounds the body buffers kept for reuse.
@@ -85,8 +104,7 @@ func (e *Encoder) Put(s *Scratch) {
 	s.Opts = Options{Extensions: s.Opts.Extensions[:0]}
 	s.Event = codec.Event{}
 	s.Msg = nats.Msg{}
-	s.Target = ""
-	s.ID = ""
+	s.Target, s.ID, s.Done = "", "", nil
 	e.pool.Put(s)
 }
 
@@ -115,7 +133,7 @@ func (e *Encoder) Prepare(s *Scratch, event string, data any, request, dedup boo
 		s.Event.ID = nuid.Next()
 	}
 	s.ID = s.Event.ID
-	if err := SetData(&s.Event, data); err != nil {
+	if err := setData(&s.Event, data); err != nil {
 		return err
 	}
 	if err := checkTTL(o.TTL); err != nil {
@@ -138,6 +156,14 @@ func (e *Encoder) Prepare(s *Scratch, event string, data any, request, dedup boo
 		}
 	}
 	return nil
+}
+
+// PrepareReply builds the event of s: a responder's reply with data to a
+// request for event, sent on subject.
+func (e *Encoder) PrepareReply(s *Scratch, event, subject string, data any) error {
+	s.Event = codec.Event{ID: nuid.Next(), Source: e.Service, Type: event, Time: time.Now().UTC(), Extensions: s.Opts.Extensions}
+	s.Msg.Subject = subject
+	return setData(&s.Event, data)
 }
 
 // Marshal encodes s.Event into s.Msg in the encoder's mode and checks the
@@ -166,10 +192,10 @@ func (e *Encoder) Marshal(s *Scratch) error {
 	return nil
 }
 
-// SetData puts data on ev: JSON-marshalled, except []byte, sent as is
+// setData puts data on ev: JSON-marshalled, except []byte, sent as is
 // (application/octet-stream unless a content type is set),
 // json.RawMessage, embedded as is, and nil, no data.
-func SetData(ev *codec.Event, data any) error {
+func setData(ev *codec.Event, data any) error {
 	switch d := data.(type) {
 	case nil:
 		return nil
