@@ -175,7 +175,7 @@ func (w *Worker) prepareEmit(ctx context.Context, event string, data any, opts [
 		for _, opt := range opts {
 			opt.applyEmit(o)
 		}
-	})
+	}, w.store.Durable())
 }
 
 // TryEmit is Emit for callers that must not fail because an event could not
@@ -191,15 +191,16 @@ func (w *Worker) TryEmit(ctx context.Context, event string, data any, opts ...Em
 }
 
 // encode builds the NATS message of an event, or of a request when kind is
-// SendRequest, with the options apply sets.
-func (w *Worker) encode(ctx context.Context, kind SendKind, event string, data any, apply func(*sendOptions)) (*outbound.Scratch, error) {
+// SendRequest, with the options apply sets; a stored event carries the
+// event stream's duplicate key.
+func (w *Worker) encode(ctx context.Context, kind SendKind, event string, data any, apply func(*sendOptions), stored bool) (*outbound.Scratch, error) {
 	out := w.out.Get()
 	apply(&out.Opts)
 	if err := w.store.Check(&out.Opts); err != nil {
 		w.out.Put(out)
 		return nil, err
 	}
-	if err := w.out.Prepare(out, event, data, kind == SendRequest, w.store.Durable() && kind == SendEvent); err != nil {
+	if err := w.out.Prepare(out, event, data, kind == SendRequest, stored); err != nil {
 		w.out.Put(out)
 		return nil, err
 	}
@@ -242,24 +243,26 @@ type Encoded struct {
 
 // Encode encodes event with data and opts as Emit would send it, at the
 // time of the call, and sends nothing: see EmitEncoded. It fails as Emit
-// fails on invalid names, data that does not marshal and an event over
-// the server's max_payload, and after Close.
-func (w *Worker) Encode(event string, data any, opts ...EmitOption) (Encoded, error) {
+// fails on invalid names, data that does not marshal, an event over the
+// server's max_payload, a schedule or TTL the server or the namespace's
+// streams cannot hold (ErrUnsupported), and after Close. Config.OnSend is
+// called as for Emit, so the encoded event carries what the hook adds (a
+// signature, trace context); the func it returns is called when Encode
+// returns.
+func (w *Worker) Encode(ctx context.Context, event string, data any, opts ...EmitOption) (Encoded, error) {
 	if w.conn.State() == conn.Closed {
 		return Encoded{}, fmt.Errorf("mesh: encode %q: %w", event, ErrClosed)
 	}
-	out := w.out.Get()
-	defer w.out.Put(out)
-	for _, opt := range opts {
-		opt.applyEmit(&out.Opts)
-	}
-	err := w.out.Prepare(out, event, data, false, true)
-	if err == nil {
-		err = w.out.Marshal(out)
-	}
+	out, err := w.encode(ctx, SendEvent, event, data, func(o *sendOptions) {
+		for _, opt := range opts {
+			opt.applyEmit(o)
+		}
+	}, true)
 	if err != nil {
 		return Encoded{}, fmt.Errorf("mesh: encode %q: %w", event, err)
 	}
+	defer w.out.Put(out)
+	out.Sent(nil)
 	e := Encoded{ID: out.Event.ID, Event: event, Subject: out.Msg.Subject}
 	e.Header, e.Data = out.Copy()
 	return e, nil

@@ -18,7 +18,7 @@ func TestEncodedEventIsStoredOnce(t *testing.T) {
 	rec := testutil.NewRecorder()
 	onDurable(t, w, "post:created", rec)
 
-	e, err := w.Encode("post:created", map[string]int{"post": 7}, mesh.ToSelf(), mesh.WithID("post-7"))
+	e, err := w.Encode(context.Background(), "post:created", map[string]int{"post": 7}, mesh.ToSelf(), mesh.WithID("post-7"))
 	require.NoError(t, err)
 	require.Equal(t, "post-7", e.ID)
 	first, err := w.EmitEncoded(ctx, e)
@@ -38,9 +38,9 @@ func TestEncodedEventIsStoredOnce(t *testing.T) {
 func TestEncodeRefusesWhatEmitRefuses(t *testing.T) {
 	srv := testutil.StartServer(t)
 	w := testutil.Connect(t, srv, "exprsn-timeline")
-	_, err := w.Encode("bad event", nil)
+	_, err := w.Encode(context.Background(), "bad event", nil)
 	require.Error(t, err)
-	_, err = w.Encode("post:created", make(chan int))
+	_, err = w.Encode(context.Background(), "post:created", make(chan int))
 	require.ErrorContains(t, err, "marshal")
 	_, err = w.EmitEncoded(context.Background(), mesh.Encoded{ID: "x", Event: "post:created", Subject: "ipc._all.post.created"})
 	require.ErrorContains(t, err, "no event stream")

@@ -157,7 +157,7 @@ func (w *Worker) Request(ctx context.Context, service, event string, data any, o
 			opt.applyRequest(o)
 		}
 		o.Target, o.Self = service, false
-	})
+	}, false)
 	if err != nil {
 		return nil, fmt.Errorf("mesh: request %q from %q: %w", event, service, err)
 	}

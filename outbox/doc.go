@@ -130,14 +130,11 @@
 //
 // # Limits
 //
-// Emit encodes with mesh.Worker.Encode, which does not call the worker's
-// Config.OnSend hook: events emitted through the outbox are not signed by
-// a signing.Signer hook, and carry no trace context from an OnSend
-// tracer; a receiver that verifies signatures refuses them
-// (signing.ErrUnsigned) unless it allows unsigned events. Nor does Encode
-// check a schedule or a TTL against the server and the namespace's
-// streams as Emit does (mesh.ErrUnsupported): Emit accepts the row, and
-// the relay fails to publish it for as long as the server cannot honour
-// it, holding back the service's later events; Stats.LastError names the
-// row.
+// Emit encodes with mesh.Worker.Encode, which calls the worker's
+// Config.OnSend hook as a direct emit does: a signing.Signer signs the
+// event at Emit, and the signature is stored in the row. Encode refuses a
+// schedule or TTL the server or the namespace's streams cannot honour
+// (mesh.ErrUnsupported), so no such row is written. The relay's Stats are
+// not in the worker's stats reply (meshctl serve's /api/ipc/stats): export
+// them with outboxprom or an endpoint of your own.
 package outbox

@@ -203,7 +203,7 @@ func (o *Outbox) Emit(ctx context.Context, tx *sql.Tx, event string, data any, o
 	if o.closed.Load() {
 		return fmt.Errorf("outbox: emit %q: %w", event, ErrClosed)
 	}
-	e, err := o.w.Encode(event, data, opts...)
+	e, err := o.w.Encode(ctx, event, data, opts...)
 	if err != nil {
 		return fmt.Errorf("outbox: emit %q: %w", event, err)
 	}

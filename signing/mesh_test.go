@@ -213,3 +213,25 @@ func TestRedrivenBroadcastVerifies(t *testing.T) {
 		return len(evs) == 2 && evs[1].Replayed && evs[1].Target == receiver
 	})
 }
+
+// TestEncodedEventIsSigned: an event encoded now and stored later (as the
+// transactional outbox does with Worker.Encode and EmitEncoded) carries
+// its signature, and a verifying handler accepts it.
+func TestEncodedEventIsSigned(t *testing.T) {
+	srv := testutil.StartServer(t, testutil.WithStreams())
+	k := newMeshKeys(t)
+	keys, err := signing.StaticKeys(k.published)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, durable, _ := verifyingReceiver(t, srv, keys)
+	emitter := testutil.Connect(t, srv, timeline, mesh.Config{OnSend: newSigner(t, k.timeline)})
+	e, err := emitter.Encode(ctxT(t), "probe:encoded", map[string]int{"n": 1}, mesh.WithID("probe-encoded"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := emitter.EmitEncoded(ctxT(t), e); err != nil {
+		t.Fatal(err)
+	}
+	durable.WaitFor(t, 0, func(evs []*mesh.Event) bool { return has(evs, "probe-encoded") })
+}
