@@ -14,8 +14,11 @@ type goroutine[T any] struct {
 // loop serves lane l until it has no item left and is not one of its Idle
 // waiting goroutines, or the scheduler is closed and the lane empty.
 //
-// Push counts on every goroutine not in a call to take a queued item (it
-// starts one only when queued items outnumber them), so a goroutine ends
+// Push counts on every goroutine not in a call to take queued items (it
+// starts one only when every goroutine is in a call, or the queued items
+// outnumber spawnRatio times those that are not), and a goroutine that
+// starts a call with items left and every other goroutine in a call
+// starts one too, so a goroutine ends
 // only with the lane empty, or starts a replacement; one that a call ends
 // (runtime.Goexit, as t.FailNow does) still settles that call.
 func (s *Scheduler[T]) loop(l *lane[T]) {
@@ -39,7 +42,9 @@ func (s *Scheduler[T]) loop(l *lane[T]) {
 			return
 		}
 		l.busy++
-		l.mu.Unlock()
+		// Items left behind and every goroutine in a call: start one for
+		// them, as Push would, since Push may not come again soon.
+		s.spawnLocked(l)
 		g.inCall, g.n = true, len(items)
 		s.call(items)
 		g.inCall = false

@@ -93,10 +93,12 @@ func (s *Scheduler[T]) Push(key uint32, item T) {
 }
 
 // spawnLocked, with l.mu held, which it unlocks, starts a goroutine for
-// l if its queued items outnumber its goroutines not in a call and it has
-// fewer than Workers, and reports whether it did.
+// l if it has fewer than Workers and either every one it has is in a call
+// or its queued items outnumber spawnRatio times those that are not, and
+// reports whether it did.
 func (s *Scheduler[T]) spawnLocked(l *lane[T]) bool {
-	spawn := l.queued() > l.running-l.busy && l.running < s.cfg.Workers
+	free := l.running - l.busy
+	spawn := l.queued() > spawnRatio*free && l.running < s.cfg.Workers
 	if spawn {
 		l.running++
 		s.add()
@@ -146,6 +148,15 @@ func (s *Scheduler[T]) free(n int) {
 		}
 	}
 }
+
+// spawnRatio is how many queued items a goroutine not in a call counts
+// for when Push decides whether to start another: it is about to take
+// them one after another. Counting it for one item only started a
+// goroutine for nearly every item of a burst of short calls (each start
+// costs Config.Enter and a stack), and most of them ended unused after
+// their linger; a lane whose goroutines are all in calls, as with slow
+// handlers, still gets a new goroutine for every item pushed.
+const spawnRatio = 4
 
 // lane is a FIFO of items and the goroutines serving it.
 type lane[T any] struct {
