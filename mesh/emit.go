@@ -352,7 +352,9 @@ func Cron(expr, tz string) EmitOption {
 func TTL(d time.Duration) EmitOption { return emitOnly(func(o *sendOptions) { o.TTL = d }) }
 
 // Schedules returns the namespace's pending scheduled events, of every
-// service (see schedules.List).
+// service (see schedules.List). It reads the schedule stream, which a
+// service with least-privilege permissions may not: that is the
+// operator's (meshctl schedules list).
 func (w *Worker) Schedules(ctx context.Context) ([]schedules.Schedule, error) {
 	return w.store.Schedules(ctx)
 }
@@ -360,8 +362,10 @@ func (w *Worker) Schedules(ctx context.Context) ([]schedules.Schedule, error) {
 // CancelSchedule cancels the scheduled event this service emitted with id
 // (the Receipt's ID), so that it fires no more. It fails with an error
 // matching schedules.ErrNotFound when no such schedule is pending (never
-// made, fired, or cancelled). Events of another service are cancelled
-// with schedules.Cancel and the schedule's Key.
+// made, fired, or cancelled more than about a second ago: see
+// schedules.Cancel). It needs only the permission to schedule. Events of
+// another service are cancelled with schedules.Cancel and the schedule's
+// Key.
 func (w *Worker) CancelSchedule(ctx context.Context, id string) error {
 	return w.store.Cancel(ctx, w.cfg.Service, id)
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/exprsn/ipcmesh/codec"
 	"github.com/exprsn/ipcmesh/subjects"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -134,8 +135,15 @@ func parse(ns string, msg *jetstream.RawStreamMsg) Schedule {
 }
 
 // Cancel removes namespace ns's schedule key, so that it never fires
-// again. It fails with ErrNotFound when there is no such pending
-// schedule. A firing already stored is not undone.
+// again. It fails with ErrNotFound when there is no such pending schedule;
+// for about a second after a cancel, cancelling the same key again
+// returns nil instead. A firing already stored is not undone.
+//
+// It needs only what a service that schedules may do: the schedule
+// stream's info, and a publish on the schedule's subject of a marker that
+// rolls the subject up (Nats-Rollup: sub), replacing the schedule, and
+// expires after cancelMarkerTTL. Reading the stream or purging it would
+// let a service see or remove every service's schedules.
 func Cancel(ctx context.Context, js jetstream.JetStream, ns, key string) error {
 	if key == "" || strings.ContainsAny(key, ".*> \t") {
 		return fmt.Errorf("schedules: cancel %q: %w", key, ErrNotFound)
@@ -148,17 +156,22 @@ func Cancel(ctx context.Context, js jetstream.JetStream, ns, key string) error {
 		return fmt.Errorf("schedules: cancel %s: %w", key, err)
 	}
 	subject := subjects.ScheduleSubject(ns, key)
-	msg, err := stream.GetLastMsgForSubject(ctx, subject)
-	switch {
-	case errors.Is(err, jetstream.ErrMsgNotFound):
-		return fmt.Errorf("schedules: cancel %s: %w", key, ErrNotFound)
-	case err != nil:
+	info, err := stream.Info(ctx, jetstream.WithSubjectFilter(subject))
+	if err != nil {
 		return fmt.Errorf("schedules: cancel %s: %w", key, err)
-	case msg.Header.Get(jetstream.ScheduleHeader) == "":
+	}
+	if info.State.Subjects[subject] == 0 {
 		return fmt.Errorf("schedules: cancel %s: %w", key, ErrNotFound)
 	}
-	if err := stream.Purge(ctx, jetstream.WithPurgeSubject(subject)); err != nil {
+	marker := nats.NewMsg(subject)
+	marker.Header.Set(jetstream.MsgRollup, jetstream.MsgRollupSubject)
+	marker.Header.Set(jetstream.MsgTTLHeader, cancelMarkerTTL)
+	if _, err := js.PublishMsg(ctx, marker); err != nil {
 		return fmt.Errorf("schedules: cancel %s: %w", key, err)
 	}
 	return nil
 }
+
+// cancelMarkerTTL is how long Cancel's marker stays on a cancelled
+// schedule's subject: the shortest TTL the server keeps.
+const cancelMarkerTTL = "1s"

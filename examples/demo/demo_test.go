@@ -9,11 +9,39 @@ import (
 
 // TestRun plays the demo and checks that its trace shows every flow.
 func TestRun(t *testing.T) {
+	trace := runDemo(t, false)
+	if hasLine(trace, leastPrivilege) {
+		t.Errorf("without -auth, the trace says %q", leastPrivilege)
+	}
+	checkTrace(t, trace)
+}
+
+// TestRunWithCredentials plays the demo with -auth, each service as its
+// least-privilege user: every flow plays as without.
+func TestRunWithCredentials(t *testing.T) {
+	trace := runDemo(t, true)
+	if !hasLine(trace, leastPrivilege) {
+		t.Errorf("no line with %q in the trace:\n%s", leastPrivilege, trace)
+	}
+	checkTrace(t, trace)
+}
+
+// leastPrivilege is what the demo says when it runs with -auth.
+var leastPrivilege = []string{"each worker runs as its service's least-privilege user", "mesh-operator set up"}
+
+// runDemo runs the demo and returns its trace.
+func runDemo(t *testing.T, withAuth bool) string {
+	t.Helper()
 	var out bytes.Buffer
-	if err := run(context.Background(), &out); err != nil {
+	if err := run(context.Background(), &out, withAuth); err != nil {
 		t.Fatalf("run: %v\n%s", err, &out)
 	}
-	trace := out.String()
+	return out.String()
+}
+
+// checkTrace checks that trace shows every flow of the demo.
+func checkTrace(t *testing.T, trace string) {
+	t.Helper()
 	for _, tt := range []struct {
 		name string
 		line []string // words one line must contain, in order

@@ -74,9 +74,10 @@ func offline(ctx context.Context, c *cast) error {
 }
 
 // deadLetter submits content without text: moderator fails it with
-// mesh.Permanent, so it goes to the dead-letter stream at once. The scene
-// lists the dead letter, "fixes" moderator (it approves empty content from
-// now on) and re-drives the dead letter, which completes the chain.
+// mesh.Permanent, so it goes to the dead-letter stream at once. The
+// operator lists the dead letter; moderator is "fixed" (it approves empty
+// content from now on), and the operator re-drives the dead letter, which
+// completes the chain.
 func deadLetter(ctx context.Context, c *cast) error {
 	empty := moderator.Submission{ID: "p9", Author: "ben"} // from a client that sends no text
 	err := c.tr.await(ctx, func() error {
@@ -88,7 +89,9 @@ func deadLetter(ctx context.Context, c *cast) error {
 	if err != nil {
 		return err
 	}
-	dlq := deadletter.New(c.moderatorW.JetStream(), c.moderatorW.Namespace())
+	// Reading and re-driving dead letters is the operator's (meshctl dlq):
+	// a service may write its dead letters, not read them.
+	dlq := deadletter.New(c.admin, c.moderatorW.Namespace())
 	letters, err := dlq.List(ctx, moderator.Name, 1, 0)
 	if err != nil {
 		return err

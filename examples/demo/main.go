@@ -5,17 +5,26 @@
 //	go run ./examples/demo
 //
 // The workers create the namespace's streams, so moderator and herald
-// handle their events durably: the later scenes stop herald while posts are
-// moderated and show it catching up, send content moderator cannot
+// handle their events durably: the later scenes stop herald while posts
+// are moderated and show it catching up, send content moderator cannot
 // moderate to the dead-letter stream, then re-drive it, and schedule an
 // event 2 s ahead (herald's nudge of an author nobody replied to), which
 // fires at its time.
 //
+// With -auth (go run ./examples/demo -auth), the services run with least
+// privilege: the server accepts only the users generated from the example
+// services' spec, examples/service/spec/mesh.json, with passwords made for
+// the run; the operator (mesh-operator) applies the spec, creating the
+// streams and consumers, and each worker connects as its service's user
+// and uses them (mesh.StreamConfig.Provisioned). Every scene plays as
+// without.
+//
 // Each scene starts a flow and waits, at most flowTimeout, until every
 // handler it involves has run; the demo fails (exit status 1) if one does
 // not. Lines of the form "timeline -> all  post:created" are events on the
-// wire, seen by a tap subscribed to ipc.>; lines "dlq  <- moderator
-// content:submitted" are dead letters, read by the tap from their stream;
+// wire, seen by a tap subscribed to ipc.*.> as the operator; lines "dlq
+// <- moderator content:submitted" are dead letters, read by the tap from
+// their stream (listing and re-driving them is the operator's too);
 // lines "spark  handled post:created" are handler calls, seen by a
 // middleware in every worker. A fired scheduled event's line shows its
 // scheduledtime extension. SIGINT or SIGTERM stops it.
@@ -24,6 +33,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -41,14 +51,20 @@ import (
 	"github.com/exprsn/ipcmesh/examples/timeline"
 	"github.com/exprsn/ipcmesh/internal/embedded"
 	"github.com/exprsn/ipcmesh/mesh"
+	"github.com/exprsn/ipcmesh/permissions"
+	"github.com/exprsn/ipcmesh/setup"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // flowTimeout bounds each scene.
 const flowTimeout = 10 * time.Second
 
 func main() {
+	withAuth := flag.Bool("auth", false, "run each service as its own least-privilege user, generated from examples/service/spec/mesh.json")
+	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Stdout)
+	err := run(ctx, os.Stdout, *withAuth)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
@@ -58,13 +74,24 @@ func main() {
 
 // run starts a server, connects the services, plays the scenes, prints
 // the trace and the workers' statistics to out, and shuts everything down.
-func run(ctx context.Context, out io.Writer) (err error) {
+// With withAuth, the server accepts only the users generated from the
+// services' spec (see credentials), the operator applies the spec, and
+// each worker connects as its service's user.
+func run(ctx context.Context, out io.Writer, withAuth bool) (err error) {
 	dir, err := os.MkdirTemp("", "ipcmesh-demo-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	ns, err := embedded.Start(embedded.Options(dir))
+	opts := embedded.Options(dir)
+	var creds *credentials
+	if withAuth {
+		if creds, err = newCredentials(); err != nil {
+			return err
+		}
+		opts.Users = creds.users
+	}
+	ns, err := embedded.Start(opts)
 	if err != nil {
 		return err
 	}
@@ -72,25 +99,71 @@ func run(ctx context.Context, out io.Writer) (err error) {
 		ns.Shutdown()
 		ns.WaitForShutdown()
 	}()
-
-	tr := newTracer(out)
-	c := &cast{tr: tr, url: ns.ClientURL(), dir: dir, labels: map[*mesh.Worker]string{}}
-	defer func() { err = errors.Join(err, c.close()) }()
 	cctx, cancel := context.WithTimeout(ctx, flowTimeout)
 	defer cancel()
+	op, err := operate(cctx, ns.ClientURL(), creds)
+	if err != nil {
+		return err
+	}
+	defer op.Close()
+
+	tr := newTracer(out)
+	c := &cast{tr: tr, url: ns.ClientURL(), dir: dir, creds: creds, labels: map[*mesh.Worker]string{}}
+	if c.admin, err = jetstream.New(op); err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, c.close()) }()
 	if err := c.connect(cctx); err != nil {
 		return err
 	}
-	// The tap starts once the workers have created the streams.
-	stopTap, err := tr.tap(cctx, ns.ClientURL())
+	// The tap starts once the streams exist.
+	stopTap, err := tr.tap(cctx, op)
 	if err != nil {
 		return err
 	}
 	defer stopTap()
 	fmt.Fprintf(out, "mesh demo: %d workers on an embedded NATS server\n", len(c.workers))
+	if withAuth {
+		fmt.Fprintf(out, "each worker runs as its service's least-privilege user; %s set up the streams and consumers\n", permissions.OperatorName)
+	}
+	if err := play(ctx, c); err != nil {
+		return err
+	}
+	printStats(c)
+	return nil
+}
 
+// operate connects to url as the operator: the tap, the dead-letter and
+// schedule admin. With creds, it authenticates as permissions.OperatorName
+// and applies the services' spec; without, the workers create the
+// streams.
+func operate(ctx context.Context, url string, creds *credentials) (*nats.Conn, error) {
+	opts := []nats.Option{nats.Name("demo-operator")}
+	if creds != nil {
+		opts = append(opts, creds.as(permissions.OperatorName))
+	}
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect the operator: %w", err)
+	}
+	if creds == nil {
+		return nc, nil
+	}
+	js, err := jetstream.New(nc)
+	if err == nil {
+		_, err = setup.Apply(ctx, js, creds.spec)
+	}
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("apply the services' spec: %w", err)
+	}
+	return nc, nil
+}
+
+// play plays the scenes in order, each within flowTimeout.
+func play(ctx context.Context, c *cast) error {
 	for i, s := range scenes {
-		fmt.Fprintf(out, "\n(%d) %s\n", i+1, s.title)
+		fmt.Fprintf(c.tr.out, "\n(%d) %s\n", i+1, s.title)
 		sctx, cancel := context.WithTimeout(ctx, flowTimeout)
 		err := s.play(sctx, c)
 		cancel()
@@ -98,25 +171,31 @@ func run(ctx context.Context, out io.Writer) (err error) {
 			return fmt.Errorf("scene %d (%s): %w", i+1, s.title, err)
 		}
 	}
-	fmt.Fprintf(out, "\nstats\n")
+	return nil
+}
+
+// printStats prints the statistics of every connected worker.
+func printStats(c *cast) {
+	fmt.Fprintf(c.tr.out, "\nstats\n")
 	for _, w := range c.workers {
 		st := w.Stats()
 		var acked, dead uint64
 		for _, d := range st.Durable {
 			acked, dead = acked+d.Acked, dead+d.DeadLettered
 		}
-		tr.printf("%-10s emitted %2d  received %2d  handled %2d  failed %2d  requests %2d  acked %2d  dead-lettered %d",
+		c.tr.printf("%-10s emitted %2d  received %2d  handled %2d  failed %2d  requests %2d  acked %2d  dead-lettered %d",
 			c.labels[w], st.Emitted, st.Received, st.Handled, st.Failed, st.Requests, acked, dead)
 	}
-	return nil
 }
 
 // cast is the services of the demo and their workers.
 type cast struct {
 	tr      *tracer
 	url     string
-	dir     string         // the demo's temporary directory, for the services' databases
-	workers []*mesh.Worker // the connected ones
+	dir     string              // the demo's temporary directory, for the services' databases
+	creds   *credentials        // the users to connect as; nil without -auth
+	admin   jetstream.JetStream // the operator's: dead letters, schedules
+	workers []*mesh.Worker      // the connected ones
 	labels  map[*mesh.Worker]string
 
 	auth       *auth.Service
@@ -137,18 +216,25 @@ type heraldInstance struct {
 	svc   *herald.Service
 }
 
-// worker connects a worker for service, labelled label in the trace. The
-// workers create the namespace's streams (Manage), as the services do when
-// run on their own.
+// worker connects a worker for service, labelled label in the trace.
+// Without credentials, the workers create the namespace's streams
+// (Manage), as the services do when run on their own; with them, each
+// connects as its service's user and uses what the operator set up
+// (Provisioned).
 func (c *cast) worker(ctx context.Context, service, label string) (*mesh.Worker, error) {
-	w, err := mesh.Connect(ctx, mesh.Config{
+	cfg := mesh.Config{
 		Service:    service,
 		Servers:    []string{c.url},
 		Logger:     slog.New(slog.DiscardHandler), // the trace shows what matters
 		Middleware: []mesh.Middleware{c.tr.middleware(label)},
 		OnError:    c.tr.onError(label),
 		Stream:     mesh.StreamConfig{Manage: true},
-	})
+	}
+	if c.creds != nil {
+		cfg.Stream = mesh.StreamConfig{Provisioned: true}
+		cfg.NATSOptions = []nats.Option{c.creds.as(service)}
+	}
+	w, err := mesh.Connect(ctx, cfg)
 	if err == nil {
 		c.workers = append(c.workers, w)
 		c.labels[w] = label

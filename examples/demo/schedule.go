@@ -9,6 +9,7 @@ import (
 	"github.com/exprsn/ipcmesh/examples/herald"
 	"github.com/exprsn/ipcmesh/examples/spark"
 	"github.com/exprsn/ipcmesh/examples/timeline"
+	"github.com/exprsn/ipcmesh/schedules"
 )
 
 // nudgeAfter is how long the nudging herald waits for a reply.
@@ -50,7 +51,9 @@ func scheduled(ctx context.Context, c *cast) error {
 	if err != nil {
 		return err
 	}
-	pending, err := h.w.Schedules(ctx) // the namespace's: auth's session expiries too
+	// The operator lists the namespace's pending schedules (meshctl
+	// schedules list): auth's session expiries too.
+	pending, err := schedules.List(ctx, c.admin, h.w.Namespace())
 	if err != nil {
 		return err
 	}

@@ -10,37 +10,40 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// tap connects a plain NATS client, as any could, and prints what travels
-// in the namespace: every event, in arrival order (a fired scheduled event
-// with the time it was scheduled for), and every dead letter.
-// It decodes with the codec package.
+// tap prints what travels in the namespace, read on nc, the operator's
+// connection: every event, in arrival order (a fired scheduled event with
+// the time it was scheduled for), and every dead letter. It decodes with
+// the codec package.
 //
-// Events come from a subscription to "ipc.>". Requests travel under
+// Events come from a subscription to "ipc.*.>", every target's events
+// (what the operator may read). Requests travel under
 // subjects.RequestPrefix, outside it, so the tap does not see them (and
 // does not answer them, which would hide mesh.ErrNoResponders from
 // requesters). Dead letters are read from their stream with an ordered
 // consumer rather than subscribed to: one read there is stored, so a scene
-// that waited for it can list it at once. The stream must exist.
-func (t *tracer) tap(ctx context.Context, url string) (stop func(), err error) {
-	nc, err := nats.Connect(url, nats.Name("demo-tap"))
+// that waited for it can list it at once. The stream must exist. stop
+// ends both reads; nc stays open.
+func (t *tracer) tap(ctx context.Context, nc *nats.Conn) (stop func(), err error) {
+	events, err := subjects.Filter(subjects.DefaultNamespace, "*", ">")
+	if err != nil {
+		return nil, fmt.Errorf("tap: %w", err)
+	}
+	sub, err := nc.Subscribe(events, t.event)
 	if err != nil {
 		return nil, fmt.Errorf("tap: %w", err)
 	}
 	var cc jetstream.ConsumeContext
-	_, err = nc.Subscribe(subjects.DefaultNamespace+".>", t.event)
-	if err == nil {
-		err = nc.Flush()
-	}
+	err = nc.Flush()
 	if err == nil {
 		cc, err = t.readDeadLetters(ctx, nc)
 	}
 	if err != nil {
-		nc.Close()
+		_ = sub.Unsubscribe()
 		return nil, fmt.Errorf("tap: %w", err)
 	}
 	return func() {
 		cc.Stop()
-		nc.Close()
+		_ = sub.Unsubscribe()
 	}, nil
 }
 

@@ -21,8 +21,8 @@
 // they do not exist (mesh.StreamConfig.Manage), so any JetStream server
 // will do. With -credentials, it runs with least privilege instead: it
 // connects as the user named after it, with the password that
-// meshctl serve --spec mesh.json --auth DIR wrote to DIR/credentials.env,
-// and uses the streams and consumers the operator made from mesh.json
+// meshctl serve --spec examples/service/spec/mesh.json --auth DIR wrote to DIR/credentials.env,
+// and uses the streams and consumers the operator made from that spec
 // (mesh.StreamConfig.Provisioned).
 package main
 

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/exprsn/ipcmesh/examples/service/spec"
 	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/setup"
 	"github.com/exprsn/ipcmesh/testutil"
@@ -13,20 +14,20 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestSpecMatchesTheServices: once the operator applied mesh.json, every
+// TestSpecMatchesTheServices: once the operator applied spec/mesh.json, every
 // service registers as a provisioned worker (a durable handler missing
 // from the spec would fail), and none is told its options differ.
 func TestSpecMatchesTheServices(t *testing.T) {
-	spec, err := setup.Load("mesh.json")
+	s, err := spec.Load()
 	require.NoError(t, err)
 	srv := testutil.StartServer(t)
 	ctx := context.Background()
 	op := testutil.Connect(t, srv, "meshctl", mesh.Config{Stream: mesh.StreamConfig{Disable: true}})
 	js, err := jetstream.New(op.Conn())
 	require.NoError(t, err)
-	_, err = setup.Apply(ctx, js, spec)
+	_, err = setup.Apply(ctx, js, s)
 	require.NoError(t, err)
-	require.Len(t, spec.Services, len(services))
+	require.Len(t, s.Services, len(services))
 	for short, svc := range services {
 		reports := make(chan error, 16)
 		w := testutil.Connect(t, srv, svc.name, mesh.Config{Stream: mesh.StreamConfig{Provisioned: true},
