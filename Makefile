@@ -51,7 +51,7 @@ demo:
 ## bench: the comparison table against raw nats.go and peers (bench/, its own module; 3 to 8 minutes on 2 cores), then the micro-benchmarks
 bench:
 	cd bench && $(GO) run .
-	$(GO) test -run '^$$' -bench . -benchmem ./codec ./subjects ./mesh
+	$(GO) test -run '^$$' -bench . -benchmem ./codec ./subjects ./mesh ./signing
 
 ## bench-check: vet and test the bench module (a smoke run of every section)
 bench-check:

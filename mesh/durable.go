@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/exprsn/ipcmesh/internal/headers"
 	"github.com/exprsn/ipcmesh/mesh/internal/durable"
@@ -39,8 +40,8 @@ func (w *Worker) OnDurable(ctx context.Context, pattern string, h Handler, opts 
 	h = w.wrap(h, o)
 	return w.registerDurable(ctx, pattern, o, false, func(events []*Event) []error {
 		ev := events[0]
-		err := w.call(o.timeout, 1, func(ctx context.Context) error { return h.HandleEvent(ctx, ev) })
-		return []error{w.outcome(pattern, false, ev, err, true)}
+		took, err := w.call(o.timeout, 1, func(ctx context.Context) error { return h.HandleEvent(ctx, ev) })
+		return []error{w.outcome(pattern, false, ev, took, err, true)}
 	})
 }
 
@@ -185,7 +186,8 @@ func (w *Worker) OnDurableBatch(ctx context.Context, pattern string, h BatchHand
 // counted as for single events; a failure is reported once for the batch,
 // naming its first failed event.
 func (w *Worker) handleBatch(h BatchHandler, pattern string, o handlerOptions, events []*Event) []error {
-	err := w.call(o.timeout, len(events), func(ctx context.Context) error { return h.HandleBatch(ctx, events) })
+	took, err := w.call(o.timeout, len(events), func(ctx context.Context) error { return h.HandleBatch(ctx, events) })
+	took /= time.Duration(len(events)) // each event's share of the call
 	var perEvent BatchErrors
 	errors.As(err, &perEvent)
 	outcomes := make([]error, len(events))
@@ -198,7 +200,7 @@ func (w *Worker) handleBatch(h BatchHandler, pattern string, o handlerOptions, e
 		default:
 			outcomes[i] = err
 		}
-		outcomes[i] = w.outcome(pattern, false, ev, outcomes[i], false)
+		outcomes[i] = w.outcome(pattern, false, ev, took, outcomes[i], false)
 		if outcomes[i] != nil && first < 0 {
 			first = i
 		}

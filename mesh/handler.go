@@ -58,9 +58,9 @@ func (w *Worker) wrap(h Handler, o handlerOptions) Handler {
 
 // call runs fn, a handler's call for n events, with the handler's context
 // (which carries the worker, and ends after timeout if set, or when Close
-// gives up), counts it in Stats.InFlight and turns a panic into a
-// *PanicError.
-func (w *Worker) call(timeout time.Duration, n int, fn func(ctx context.Context) error) (err error) {
+// gives up), counts it in Stats.InFlight, turns a panic into a
+// *PanicError, and returns how long fn ran, panic included.
+func (w *Worker) call(timeout time.Duration, n int, fn func(ctx context.Context) error) (took time.Duration, err error) {
 	ctx := w.handlerCtx
 	if timeout > 0 {
 		var cancel context.CancelFunc
@@ -69,33 +69,36 @@ func (w *Worker) call(timeout time.Duration, n int, fn func(ctx context.Context)
 	}
 	w.stats.InFlight.Add(int64(n))
 	defer w.stats.InFlight.Add(-int64(n))
+	start := time.Now()
 	defer func() {
+		took = time.Since(start)
 		if v := recover(); v != nil {
 			w.stats.Panics.Add(1)
 			err = newPanicError(v)
 		}
 	}()
-	return fn(ctx)
+	return 0, fn(ctx)
 }
 
-// outcome counts the outcome err of handling ev and, with report set,
-// reports a failure. A responder's answer (a *RemoteError with a code below
-// 500) counts as handled; so does an event the idempotency guard skipped
-// (ErrAlreadyHandled), also counted in DurableStats.Skipped and returned as
-// nil.
-func (w *Worker) outcome(pattern string, responder bool, ev *Event, err error, report bool) error {
+// outcome counts the outcome err of handling ev, which took took (see
+// EventStats.HandlerTime), and, with report set, reports a failure. A
+// responder's answer (a *RemoteError with a code below 500) counts as
+// handled; so does an event the idempotency guard skipped
+// (ErrAlreadyHandled), also counted in DurableStats.Skipped and returned
+// as nil.
+func (w *Worker) outcome(pattern string, responder bool, ev *Event, took time.Duration, err error, report bool) error {
 	switch {
 	case err == nil || responder && isAnswer(err):
-		w.stats.Handled(ev.Type)
+		w.stats.Handled(ev.Type, took)
 		return err
 	case errors.Is(err, ErrAlreadyHandled):
-		w.stats.Handled(ev.Type)
+		w.stats.Handled(ev.Type, took)
 		if ev.Handler != "" {
 			w.stats.Durable(ev.Handler).Skipped.Add(1)
 		}
 		return nil
 	}
-	w.stats.Failed(ev.Type)
+	w.stats.Failed(ev.Type, took)
 	if !report {
 		return err
 	}

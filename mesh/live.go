@@ -115,8 +115,8 @@ func (w *Worker) register(ctx context.Context, pattern string, h Handler, o hand
 
 // run calls a live handler for one event, and answers a request it failed.
 func (w *Worker) run(pattern string, h Handler, timeout time.Duration, responder bool, ev *Event) {
-	err := w.call(timeout, 1, func(ctx context.Context) error { return h.HandleEvent(ctx, ev) })
-	err = w.outcome(pattern, responder, ev, err, true)
+	took, err := w.call(timeout, 1, func(ctx context.Context) error { return h.HandleEvent(ctx, ev) })
+	err = w.outcome(pattern, responder, ev, took, err, true)
 	if err != nil && responder && ev.reply != "" {
 		w.replyError(ev.reply, asRemoteError(err))
 	}

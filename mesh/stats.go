@@ -2,8 +2,11 @@ package mesh
 
 import (
 	"encoding/json"
+	"fmt"
+	"strings"
 	"time"
 
+	"github.com/exprsn/ipcmesh/internal/headers"
 	"github.com/exprsn/ipcmesh/mesh/internal/stats"
 	"github.com/exprsn/ipcmesh/subjects"
 )
@@ -78,6 +81,14 @@ type EventStats struct {
 	Received uint64 `json:"received"`
 	Handled  uint64 `json:"handled"`
 	Failed   uint64 `json:"failed"`
+	// HandlerTime is the total duration of the Handled+Failed handler
+	// calls, from the call to its return or panic (middleware included);
+	// HandlerTime/(Handled+Failed) is their mean. A batch handler's call
+	// counts for each of its events its share: its duration divided by the
+	// batch's size.
+	HandlerTime time.Duration `json:"handler_time_ns,omitempty"`
+	// MaxHandlerTime is the longest of these calls (or shares).
+	MaxHandlerTime time.Duration `json:"max_handler_time_ns,omitempty"`
 }
 
 // MaxStatsEvents bounds the event names Stats.Events breaks counts down by;
@@ -121,19 +132,71 @@ type InstanceStats struct {
 	// Instance identifies the worker among its service's instances.
 	Instance string `json:"instance"`
 	Stats
+	// Extra are the stats exported with ExportStats, by name.
+	Extra map[string]json.RawMessage `json:"extra,omitempty"`
+	// ExtraDropped names the exported stats left out of this answer: over
+	// 16 KiB, failed to encode, panicked, or left out, the largest
+	// first, for the answer to fit in the server's max_payload.
+	ExtraDropped []string `json:"extra_dropped,omitempty"`
+}
+
+// The bounds of ExportStats.
+const (
+	maxExports     = 16
+	maxExportName  = 64
+	maxExportBytes = 16 << 10
+)
+
+// ExportStats adds what f returns, encoded as JSON, to this worker's
+// answers to stats requests, as InstanceStats.Extra[name], for code running
+// beside the worker (an outbox relay, say) to show in the bridge's stats.
+// f is called on every stats request, from the worker's stats
+// subscription: it must be quick and safe for concurrent use. name is 1
+// to 64 letters, digits, '_', '-', '.' or ':'; it replaces an export of
+// the same name. A worker exports at most 16 names, each in at most 16 KiB
+// of JSON: a larger one, or one f panics on or that fails to encode, is
+// left out and named in InstanceStats.ExtraDropped. remove removes the
+// export (a replaced export's remove does nothing).
+func (w *Worker) ExportStats(name string, f func() any) (remove func(), err error) {
+	switch {
+	case !validExportName(name):
+		return nil, fmt.Errorf("mesh: export stats %q: the name must be 1 to %d bytes of letters, digits, '_', '-', '.' or ':'",
+			headers.Truncate(name, maxLoggedField), maxExportName)
+	case f == nil:
+		return nil, fmt.Errorf("mesh: export stats %q: nil func", name)
+	}
+	remove, err = w.exports.Add(name, f, maxExports)
+	if err != nil {
+		return nil, fmt.Errorf("mesh: export stats %q: %w", name, err)
+	}
+	return remove, nil
+}
+
+// validExportName reports whether name is a valid ExportStats name.
+func validExportName(name string) bool {
+	if name == "" || len(name) > maxExportName {
+		return false
+	}
+	for _, c := range []byte(name) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("_-.:", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // Instance identifies this worker among its service's instances (a unique
 // id made at Connect).
 func (w *Worker) Instance() string { return w.instance }
 
-// serveStats answers stats requests for the worker's lifetime, within the
-// server's max_payload (see stats.Fit).
+// serveStats answers stats requests for the worker's lifetime, with the
+// exported stats, within the server's max_payload (see stats.Fit).
 func (w *Worker) serveStats() error {
 	return stats.Serve(w.nc, subjects.StatsSubject(w.cfg.Namespace), w.log, func(limit int) ([]byte, error) {
 		st := InstanceStats{Instance: w.instance, Stats: w.Stats()}
-		return stats.Fit(w.stats.Events(), OtherEvents, limit, func(events map[string]stats.Event) ([]byte, error) {
-			st.Events = eventStats(events)
+		extra := w.exports.Collect(maxExportBytes)
+		return stats.Fit(w.stats.Events(), extra, OtherEvents, limit, func(events map[string]stats.Event, extra stats.Extra) ([]byte, error) {
+			st.Events, st.Extra, st.ExtraDropped = eventStats(events), extra.Stats, extra.Dropped
 			return json.Marshal(st)
 		})
 	})

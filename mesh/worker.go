@@ -37,6 +37,8 @@ type Worker struct {
 	store store.Stream
 	out   outbound.Encoder
 	stats stats.Counters
+	// exports are the stats ExportStats adds to the stats answers.
+	exports stats.Exports
 	// live are the live handlers' subscriptions, durables the durable
 	// handlers.
 	live     live.Table[*sched.Scheduler[*Event]]

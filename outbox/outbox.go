@@ -131,6 +131,9 @@ type Outbox struct {
 	stop    chan struct{} // closed by Close
 	running chan struct{} // closed when the running relay returns; nil when none runs
 
+	// unexport removes the relay's stats from the worker's stats answers.
+	unexport func()
+
 	// afterPublish, set by tests, is called after a row is stored in the
 	// stream and before it is deleted.
 	afterPublish func(id int64)
@@ -140,7 +143,10 @@ type Outbox struct {
 // they do not exist. It fails on an invalid Config.Table, an unknown
 // dialect, a worker whose namespace has no event stream (it waits for a
 // Background worker to be ready until ctx ends), or a database that
-// refuses the tables. The relay does not run until Run.
+// refuses the tables, or a worker that exports 16 stats already: until
+// Close, its Stats are in the worker's answers to stats requests, as
+// InstanceStats.Extra["outbox:"+Config.Table] (see mesh.Worker.ExportStats).
+// The relay does not run until Run.
 func New(ctx context.Context, db *sql.DB, w *mesh.Worker, cfg Config) (*Outbox, error) {
 	cfg = cfg.withDefaults(w)
 	if err := validTable(cfg.Table); err != nil {
@@ -163,6 +169,11 @@ func New(ctx context.Context, db *sql.DB, w *mesh.Worker, cfg Config) (*Outbox, 
 	if err := o.create(ctx); err != nil {
 		return nil, fmt.Errorf("outbox: new: create table %s (%s): %w", cfg.Table, cfg.Dialect, err)
 	}
+	unexport, err := w.ExportStats("outbox:"+cfg.Table, func() any { return o.Stats() })
+	if err != nil {
+		return nil, fmt.Errorf("outbox: new: %w", err)
+	}
+	o.unexport = unexport
 	return o, nil
 }
 
@@ -299,12 +310,14 @@ func (o *Outbox) Run(ctx context.Context) error {
 
 // Close stops Emit (ErrClosed) and the relay, and waits until the relay
 // has stopped, or until ctx ends. Rows not yet published stay in the
-// table for the next relay. It does not close the database or the worker.
+// table for the next relay; its stats leave the worker's stats answers.
+// It does not close the database or the worker.
 // Calling it again does nothing more.
 func (o *Outbox) Close(ctx context.Context) error {
 	o.mu.Lock()
 	if !o.closed.Swap(true) {
 		close(o.stop)
+		o.unexport()
 	}
 	running := o.running
 	o.mu.Unlock()

@@ -42,6 +42,19 @@ type Durable struct {
 
 type eventCounters struct {
 	emitted, received, handled, failed atomic.Uint64
+	// handlerTime and maxHandlerTime are the total and the longest of the
+	// handler calls' durations, in nanoseconds.
+	handlerTime, maxHandlerTime atomic.Int64
+}
+
+// took counts a handler call that took d.
+func (c *eventCounters) took(d time.Duration) {
+	c.handlerTime.Add(int64(d))
+	for longest := c.maxHandlerTime.Load(); int64(d) > longest; longest = c.maxHandlerTime.Load() {
+		if c.maxHandlerTime.CompareAndSwap(longest, int64(d)) {
+			return
+		}
+	}
 }
 
 // Init starts the count now, with at most maxEvents event names counted
@@ -50,11 +63,27 @@ func (s *Counters) Init(maxEvents int, other string) {
 	s.Since, s.maxEvents, s.other = time.Now().UTC(), int64(maxEvents), other
 }
 
-// Emitted, Received, Handled and Failed count an event of type name.
+// Emitted and Received count an event of type name.
 func (s *Counters) Emitted(name string)  { s.emits.Add(1); s.event(name).emitted.Add(1) }
 func (s *Counters) Received(name string) { s.receives.Add(1); s.event(name).received.Add(1) }
-func (s *Counters) Handled(name string)  { s.handles.Add(1); s.event(name).handled.Add(1) }
-func (s *Counters) Failed(name string)   { s.failures.Add(1); s.event(name).failed.Add(1) }
+
+// Handled counts a handler call for an event of type name that returned
+// nil after d.
+func (s *Counters) Handled(name string, d time.Duration) {
+	s.handles.Add(1)
+	c := s.event(name)
+	c.handled.Add(1)
+	c.took(d)
+}
+
+// Failed counts a handler call for an event of type name that failed
+// after d.
+func (s *Counters) Failed(name string, d time.Duration) {
+	s.failures.Add(1)
+	c := s.event(name)
+	c.failed.Add(1)
+	c.took(d)
+}
 
 // Durable returns the counts of the durable handler name.
 func (s *Counters) Durable(name string) *Durable {
@@ -87,10 +116,11 @@ type Totals struct {
 	InFlight                                                                  int64
 }
 
-// Event are the counts of one event name at one time; mesh.EventStats
-// converts from it.
+// Event are the counts of one event name at one time, and the total and
+// longest duration of its handler calls; mesh.EventStats converts from it.
 type Event struct {
 	Emitted, Received, Handled, Failed uint64
+	HandlerTime, MaxHandlerTime        time.Duration
 }
 
 // DurableCounts are the counts of one durable handler at one time;
@@ -113,7 +143,10 @@ func (s *Counters) Events() map[string]Event {
 	m := map[string]Event{}
 	s.byEvent.Range(func(k, v any) bool {
 		c := v.(*eventCounters)
-		m[k.(string)] = Event{Emitted: c.emitted.Load(), Received: c.received.Load(), Handled: c.handled.Load(), Failed: c.failed.Load()}
+		m[k.(string)] = Event{
+			Emitted: c.emitted.Load(), Received: c.received.Load(), Handled: c.handled.Load(), Failed: c.failed.Load(),
+			HandlerTime: time.Duration(c.handlerTime.Load()), MaxHandlerTime: time.Duration(c.maxHandlerTime.Load()),
+		}
 		return true
 	})
 	return m

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/exprsn/ipcmesh/subjects"
 )
@@ -48,5 +49,17 @@ func TestStatsKeepNoLongNames(t *testing.T) {
 	o, _ := s.byEvent.Load(other)
 	if got := o.(*eventCounters).received.Load(); got != 3 {
 		t.Fatalf("%q counts %d events, want 3", other, got)
+	}
+}
+
+func TestStatsHandlerTimes(t *testing.T) {
+	var s Counters
+	s.Init(maxEvents, other)
+	s.Handled("order:placed", 3*time.Millisecond)
+	s.Failed("order:placed", 5*time.Millisecond)
+	s.Handled("order:placed", time.Millisecond)
+	e := s.Events()["order:placed"]
+	if e.Handled != 2 || e.Failed != 1 || e.HandlerTime != 9*time.Millisecond || e.MaxHandlerTime != 5*time.Millisecond {
+		t.Fatalf("got %+v; want 2 handled, 1 failed, 9ms in all, 5ms at most", e)
 	}
 }

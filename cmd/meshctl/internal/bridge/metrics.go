@@ -76,6 +76,14 @@ func newMeshCollector(ns string, gather func(context.Context) (*stats.Report, er
 			svc("requests_total", "Requests the service sent.", counter, func(s *stats.ServiceStats) float64 { return float64(s.Requests) }),
 			svc("emit_failed_total", "Asynchronous emits the stream did not store.", counter, func(s *stats.ServiceStats) float64 { return float64(s.EmitFailed) }),
 			svc("in_flight", "Handler calls running now.", gauge, func(s *stats.ServiceStats) float64 { return float64(s.InFlight) }),
+			svc("handler_seconds_total", "Time spent in handler calls (handled_total plus failed_total of them).", counter, func(s *stats.ServiceStats) float64 {
+				total, _ := s.HandlerTime()
+				return total.Seconds()
+			}),
+			svc("handler_max_seconds", "The longest handler call of a connected instance.", gauge, func(s *stats.ServiceStats) float64 {
+				_, longest := s.HandlerTime()
+				return longest.Seconds()
+			}),
 		},
 		// Per durable handler, from its consumer on the event stream, so a
 		// handler with no instance connected is counted too.

@@ -2,11 +2,15 @@ package dashboard
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/stats"
+	"github.com/exprsn/ipcmesh/mesh"
+	"github.com/exprsn/ipcmesh/outbox"
 	"github.com/exprsn/ipcmesh/testutil"
 	"github.com/stretchr/testify/require"
 )
@@ -88,4 +92,43 @@ func TestStatsStreamsAreBounded(t *testing.T) {
 	code, body := f.call(t, http.MethodGet, "/api/ipc/stats/stream", nil)
 	require.Equal(t, http.StatusServiceUnavailable, code, body)
 	require.Contains(t, body, "1 stats streams are open")
+}
+
+// TestStatsStreamCarriesHandlerTimesAndExports: the report has each event
+// type's handler durations, and each instance's exported stats, an
+// outbox relay's among them, for the dashboard to show.
+func TestStatsStreamCarriesHandlerTimesAndExports(t *testing.T) {
+	f := setup(t, Actions{})
+	orders := testutil.Connect(t, f.srv, "orders")
+	_, err := orders.On(t.Context(), "order:created", mesh.HandlerFunc(func(context.Context, *mesh.Event) error {
+		time.Sleep(time.Millisecond) // the handler's work, to be timed
+		return nil
+	}))
+	require.NoError(t, err)
+	_, err = orders.ExportStats("outbox:outbox", func() any { return outbox.Stats{Table: "outbox", Pending: 3, Failures: 1} })
+	require.NoError(t, err)
+	require.NoError(t, orders.Emit(t.Context(), "order:created", nil, mesh.ToSelf()))
+	s := openStream(t, f.url+"/api/ipc/stats/stream", nil)
+	for {
+		var r struct {
+			Services map[string]struct {
+				Events    map[string]map[string]any `json:"events"`
+				Instances []struct {
+					Extra map[string]outbox.Stats `json:"extra"`
+				} `json:"instances"`
+			} `json:"services"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(s.next(t).data), &r))
+		o, ok := r.Services["orders"]
+		if !ok || o.Events["order:created"]["handled"] != 1.0 {
+			continue
+		}
+		e := o.Events["order:created"]
+		require.GreaterOrEqual(t, e["handler_time_ns"], 1e6, "the handler's call of at least 1ms")
+		require.GreaterOrEqual(t, e["max_handler_time_ns"], 1e6)
+		require.Len(t, o.Instances, 1)
+		ob := o.Instances[0].Extra["outbox:outbox"]
+		require.Equal(t, outbox.Stats{Table: "outbox", Pending: 3, Failures: 1}, ob)
+		return
+	}
 }

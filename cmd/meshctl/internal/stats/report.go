@@ -102,6 +102,8 @@ func (s *ServiceStats) add(is mesh.InstanceStats) {
 		sum.Received += e.Received
 		sum.Handled += e.Handled
 		sum.Failed += e.Failed
+		sum.HandlerTime += e.HandlerTime
+		sum.MaxHandlerTime = max(sum.MaxHandlerTime, e.MaxHandlerTime)
 		t.Events[name] = sum
 	}
 	if len(is.Durable) > 0 && t.Durable == nil {
@@ -119,4 +121,14 @@ func (s *ServiceStats) add(is mesh.InstanceStats) {
 		sum.Pending = max(sum.Pending, d.Pending)
 		t.Durable[name] = sum
 	}
+}
+
+// HandlerTime returns the total duration of the service's handler calls
+// (Handled+Failed of them) and the longest, over its event names.
+func (s *ServiceStats) HandlerTime() (total, longest time.Duration) {
+	for _, e := range s.Events {
+		total += e.HandlerTime
+		longest = max(longest, e.MaxHandlerTime)
+	}
+	return total, longest
 }

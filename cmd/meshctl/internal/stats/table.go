@@ -3,6 +3,7 @@ package stats
 import (
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"text/tabwriter"
 	"time"
@@ -68,6 +69,32 @@ func writeServices(out io.Writer, r *Report) error {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", name, len(s.Instances),
 			s.Emitted, s.Received, s.Handled, s.Failed, s.Invalid, s.Dropped, s.Requests, s.InFlight)
 	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return writeHandlerTimes(out, r, names)
+}
+
+// writeHandlerTimes writes the table of the handler calls' durations, by
+// service (in the order of names) and event name, for the events handled.
+func writeHandlerTimes(out io.Writer, r *Report, names []string) error {
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	rows := 0
+	for _, name := range names {
+		events := r.Services[name].Events
+		for _, event := range slices.Sorted(maps.Keys(events)) {
+			e := events[event]
+			calls := e.Handled + e.Failed
+			if calls == 0 {
+				continue
+			}
+			if rows == 0 {
+				fmt.Fprintln(tw, "\nSERVICE\tEVENT\tCALLS\tHANDLER MEAN\tMAX")
+			}
+			rows++
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", name, event, calls, shortDuration(e.HandlerTime/time.Duration(calls)), shortDuration(e.MaxHandlerTime))
+		}
+	}
 	return tw.Flush()
 }
 
@@ -77,6 +104,19 @@ func shortTime(t time.Time) string {
 		return "-"
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// shortDuration formats d to three significant digits or so, "-" if 0.
+func shortDuration(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "-"
+	case d < time.Millisecond:
+		return d.Round(time.Microsecond / 10).String()
+	case d < time.Second:
+		return d.Round(time.Microsecond * 10).String()
+	}
+	return d.Round(time.Millisecond).String()
 }
 
 // humanBytes formats n bytes with a binary unit.

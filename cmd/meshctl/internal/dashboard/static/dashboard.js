@@ -38,6 +38,13 @@
 
   const num = (n, bad) => el("td", { class: bad && n > 0 ? "num bad" : "num" }, String(n || 0));
   const clock = (t) => (t ? new Date(t).toLocaleTimeString() : "-");
+  // duration formats nanoseconds, "-" for none.
+  function duration(ns) {
+    if (!ns) return "-";
+    if (ns < 1e6) return (ns / 1e3).toFixed(ns < 1e4 ? 1 : 0) + " µs";
+    if (ns < 1e9) return (ns / 1e6).toFixed(ns < 1e7 ? 1 : 0) + " ms";
+    return (ns / 1e9).toFixed(1) + " s";
+  }
 
   // fill replaces the rows of table id's body, and shows its section's
   // "empty" line when there are none.
@@ -144,6 +151,7 @@
     renderServices(r.services || {});
     renderTypes(r);
     renderConsumers(r.consumers || []);
+    renderOutboxes(r.services || {});
     const count = r.dead_letters ? r.dead_letters.count : 0;
     if (count !== state.letterCount) {
       state.letterCount = count;
@@ -180,8 +188,10 @@
     const t = {};
     for (const s of Object.values(services)) {
       for (const [name, e] of Object.entries(s.events || {})) {
-        const x = (t[name] ||= { emitted: 0, received: 0, handled: 0, failed: 0 });
+        const x = (t[name] ||= { emitted: 0, received: 0, handled: 0, failed: 0, time: 0, max: 0 });
         x.emitted += e.emitted; x.received += e.received; x.handled += e.handled; x.failed += e.failed;
+        x.time += e.handler_time_ns || 0;
+        x.max = Math.max(x.max, e.max_handler_time_ns || 0);
       }
     }
     return t;
@@ -206,7 +216,9 @@
       return el("tr", { "data-type": name }, el("td", {}, name),
         el("td", { class: "num emitted" }, String(x.emitted)),
         el("td", { class: "num rate" }, (rates[name] || 0).toFixed(1)),
-        num(x.received), num(x.handled), num(x.failed, true));
+        num(x.received), num(x.handled), num(x.failed, true),
+        el("td", { class: "num mean" }, duration(x.handled + x.failed ? x.time / (x.handled + x.failed) : 0)),
+        el("td", { class: "num max" }, duration(x.max)));
     });
     fill("types", rows);
     drawChart();
@@ -272,6 +284,25 @@
       el("td", {}, c.service === "?" ? "(a reader: a live tail or a replay)" : c.pattern),
       num(c.pending), num(c.ack_pending), num(c.redelivered, true), num(c.lag),
       el("td", {}, c.paused ? "until " + clock(c.paused_until) : "-"))));
+  }
+
+  // renderOutboxes lists the outbox relays' stats the instances export
+  // (extra "outbox:<table>"); the section shows only when there is one.
+  function renderOutboxes(services) {
+    const rows = [];
+    for (const name of Object.keys(services).sort()) {
+      for (const i of services[name].instances || []) {
+        for (const [key, o] of Object.entries(i.extra || {})) {
+          if (!key.startsWith("outbox:") || !o || typeof o !== "object") continue;
+          rows.push(el("tr", { "data-outbox": name + "/" + i.instance + "/" + o.table },
+            el("td", { title: i.instance }, name + " …" + i.instance.slice(-8)), el("td", {}, o.table),
+            num(o.pending), el("td", { class: "num lag" }, duration(o.lag_ns)), num(o.published), num(o.failures, true),
+            el("td", { title: o.last_error || "" }, o.leader ? "leader" : o.running ? "standby" : "stopped")));
+        }
+      }
+    }
+    fill("outboxes", rows);
+    $("outboxes-section").hidden = rows.length === 0;
   }
 
   function startStats() {
