@@ -88,19 +88,7 @@ func TestClusterNodeLoss(t *testing.T) {
 	for _, nd := range nodes {
 		urls = append(urls, nd.url())
 	}
-	cfg := mesh.Config{Servers: urls, AsyncEmitTimeout: 5 * time.Second,
-		Stream: mesh.StreamConfig{Manage: true, Config: streams.Config{Replicas: 3, Storage: jetstream.FileStorage}}}
-	var w *mesh.Worker
-	require.Eventually(t, func() bool {
-		var err error
-		w, err = mesh.Connect(context.Background(), func() mesh.Config { c := cfg; c.Service = "exprsn-herald"; return c }())
-		return err == nil
-	}, time.Minute, 100*time.Millisecond, "the cluster did not accept the streams")
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = w.Close(ctx)
-	})
+	w := connectCluster(t, "exprsn-herald", clusterConfig(urls))
 	l := newLedger()
 	_, err := w.OnDurable(context.Background(), "fault:event", l.handler(), mesh.Concurrency(8), mesh.AckWait(2*time.Second))
 	require.NoError(t, err)
@@ -118,12 +106,44 @@ func TestClusterNodeLoss(t *testing.T) {
 	l.waitHandled(t, "cluster leader loss", n)
 }
 
+// clusterConfig is a worker's configuration for the cluster at urls: it
+// manages the namespace's streams, three replicas on file storage.
+func clusterConfig(urls []string) mesh.Config {
+	return mesh.Config{Servers: urls, AsyncEmitTimeout: 5 * time.Second,
+		Stream: mesh.StreamConfig{Manage: true, Config: streams.Config{Replicas: 3, Storage: jetstream.FileStorage}}}
+}
+
+// connectCluster connects a worker of service with cfg, retrying until the
+// cluster has elected its JetStream leader and accepted the streams (at
+// most a minute), and closes it when the test ends.
+func connectCluster(t *testing.T, service string, cfg mesh.Config) *mesh.Worker {
+	t.Helper()
+	cfg.Service = service
+	var w *mesh.Worker
+	require.Eventually(t, func() bool {
+		var err error
+		w, err = mesh.Connect(context.Background(), cfg)
+		return err == nil
+	}, time.Minute, 100*time.Millisecond, "the cluster did not accept the streams")
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = w.Close(ctx)
+	})
+	return w
+}
+
 // streamLeader returns the node leading the event stream.
 func streamLeader(t *testing.T, w *mesh.Worker, nodes []*node) *node {
 	t.Helper()
 	info, err := w.JetStream().Stream(context.Background(), subjects.EventStream("ipc"))
 	require.NoError(t, err)
-	name := info.CachedInfo().Cluster.Leader
+	return nodeNamed(t, nodes, info.CachedInfo().Cluster.Leader)
+}
+
+// nodeNamed returns the node whose server is called name.
+func nodeNamed(t *testing.T, nodes []*node, name string) *node {
+	t.Helper()
 	for _, nd := range nodes {
 		if nd.opts.ServerName == name {
 			return nd

@@ -3,7 +3,6 @@ package mesh_test
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,59 +15,20 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// arrival is an event and when a handler got it.
-type arrival struct {
-	ev *mesh.Event
-	at time.Time
-}
-
-// clock is a handler that records when each event arrives.
-type clock struct {
-	mu  sync.Mutex
-	got []arrival
-	rec testutil.Recorder
-}
-
-func (c *clock) HandleEvent(ctx context.Context, ev *mesh.Event) error {
-	c.mu.Lock()
-	c.got = append(c.got, arrival{ev, time.Now()})
-	c.mu.Unlock()
-	return c.rec.HandleEvent(ctx, ev)
-}
-
-func (c *clock) arrivals() []arrival {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]arrival(nil), c.got...)
-}
-
-// waitType waits for an event of type typ and returns the arrivals of it.
-func (c *clock) waitType(t *testing.T, typ string, n int) []arrival {
+// waitType waits for n events of type typ at rec and returns their
+// arrivals.
+func waitType(t *testing.T, rec *testutil.Recorder, typ string, n int) []testutil.Arrival {
 	t.Helper()
-	c.rec.WaitFor(t, testutil.DefaultWait, func(evs []*mesh.Event) bool {
-		k := 0
-		for _, ev := range evs {
-			if ev.Type == typ {
-				k++
-			}
-		}
-		return k >= n
-	})
-	var out []arrival
-	for _, a := range c.arrivals() {
-		if a.ev.Type == typ {
-			out = append(out, a)
-		}
-	}
-	return out
+	rec.WaitFor(t, testutil.DefaultWait, func([]*mesh.Event) bool { return len(rec.Arrivals(typ)) >= n })
+	return rec.Arrivals(typ)
 }
 
 // scheduledPair starts a service with a live and a durable handler of
 // pattern, and an emitter.
-func scheduledPair(t *testing.T, srv *testutil.Server, pattern string) (emitter *mesh.Worker, live, durable *clock) {
+func scheduledPair(t *testing.T, srv *testutil.Server, pattern string) (emitter *mesh.Worker, live, durable *testutil.Recorder) {
 	t.Helper()
 	herald := testutil.Connect(t, srv, "exprsn-herald")
-	live, durable = &clock{}, &clock{}
+	live, durable = testutil.NewRecorder(), testutil.NewRecorder()
 	_, err := herald.On(context.Background(), pattern, live)
 	require.NoError(t, err)
 	onDurable(t, herald, pattern, durable)
@@ -100,19 +60,19 @@ func TestScheduledEventReachesLiveAndDurableHandlersAtItsTime(t *testing.T) {
 
 	// A marker emitted later says that nothing more is on its way.
 	require.NoError(t, emitter.Emit(ctx, "reminder:marker", nil, mesh.After(3*time.Second)))
-	for name, c := range map[string]*clock{"live": live, "durable": durable} {
-		got := c.waitType(t, "reminder:due", 1)
-		c.waitType(t, "reminder:marker", 1)
-		got = c.waitType(t, "reminder:due", 1)
+	for name, c := range map[string]*testutil.Recorder{"live": live, "durable": durable} {
+		got := waitType(t, c, "reminder:due", 1)
+		waitType(t, c, "reminder:marker", 1)
+		got = waitType(t, c, "reminder:due", 1)
 		require.Len(t, got, 1, name)
 		a := got[0]
-		require.False(t, a.at.Before(due), "%s: fired %v early", name, due.Sub(a.at))
-		require.Less(t, a.at.Sub(due), granularity, name)
-		stamp, ok := a.ev.Extension(subjects.ScheduledTimeExtension)
+		require.False(t, a.At.Before(due), "%s: fired %v early", name, due.Sub(a.At))
+		require.Less(t, a.At.Sub(due), granularity, name)
+		stamp, ok := a.Event.Extension(subjects.ScheduledTimeExtension)
 		require.True(t, ok, name)
-		require.Equal(t, r.ID+"@"+stamp, a.ev.ID, name)
-		require.Equal(t, "ipc.all.reminder.due", a.ev.NATSSubject, name)
-		require.Equal(t, "exprsn-timeline", a.ev.Source, name)
+		require.Equal(t, r.ID+"@"+stamp, a.Event.ID, name)
+		require.Equal(t, "ipc.all.reminder.due", a.Event.NATSSubject, name)
+		require.Equal(t, "exprsn-timeline", a.Event.Source, name)
 	}
 	require.Equal(t, uint64(1), storedOn(t, emitter, "ipc.all.reminder.due"))
 	list, err = emitter.Schedules(ctx)
@@ -133,9 +93,9 @@ func TestCancelledScheduleNeverFires(t *testing.T) {
 	waitScheduleGone(t, emitter.JetStream(), subjects.DuplicateKey(emitter.Service(), r.ID))
 	require.ErrorIs(t, emitter.CancelSchedule(ctx, r.ID), schedules.ErrNotFound)
 	require.NoError(t, emitter.Emit(ctx, "reminder:marker", nil, mesh.After(3*time.Second)))
-	for _, c := range []*clock{live, durable} {
-		c.waitType(t, "reminder:marker", 1)
-		require.Empty(t, c.waitType(t, "reminder:due", 0))
+	for _, c := range []*testutil.Recorder{live, durable} {
+		waitType(t, c, "reminder:marker", 1)
+		require.Empty(t, waitType(t, c, "reminder:due", 0))
 	}
 }
 
@@ -146,21 +106,21 @@ func TestRecurringScheduleFiresEveryInterval(t *testing.T) {
 
 	r, err := emitter.EmitWithReceipt(ctx, "tick", nil, mesh.Every(time.Second))
 	require.NoError(t, err)
-	got := durable.waitType(t, "tick", 3)
+	got := waitType(t, durable, "tick", 3)
 	require.NoError(t, emitter.CancelSchedule(ctx, r.ID))
-	liveGot := live.waitType(t, "tick", 3)
+	liveGot := waitType(t, live, "tick", 3)
 
-	for _, arrivals := range [][]arrival{got, liveGot} {
+	for _, arrivals := range [][]testutil.Arrival{got, liveGot} {
 		seen := map[string]bool{}
 		var prev time.Time
 		for _, a := range arrivals {
-			require.False(t, seen[a.ev.ID], "firing %s twice", a.ev.ID)
-			seen[a.ev.ID] = true
-			stamp, ok := a.ev.Extension(subjects.ScheduledTimeExtension)
+			require.False(t, seen[a.Event.ID], "firing %s twice", a.Event.ID)
+			seen[a.Event.ID] = true
+			stamp, ok := a.Event.Extension(subjects.ScheduledTimeExtension)
 			require.True(t, ok)
 			at, err := time.Parse(time.RFC3339Nano, stamp)
 			require.NoError(t, err)
-			require.Equal(t, r.ID+"@"+stamp, a.ev.ID)
+			require.Equal(t, r.ID+"@"+stamp, a.Event.ID)
 			if !prev.IsZero() {
 				require.Equal(t, time.Second, at.Sub(prev))
 			}
@@ -223,17 +183,17 @@ func TestScheduleSurvivesAServerRestart(t *testing.T) {
 	}
 	srv.Restart(t)
 
-	got := durable.waitType(t, "reminder:due", 1)
+	got := waitType(t, durable, "reminder:due", 1)
 	require.NoError(t, emitter.Emit(ctx, "reminder:marker", nil, mesh.After(2*time.Second)))
-	durable.waitType(t, "reminder:marker", 1)
-	got = durable.waitType(t, "reminder:due", 1)
+	waitType(t, durable, "reminder:marker", 1)
+	got = waitType(t, durable, "reminder:due", 1)
 	require.Len(t, got, 1)
-	require.True(t, got[0].at.After(due))
-	require.Equal(t, r.ID+"@"+due.UTC().Format(time.RFC3339Nano), got[0].ev.ID)
+	require.True(t, got[0].At.After(due))
+	require.Equal(t, r.ID+"@"+due.UTC().Format(time.RFC3339Nano), got[0].Event.ID)
 	require.Equal(t, uint64(1), storedOn(t, emitter, "ipc.all.reminder.due"))
 	// Live handlers that had reconnected got it too, once.
-	live.waitType(t, "reminder:marker", 1)
-	require.LessOrEqual(t, len(live.waitType(t, "reminder:due", 0)), 1)
+	waitType(t, live, "reminder:marker", 1)
+	require.LessOrEqual(t, len(waitType(t, live, "reminder:due", 0)), 1)
 }
 
 func TestExpiredEventIsGoneFromTheStreamAndFromReplay(t *testing.T) {

@@ -20,8 +20,15 @@ const DefaultWait = 15 * time.Second
 type Recorder struct {
 	mu      sync.Mutex
 	events  []*mesh.Event
+	arrived []time.Time   // when each of events arrived
 	changed chan struct{} // closed and replaced on every new event
 	err     error
+}
+
+// Arrival is an event a Recorder received, and when.
+type Arrival struct {
+	Event *mesh.Event
+	At    time.Time
 }
 
 // NewRecorder returns an empty Recorder.
@@ -32,6 +39,7 @@ func (r *Recorder) HandleEvent(_ context.Context, ev *mesh.Event) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.events = append(r.events, ev)
+	r.arrived = append(r.arrived, time.Now())
 	if r.changed != nil {
 		close(r.changed)
 		r.changed = nil
@@ -52,6 +60,20 @@ func (r *Recorder) Events() []*mesh.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.events)
+}
+
+// Arrivals returns the events of type eventType received so far, in the
+// order received, each with the time it arrived.
+func (r *Recorder) Arrivals(eventType string) []Arrival {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []Arrival
+	for i, ev := range r.events {
+		if ev.Type == eventType {
+			out = append(out, Arrival{Event: ev, At: r.arrived[i]})
+		}
+	}
+	return out
 }
 
 // Len returns the number of events recorded so far.
