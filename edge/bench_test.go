@@ -15,6 +15,7 @@ import (
 
 	"github.com/exprsn/ipcmesh/edge"
 	"github.com/exprsn/ipcmesh/mesh"
+	"github.com/exprsn/ipcmesh/testutil"
 )
 
 // The full run is 1,000 clients and bursts of 10,000 events:
@@ -45,7 +46,7 @@ func BenchmarkFanOut(b *testing.B) {
 			for range clients {
 				go readBursts(b, dialSSE(b, f.url), events, sampleEvery, reached)
 			}
-			waitFor(b, "clients connected", func() bool { return f.h.Stats().Connections == int64(clients) })
+			testutil.WaitUntil(b, "clients connected", func() bool { return f.h.Stats().Connections == int64(clients) })
 			var lat []time.Duration
 			b.ResetTimer()
 			for b.Loop() {
@@ -81,12 +82,12 @@ func BenchmarkConnectionMemory(b *testing.B) {
 			conns[i] = dialSSE(b, f.url)
 			go discard(conns[i])
 		}
-		waitFor(b, "clients connected", func() bool { return f.h.Stats().Connections == int64(len(conns)) })
+		testutil.WaitUntil(b, "clients connected", func() bool { return f.h.Stats().Connections == int64(len(conns)) })
 		b.ReportMetric(float64(inUse()-before)/float64(len(conns)), "B/stream")
 		for _, c := range conns {
 			_ = c.Close()
 		}
-		waitFor(b, "clients gone", func() bool { return f.h.Stats().Connections == 0 })
+		testutil.WaitUntil(b, "clients gone", func() bool { return f.h.Stats().Connections == 0 })
 	}
 }
 

@@ -44,7 +44,7 @@ func TestPatterns(t *testing.T) {
 			if want := map[string]int{"post:created": 1, "post:deleted": 2, "post:end": 3}; !maps.Equal(got, want) {
 				t.Errorf("got %v, want %v", got, want)
 			}
-			waitFor(t, "sent counted", func() bool { return f.h.Stats().Sent == 3 })
+			testutil.WaitUntil(t, "sent counted", func() bool { return f.h.Stats().Sent == 3 })
 		})
 	}
 }

@@ -183,21 +183,6 @@ func (c *client) until(t testing.TB, typ string) []sse.Event {
 	}
 }
 
-// waitFor polls cond until it holds, failing the test after DefaultWait.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.After(testutil.DefaultWait)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-deadline:
-			t.Fatalf("%s: not within %v", what, testutil.DefaultWait)
-		case <-tick.C:
-		}
-	}
-}
-
 func seq(t testing.TB, ev sse.Event) uint64 {
 	t.Helper()
 	n, err := strconv.ParseUint(ev.LastEventID, 10, 64)

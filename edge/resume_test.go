@@ -6,6 +6,7 @@ import (
 
 	"github.com/exprsn/ipcmesh/edge"
 	"github.com/exprsn/ipcmesh/subjects"
+	"github.com/exprsn/ipcmesh/testutil"
 	sse "github.com/tmaxmax/go-sse"
 )
 
@@ -21,11 +22,11 @@ func TestResume(t *testing.T) {
 		last = c.next(t)
 	}
 	c.close()
-	waitFor(t, "first stream closed", func() bool { return f.h.Stats().Connections == 0 })
+	testutil.WaitUntil(t, "first stream closed", func() bool { return f.h.Stats().Connections == 0 })
 
 	f.emit(t, "post:created", 5, 100) // while disconnected
 	// Once the handler has them, they can only come from the catch-up.
-	waitFor(t, "events received", func() bool { return f.h.Stats().Received == 105 })
+	testutil.WaitUntil(t, "events received", func() bool { return f.h.Stats().Received == 105 })
 	errs := make(chan error, 1)
 	go func() { errs <- f.emitErr("post:created", 105, 50) }() // during the switch
 	c = open(t, f.url, last.LastEventID)
@@ -55,7 +56,7 @@ func TestResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "catch-up consumer deleted", func() bool {
+	testutil.WaitUntil(t, "catch-up consumer deleted", func() bool {
 		info, err := stream.Info(t.Context())
 		return err == nil && info.State.Consumers == 1 // the handler's feed
 	})
@@ -66,7 +67,7 @@ func TestResume(t *testing.T) {
 func TestResumeLimits(t *testing.T) {
 	f := setup(t, true, edge.Config{Events: []string{"post:created"}, MaxResume: 10}, nil)
 	f.emit(t, "post:created", 1, 100) // sequences 1 to 100
-	waitFor(t, "events received", func() bool { return f.h.Stats().Received == 100 })
+	testutil.WaitUntil(t, "events received", func() bool { return f.h.Stats().Received == 100 })
 
 	c := open(t, f.url, "3")
 	gap := c.next(t)
@@ -81,13 +82,13 @@ func TestResumeLimits(t *testing.T) {
 	for _, id := range []string{"none", "-1", "99999999999"} {
 		t.Run(id, func(t *testing.T) {
 			c := open(t, f.url, id)
-			waitFor(t, "connected", func() bool { return f.h.Stats().Connections == 2 })
+			testutil.WaitUntil(t, "connected", func() bool { return f.h.Stats().Connections == 2 })
 			f.emit(t, "post:created", 0, 1)
 			if ev := c.next(t); ev.Type != "post:created" || parse(t, ev).Data.N != 0 {
 				t.Fatalf("got %q %q, want the live event only", ev.Type, ev.Data)
 			}
 			c.close()
-			waitFor(t, "closed", func() bool { return f.h.Stats().Connections == 1 })
+			testutil.WaitUntil(t, "closed", func() bool { return f.h.Stats().Connections == 1 })
 		})
 	}
 }

@@ -105,7 +105,7 @@ func TestSlowClient(t *testing.T) {
 					}
 				}
 			}
-			waitFor(t, "slow browser dropped", func() bool { return f.h.Stats().Dropped[edge.ReasonSlow] == 1 })
+			testutil.WaitUntil(t, "slow browser dropped", func() bool { return f.h.Stats().Dropped[edge.ReasonSlow] == 1 })
 			th.grow()
 
 			last := -1

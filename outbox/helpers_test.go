@@ -236,18 +236,3 @@ func checkOnceInOrder(t testing.TB, got []stored, n int) {
 		}
 	}
 }
-
-// waitFor waits until cond holds, checking every 10 ms, and fails after
-// testutil.DefaultWait.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(testutil.DefaultWait)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", testutil.DefaultWait, what)
-		}
-		<-tick.C
-	}
-}

@@ -148,14 +148,14 @@ func TestRollbackEmitsNothingCommitEmitsOnce(t *testing.T) {
 		if ev.ID != "evt-0" || ev.Source != "exprsn-shop" {
 			t.Fatalf("the handler got %s from %s, want evt-0 from exprsn-shop", ev.ID, ev.Source)
 		}
-		waitFor(t, "the published row is deleted", func() bool { return rows(t, f.db) == 0 })
+		testutil.WaitUntil(t, "the published row is deleted", func() bool { return rows(t, f.db) == 0 })
 		// A second event behind the first shows nothing else was coming.
 		commit(t, f.db, f.o, 1, 2)
 		checkOnceInOrder(t, waitStored(t, f.w, 2), 2)
 		if got := rec.WaitN(t, 2, 0); len(got) != 2 || got[1].ID != "evt-1" {
 			t.Fatalf("the handler got %d events, want evt-0 then evt-1", len(got))
 		}
-		waitFor(t, "Stats shows both published, none pending", func() bool {
+		testutil.WaitUntil(t, "Stats shows both published, none pending", func() bool {
 			s := f.o.Stats()
 			return s.Published == 2 && s.Pending == 0 && s.Lag == 0 && s.Leader && s.Running && s.Failures == 0
 		})
@@ -165,7 +165,7 @@ func TestRollbackEmitsNothingCommitEmitsOnce(t *testing.T) {
 func TestRunTwice(t *testing.T) {
 	f := newFixture(t, backends[0])
 	runRelay(t, f.o)
-	waitFor(t, "the relay runs", func() bool { return f.o.Stats().Running })
+	testutil.WaitUntil(t, "the relay runs", func() bool { return f.o.Stats().Running })
 	if err := f.o.Run(context.Background()); !errors.Is(err, ErrRunning) {
 		t.Fatalf("second Run: %v, want ErrRunning", err)
 	}

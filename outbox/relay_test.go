@@ -45,7 +45,7 @@ func TestRelayCancelledBetweenPublishAndDelete(t *testing.T) {
 		next := f.outbox(t, testConfig())
 		runRelay(t, next)
 		checkOnceInOrder(t, waitStored(t, f.w, 20), 20)
-		waitFor(t, "the relay is done", func() bool { return rows(t, f.db) == 0 })
+		testutil.WaitUntil(t, "the relay is done", func() bool { return rows(t, f.db) == 0 })
 		// At least the 10 rows published before the cancel are published
 		// again; the 11th may have left before the relay saw the cancel.
 		if s := next.Stats(); s.Duplicates < 10 || s.Published != 20 {
@@ -89,13 +89,13 @@ func TestFrozenRelayIsReplaced(t *testing.T) {
 
 		standby := f.outbox(t, testConfig())
 		runRelay(t, standby)
-		waitFor(t, "the standby relay takes the expired lease", func() bool { return standby.Stats().Leader })
+		testutil.WaitUntil(t, "the standby relay takes the expired lease", func() bool { return standby.Stats().Leader })
 		checkOnceInOrder(t, waitStored(t, f.w, 50), 50)
 		close(thaw)
-		waitFor(t, "the thawed relay sees it lost the lease", func() bool { return !f.o.Stats().Leader })
+		testutil.WaitUntil(t, "the thawed relay sees it lost the lease", func() bool { return !f.o.Stats().Leader })
 		commit(t, f.db, f.o, 50, 80)
 		checkOnceInOrder(t, waitStored(t, f.w, 80), 80)
-		waitFor(t, "every row is deleted", func() bool { return rows(t, f.db) == 0 })
+		testutil.WaitUntil(t, "every row is deleted", func() bool { return rows(t, f.db) == 0 })
 	})
 }
 
@@ -124,7 +124,7 @@ func TestPostgresCommitOrder(t *testing.T) {
 		}
 		second <- err
 	}()
-	waitFor(t, "the second transaction waits for the first", func() bool {
+	testutil.WaitUntil(t, "the second transaction waits for the first", func() bool {
 		var waiting int
 		err := f.db.QueryRowContext(ctx, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").Scan(&waiting)
 		return err == nil && waiting == 1
@@ -167,7 +167,7 @@ func TestServerOutage(t *testing.T) {
 		down := time.Now()
 		f.srv.Shutdown()
 		commit(t, f.db, f.o, 10, n)
-		waitFor(t, "the relay keeps the rows and reports failures", func() bool {
+		testutil.WaitUntil(t, "the relay keeps the rows and reports failures", func() bool {
 			s := f.o.Stats()
 			return s.Pending == n-10 && s.Lag > 0 && s.Failures > 0 && s.LastError != ""
 		})
@@ -175,7 +175,7 @@ func TestServerOutage(t *testing.T) {
 		<-time.After(time.Until(down.Add(outage)))
 		f.srv.Restart(t)
 		checkOnceInOrder(t, waitStored(t, f.w, n), n)
-		waitFor(t, "the relay is done", func() bool { return f.o.Stats().Pending == 0 })
+		testutil.WaitUntil(t, "the relay is done", func() bool { return f.o.Stats().Pending == 0 })
 	})
 }
 
@@ -189,14 +189,14 @@ func TestCommitWakesTheRelay(t *testing.T) {
 		cfg.PollInterval = time.Hour
 		o := f.outbox(t, cfg)
 		runRelay(t, o)
-		waitFor(t, "the relay holds the lease", func() bool { return o.Stats().Leader })
+		testutil.WaitUntil(t, "the relay holds the lease", func() bool { return o.Stats().Leader })
 		commit(t, f.db, o, 0, 1) // Commit calls Notify
 		waitStored(t, f.w, 1)
 		if b.name != "postgresql" {
 			return
 		}
 		ctx := ctxFor(t)
-		waitFor(t, "the relay listens", func() bool {
+		testutil.WaitUntil(t, "the relay listens", func() bool {
 			var n int
 			err := f.db.QueryRowContext(ctx, "SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN "+DefaultTable+"'").Scan(&n)
 			return err == nil && n == 1
@@ -229,7 +229,7 @@ func TestRunEndsWithItsWorker(t *testing.T) {
 	}
 	commit(t, f.db, writer, 0, 1)
 	f.o.Notify()
-	waitFor(t, "the relay stops", func() bool { return !f.o.Stats().Running })
+	testutil.WaitUntil(t, "the relay stops", func() bool { return !f.o.Stats().Running })
 	if err := stop(); !errors.Is(err, mesh.ErrClosed) {
 		t.Fatalf("Run: %v, want mesh.ErrClosed", err)
 	}

@@ -35,7 +35,7 @@ func TestStatsInWorkerStats(t *testing.T) {
 	f := newFixture(t, backends[0])
 	runRelay(t, f.o)
 	commit(t, f.db, f.o, 0, 2)
-	waitFor(t, "2 events published", func() bool { return f.o.Stats().Published == 2 })
+	testutil.WaitUntil(t, "2 events published", func() bool { return f.o.Stats().Published == 2 })
 
 	name := "outbox:" + f.o.cfg.Table
 	raw, ok := askStats(t, f).Extra[name]

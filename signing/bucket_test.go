@@ -74,7 +74,7 @@ func TestBucketKeys(t *testing.T) {
 	if err := signing.PublishKeys(ctxT(t), js, "ipc", map[string]string{timeline: a + "," + b, herald: "", auth: a}); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "the published change", func() bool {
+	testutil.WaitUntil(t, "the published change", func() bool {
 		tl, err1 := keys.Keys(ctxT(t), timeline)
 		_, err2 := keys.Keys(ctxT(t), herald)
 		au, err3 := keys.Keys(ctxT(t), auth)
@@ -177,7 +177,7 @@ func TestLeastPrivilege(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec.WaitType(t, "probe:signed", 0)
-	waitUntil(t, "the forged event's refusal", func() bool { return log.handlerError("forged") != nil })
+	testutil.WaitUntil(t, "the forged event's refusal", func() bool { return log.handlerError("forged") != nil })
 	if err := log.handlerError("forged").Err; !errors.Is(err, signing.ErrForged) || has(rec.Events(), "forged") {
 		t.Fatalf("forged event: %v, want ErrForged and no delivery", err)
 	}

@@ -38,28 +38,13 @@ func (l *errorLog) handlerError(id string) *mesh.HandlerError {
 	return nil
 }
 
-// waitUntil polls cond until it holds, failing the test after
-// testutil.DefaultWait.
-func waitUntil(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(testutil.DefaultWait)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-tick.C
-	}
-}
-
 // deadLetter waits for the dead letter of the event with id written by
 // service, and returns it.
 func deadLetter(t testing.TB, w *mesh.Worker, service, id string) deadletter.DeadLetter {
 	t.Helper()
 	q := deadletter.New(w.JetStream(), w.Namespace())
 	var found deadletter.DeadLetter
-	waitUntil(t, "the dead letter of "+id, func() bool {
+	testutil.WaitUntil(t, "the dead letter of "+id, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		letters, err := q.List(ctx, service, 1, 0)

@@ -118,7 +118,7 @@ func testVerifyLiveAndDurable(t *testing.T, srv *testutil.Server, k meshKeys, ke
 				durable.WaitFor(t, 0, func(evs []*mesh.Event) bool { return has(evs, id) })
 				return
 			}
-			waitUntil(t, "the live handler's error", func() bool { return log.handlerError(id) != nil })
+			testutil.WaitUntil(t, "the live handler's error", func() bool { return log.handlerError(id) != nil })
 			if err := log.handlerError(id).Err; !errors.Is(err, tt.wantErr) || !mesh.IsPermanent(err) {
 				t.Fatalf("live handler error %v, want a permanent %v", err, tt.wantErr)
 			}
@@ -151,7 +151,7 @@ func TestVerifyAllowUnsigned(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec.WaitType(t, "probe:unsigned", 0)
-	waitUntil(t, "the forged event's error", func() bool { return log.handlerError("forged") != nil })
+	testutil.WaitUntil(t, "the forged event's error", func() bool { return log.handlerError("forged") != nil })
 	if has(rec.Events(), "forged") {
 		t.Fatal("a forged event reached the handler")
 	}

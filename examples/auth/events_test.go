@@ -62,7 +62,7 @@ func TestLoginDuringMeshOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the relay keeps user:login and session:expired and reports its failures", func() bool {
+	testutil.WaitUntil(t, "the relay keeps user:login and session:expired and reports its failures", func() bool {
 		st := svc.Outbox().Stats()
 		return st.Pending == 2 && st.Failures > 0
 	})
@@ -72,7 +72,7 @@ func TestLoginDuringMeshOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	loggedInOnce(t, rec, sessionOf(t, svc, token), sessionOf(t, svc, barrier))
-	waitFor(t, "the session opened during the outage is valid to other services once they reconnect", func() bool {
+	testutil.WaitUntil(t, "the session opened during the outage is valid to other services once they reconnect", func() bool {
 		reply, err := client.Request(ctx, auth.Name, auth.SessionValidate, auth.SessionQuery{Token: token})
 		var info auth.SessionInfo
 		return err == nil && reply.Decode(&info) == nil && info == auth.SessionInfo{Valid: true, UserID: "ana"}
@@ -97,7 +97,7 @@ func TestRolledBackLoginEmitsNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	loggedInOnce(t, rec, sessionOf(t, svc, barrier))
-	waitFor(t, "the relay published the barrier's user:login and its schedule, nothing else", func() bool {
+	testutil.WaitUntil(t, "the relay published the barrier's user:login and its schedule, nothing else", func() bool {
 		st := svc.Outbox().Stats()
 		return st.Published == 2 && st.Pending == 0
 	})
@@ -142,20 +142,5 @@ func TestSessionExpires(t *testing.T) {
 	}
 	if got := validate(t, client, token); got.Valid {
 		t.Errorf("the session is valid after its end: %+v", got)
-	}
-}
-
-// waitFor waits until cond holds, checking every 10 ms, and fails after
-// testutil.DefaultWait.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(testutil.DefaultWait)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", testutil.DefaultWait, what)
-		}
-		<-tick.C
 	}
 }

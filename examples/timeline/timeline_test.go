@@ -174,7 +174,7 @@ func TestRolledBackCreationEmitsNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.announcedOnce(t, "p2")
-	waitFor(t, "the relay published the barrier's 2 events and nothing else", func() bool {
+	testutil.WaitUntil(t, "the relay published the barrier's 2 events and nothing else", func() bool {
 		st := s.store.Outbox().Stats()
 		return st.Published == 2 && st.Pending == 0
 	})
@@ -247,7 +247,7 @@ func TestHTTPPostDuringMeshOutage(t *testing.T) {
 	if rec := request(api, http.MethodGet, "/posts/"+id, ""); rec.Code != http.StatusOK {
 		t.Fatalf("GET /posts/%s during the outage: %d %s", id, rec.Code, rec.Body)
 	}
-	waitFor(t, "the relay keeps both events and reports its failures", func() bool {
+	testutil.WaitUntil(t, "the relay keeps both events and reports its failures", func() bool {
 		st := s.store.Outbox().Stats()
 		return st.Pending == 2 && st.Failures > 0
 	})
@@ -301,20 +301,5 @@ func TestHTTPHealthzFollowsTheWorker(t *testing.T) {
 	}
 	if rec := request(api, http.MethodGet, "/healthz", ""); rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "closed") {
 		t.Fatalf("GET /healthz with the worker closed: %d %s, want 503 saying it is closed", rec.Code, rec.Body)
-	}
-}
-
-// waitFor waits until cond holds, checking every 10 ms, and fails after
-// testutil.DefaultWait.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(testutil.DefaultWait)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", testutil.DefaultWait, what)
-		}
-		<-tick.C
 	}
 }
