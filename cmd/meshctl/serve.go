@@ -12,14 +12,8 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// serveCommand is meshctl serve, the bridge.
-func (a *app) serveCommand() *cobra.Command {
-	cfg := bridge.Config{}
-	var specFile, authDir string
-	cmd := &cobra.Command{
-		Use:   "serve",
-		Short: "Run the bridge: an embedded NATS server with JetStream, the stats HTTP API and the dashboard",
-		Long: `serve runs the bridge: an embedded nats-server with JetStream (its data in
+// serveLong is meshctl serve's help.
+const serveLong = `serve runs the bridge: an embedded nats-server with JetStream (its data in
 --store), provisions the namespace's event and dead-letter streams, and serves
 HTTP:
 
@@ -56,7 +50,16 @@ without TLS the listener must be on a loopback address.
 
 It stops cleanly on SIGINT or SIGTERM, flushing the store. The global --server
 and credentials flags do not apply: the bridge is the server. For production,
-run a nats-server cluster instead (see docs/operations.md).`,
+run a nats-server cluster instead (see docs/operations.md).`
+
+// serveCommand is meshctl serve, the bridge.
+func (a *app) serveCommand() *cobra.Command {
+	cfg := bridge.Config{}
+	var specFile, authDir string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the bridge: an embedded NATS server with JetStream, the stats HTTP API and the dashboard",
+		Long:  serveLong,
 		Example: `  meshctl serve
   meshctl serve --listen 0.0.0.0:4222 --http 127.0.0.1:8222 --store /var/lib/ipcmesh --max-age 72h
   meshctl serve --spec mesh.json --auth ./credentials
