@@ -40,7 +40,7 @@ security:
 	$(GO) test -race -count=1 -run '^TestAttacks$$' -v ./mesh/securitytest 2>&1 | grep -E "^(attacks=|--- |ok|FAIL|PASS|panic)|_test.go"
 
 ## browser: the real-browser tests (-tags browser) in headless Chromium, Debian's chromium (apt-get install -y chromium): a failure without it
-BROWSER_PKGS ?= ./cmd/meshctl/internal/bridge ./examples/natsbrowser
+BROWSER_PKGS ?= ./internal/operator/bridge ./examples/natsbrowser
 browser: examples/natsbrowser/node_modules/.package-lock.json
 	MESH_BROWSER_REQUIRED=1 $(GO) test -tags browser -race -count=1 -run 'InABrowser' $(BROWSER_PKGS)
 

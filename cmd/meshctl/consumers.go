@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/conn"
-	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/consumers"
-	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/render"
+	"github.com/exprsn/ipcmesh/internal/operator/consumers"
+	"github.com/exprsn/ipcmesh/internal/operator/render"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 )

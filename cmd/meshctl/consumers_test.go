@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/consumers"
-	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/stats"
+	"github.com/exprsn/ipcmesh/internal/operator/consumers"
+	"github.com/exprsn/ipcmesh/internal/operator/stats"
 	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/testutil"
 	"github.com/nats-io/nats.go"

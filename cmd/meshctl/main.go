@@ -16,9 +16,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/bridge"
+	"github.com/exprsn/ipcmesh/internal/operator/bridge"
 	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/conn"
-	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/render"
+	"github.com/exprsn/ipcmesh/internal/operator/render"
 )
 
 func main() {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/bridge"
+	"github.com/exprsn/ipcmesh/internal/operator/bridge"
 	"github.com/exprsn/ipcmesh/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"

@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/conn"
-	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/render"
+	"github.com/exprsn/ipcmesh/internal/operator/render"
 	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/spf13/cobra"
 )

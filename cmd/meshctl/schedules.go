@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/render"
+	"github.com/exprsn/ipcmesh/internal/operator/render"
 	"github.com/exprsn/ipcmesh/schedules"
 	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats-server/v2/server"

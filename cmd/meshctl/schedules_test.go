@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/render"
+	"github.com/exprsn/ipcmesh/internal/operator/render"
 	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/schedules"
 	"github.com/exprsn/ipcmesh/subjects"

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/bridge"
+	"github.com/exprsn/ipcmesh/internal/operator/bridge"
 	"github.com/exprsn/ipcmesh/setup"
 	"github.com/exprsn/ipcmesh/streams"
 	"github.com/spf13/cobra"

@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/bridge"
-	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/dashboard"
-	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/stats"
-	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/statstest"
+	"github.com/exprsn/ipcmesh/internal/operator/bridge"
+	"github.com/exprsn/ipcmesh/internal/operator/dashboard"
+	"github.com/exprsn/ipcmesh/internal/operator/stats"
+	"github.com/exprsn/ipcmesh/internal/operator/statstest"
 	"github.com/exprsn/ipcmesh/testutil"
 	"github.com/stretchr/testify/require"
 )

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/bridge"
+	"github.com/exprsn/ipcmesh/internal/operator/bridge"
 	"github.com/exprsn/ipcmesh/permissions"
 	"github.com/exprsn/ipcmesh/testutil"
 	"github.com/nats-io/nats.go"

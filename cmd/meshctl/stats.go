@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 
-	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/bridge"
-	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/stats"
+	"github.com/exprsn/ipcmesh/internal/operator/bridge"
+	"github.com/exprsn/ipcmesh/internal/operator/stats"
 	"github.com/spf13/cobra"
 )
 

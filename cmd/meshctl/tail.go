@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/conn"
-	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/render"
+	"github.com/exprsn/ipcmesh/internal/operator/render"
 	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats.go"
 	"github.com/spf13/cobra"

@@ -3,8 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/exprsn/ipcmesh/testutil"
 )
 
 // TestRun plays the demo and checks that its trace shows every flow.
@@ -33,7 +37,7 @@ var leastPrivilege = []string{"each worker runs as its service's least-privilege
 func runDemo(t *testing.T, withAuth bool) string {
 	t.Helper()
 	var out bytes.Buffer
-	if err := run(context.Background(), &out, withAuth); err != nil {
+	if err := run(context.Background(), &out, options{auth: withAuth, http: "127.0.0.1:0"}); err != nil {
 		t.Fatalf("run: %v\n%s", err, &out)
 	}
 	return out.String()
@@ -46,6 +50,7 @@ func checkTrace(t *testing.T, trace string) {
 		name string
 		line []string // words one line must contain, in order
 	}{
+		{"dashboard", []string{"mesh demo:", "workers", "dashboard on http://127.0.0.1:"}},
 		{"login broadcast", []string{"auth", "-> all", "user:login"}},
 		{"presence", []string{"spark", "handled", "user:login"}},
 		{"herald once per service", []string{"herald#", "handled", "user:login"}},
@@ -115,4 +120,53 @@ func containsInOrder(s string, words []string) bool {
 		}
 	}
 	return true
+}
+
+// TestDashboardShowsTheDemo: with -stay, the bridge's dashboard stays up
+// after the scenes, and its stats show the demo's services and traffic.
+func TestDashboardShowsTheDemo(t *testing.T) {
+	var out testutil.Buffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, &out, options{http: "127.0.0.1:0", stay: true}) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}()
+	var url string
+	testutil.WaitUntil(t, "the demo waiting with its dashboard up", func() bool {
+		line, ok := strings.CutPrefix(lastLine(out.String()), "the dashboard stays up on ")
+		url, _, _ = strings.Cut(line, "/ until")
+		return ok
+	})
+	resp, err := http.Get(url + "/api/ipc/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var report struct {
+		Services map[string]struct{ Emitted, Handled uint64 }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&report); err != nil {
+		t.Fatal(err)
+	}
+	if s := report.Services["exprsn-timeline"]; s.Emitted == 0 || s.Handled == 0 {
+		t.Fatalf("the dashboard's stats show timeline %+v; services %v", s, report.Services)
+	}
+	page, err := http.Get(url + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = page.Body.Close()
+	if page.StatusCode != http.StatusOK {
+		t.Fatalf("GET / answered %s", page.Status)
+	}
+}
+
+// lastLine returns the last non-empty line of s.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
 }

@@ -1,10 +1,16 @@
-// Command demo runs the five example services in one process, on an
-// embedded NATS server with JetStream in a temporary directory, and prints
-// a trace of their flows. It needs no server of its own:
+// Command demo runs the five example services in one process, on the
+// bridge meshctl serve runs (an embedded NATS server with JetStream in a
+// temporary directory, and the dashboard), and prints a trace of their
+// flows. It needs no server of its own:
 //
 //	go run ./examples/demo
 //
-// The workers create the namespace's streams, so moderator and herald
+// It prints the dashboard's URL first (-http sets its address); with
+// -stay it keeps the server and the dashboard up after the scenes, until
+// Ctrl-C, so that the demo's services, counts, dead letter and consumers
+// can be looked at there.
+//
+// The bridge creates the namespace's streams, so moderator and herald
 // handle their events durably: the later scenes stop herald while posts
 // are moderated and show it catching up, send content moderator cannot
 // moderate to the dead-letter stream, then re-drive it, and schedule an
@@ -14,7 +20,7 @@
 // With -auth (go run ./examples/demo -auth), the services run with least
 // privilege: the server accepts only the users generated from the example
 // services' spec, examples/service/spec/mesh.json, with passwords made for
-// the run; the operator (mesh-operator) applies the spec, creating the
+// the run; the bridge, as the operator (mesh-operator), applies the spec, creating the
 // streams and consumers, and each worker connects as its service's user
 // and uses them (mesh.StreamConfig.Provisioned). Every scene plays as
 // without.
@@ -47,12 +53,13 @@ import (
 	"github.com/exprsn/ipcmesh/examples/auth"
 	"github.com/exprsn/ipcmesh/examples/herald"
 	"github.com/exprsn/ipcmesh/examples/moderator"
+	"github.com/exprsn/ipcmesh/examples/service/spec"
 	"github.com/exprsn/ipcmesh/examples/spark"
 	"github.com/exprsn/ipcmesh/examples/timeline"
-	"github.com/exprsn/ipcmesh/internal/embedded"
+	"github.com/exprsn/ipcmesh/internal/operator/bridge"
 	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/permissions"
-	"github.com/exprsn/ipcmesh/setup"
+	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -61,10 +68,13 @@ import (
 const flowTimeout = 10 * time.Second
 
 func main() {
-	withAuth := flag.Bool("auth", false, "run each service as its own least-privilege user, generated from examples/service/spec/mesh.json")
+	var o options
+	flag.BoolVar(&o.auth, "auth", false, "run each service as its own least-privilege user, generated from examples/service/spec/mesh.json")
+	flag.StringVar(&o.http, "http", "127.0.0.1:0", "host:port of the bridge's dashboard and stats API (port 0: a free one)")
+	flag.BoolVar(&o.stay, "stay", false, "after the scenes, keep the server and the dashboard up until Ctrl-C")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Stdout, *withAuth)
+	err := run(ctx, os.Stdout, o)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
@@ -72,43 +82,56 @@ func main() {
 	}
 }
 
-// run starts a server, connects the services, plays the scenes, prints
-// the trace and the workers' statistics to out, and shuts everything down.
-// With withAuth, the server accepts only the users generated from the
-// services' spec (see credentials), the operator applies the spec, and
-// each worker connects as its service's user.
-func run(ctx context.Context, out io.Writer, withAuth bool) (err error) {
+// options are the demo's flags.
+type options struct {
+	auth bool   // least-privilege users
+	http string // the dashboard's address
+	stay bool   // keep running after the scenes
+}
+
+// run starts a bridge (the embedded server of meshctl serve, with its
+// dashboard), connects the services, plays the scenes, prints the trace
+// and the workers' statistics to out, and shuts everything down. With
+// o.auth, the server accepts only the users generated from the services'
+// spec, which the bridge applies, and each worker connects as its
+// service's user.
+func run(ctx context.Context, out io.Writer, o options) (err error) {
 	dir, err := os.MkdirTemp("", "ipcmesh-demo-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	opts := embedded.Options(dir)
-	var creds *credentials
-	if withAuth {
-		if creds, err = newCredentials(); err != nil {
+	cfg := bridge.Config{Listen: "127.0.0.1:0", HTTP: o.http, StoreDir: filepath.Join(dir, "store"),
+		Namespace: subjects.DefaultNamespace, MaxAge: time.Hour}
+	if o.auth {
+		s, err := spec.Load()
+		if err != nil {
+			return fmt.Errorf("load the services' spec: %w", err)
+		}
+		cfg.Spec = &s
+		if cfg.Auth, err = bridge.NewAuth(s, filepath.Join(dir, "auth")); err != nil {
 			return err
 		}
-		opts.Users = creds.users
 	}
-	ns, err := embedded.Start(opts)
+	b, err := bridge.Start(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer func() {
-		ns.Shutdown()
-		ns.WaitForShutdown()
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bridge.ShutdownTimeout)
+		defer cancel()
+		err = errors.Join(err, b.Close(cctx))
 	}()
 	cctx, cancel := context.WithTimeout(ctx, flowTimeout)
 	defer cancel()
-	op, err := operate(cctx, ns.ClientURL(), creds)
+	op, err := operate(b.NATSURL(), cfg.Auth)
 	if err != nil {
 		return err
 	}
 	defer op.Close()
 
 	tr := newTracer(out)
-	c := &cast{tr: tr, url: ns.ClientURL(), dir: dir, creds: creds, labels: map[*mesh.Worker]string{}}
+	c := &cast{tr: tr, url: b.NATSURL(), dir: dir, users: cfg.Auth, labels: map[*mesh.Worker]string{}}
 	if c.admin, err = jetstream.New(op); err != nil {
 		return err
 	}
@@ -122,40 +145,31 @@ func run(ctx context.Context, out io.Writer, withAuth bool) (err error) {
 		return err
 	}
 	defer stopTap()
-	fmt.Fprintf(out, "mesh demo: %d workers on an embedded NATS server\n", len(c.workers))
-	if withAuth {
+	fmt.Fprintf(out, "mesh demo: %d workers on an embedded NATS server; dashboard on %s/\n", len(c.workers), b.HTTPURL())
+	if o.auth {
 		fmt.Fprintf(out, "each worker runs as its service's least-privilege user; %s set up the streams and consumers\n", permissions.OperatorName)
 	}
 	if err := play(ctx, c); err != nil {
 		return err
 	}
 	printStats(c)
+	if o.stay {
+		fmt.Fprintf(out, "\nthe dashboard stays up on %s/ until Ctrl-C\n", b.HTTPURL())
+		<-ctx.Done()
+	}
 	return nil
 }
 
-// operate connects to url as the operator: the tap, the dead-letter and
-// schedule admin. With creds, it authenticates as permissions.OperatorName
-// and applies the services' spec; without, the workers create the
-// streams.
-func operate(ctx context.Context, url string, creds *credentials) (*nats.Conn, error) {
+// operate connects to url as the operator (permissions.OperatorName when
+// auth is set): the tap, the dead-letter and schedule admin.
+func operate(url string, auth *bridge.Auth) (*nats.Conn, error) {
 	opts := []nats.Option{nats.Name("demo-operator")}
-	if creds != nil {
-		opts = append(opts, creds.as(permissions.OperatorName))
+	if auth != nil {
+		opts = append(opts, nats.UserInfo(permissions.OperatorName, auth.Password(permissions.OperatorName)))
 	}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connect the operator: %w", err)
-	}
-	if creds == nil {
-		return nc, nil
-	}
-	js, err := jetstream.New(nc)
-	if err == nil {
-		_, err = setup.Apply(ctx, js, creds.spec)
-	}
-	if err != nil {
-		nc.Close()
-		return nil, fmt.Errorf("apply the services' spec: %w", err)
 	}
 	return nc, nil
 }
@@ -193,7 +207,7 @@ type cast struct {
 	tr      *tracer
 	url     string
 	dir     string              // the demo's temporary directory, for the services' databases
-	creds   *credentials        // the users to connect as; nil without -auth
+	users   *bridge.Auth        // the users to connect as; nil without -auth
 	admin   jetstream.JetStream // the operator's: dead letters, schedules
 	workers []*mesh.Worker      // the connected ones
 	labels  map[*mesh.Worker]string
@@ -230,9 +244,9 @@ func (c *cast) worker(ctx context.Context, service, label string) (*mesh.Worker,
 		OnError:    c.tr.onError(label),
 		Stream:     mesh.StreamConfig{Manage: true},
 	}
-	if c.creds != nil {
+	if c.users != nil {
 		cfg.Stream = mesh.StreamConfig{Provisioned: true}
-		cfg.NATSOptions = []nats.Option{c.creds.as(service)}
+		cfg.NATSOptions = []nats.Option{nats.UserInfo(service, c.users.Password(service))}
 	}
 	w, err := mesh.Connect(ctx, cfg)
 	if err == nil {

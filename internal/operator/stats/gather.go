@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/consumers"
+	"github.com/exprsn/ipcmesh/internal/operator/consumers"
 	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats.go"

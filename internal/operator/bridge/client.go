@@ -9,7 +9,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/stats"
+	"github.com/exprsn/ipcmesh/internal/operator/stats"
 )
 
 // FetchStats gets a report from a bridge's HTTP API at base: at StatsPath

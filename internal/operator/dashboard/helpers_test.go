@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/stats"
+	"github.com/exprsn/ipcmesh/internal/operator/stats"
 	"github.com/exprsn/ipcmesh/deadletter"
 	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/testutil"

@@ -7,7 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/consumers"
+	"github.com/exprsn/ipcmesh/internal/operator/consumers"
 )
 
 // Consumers writes a table of the event stream's consumers, one a line.

@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/stats"
+	"github.com/exprsn/ipcmesh/internal/operator/stats"
 	"github.com/exprsn/ipcmesh/deadletter"
 	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/nats-io/nats.go/jetstream"

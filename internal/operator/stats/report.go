@@ -8,7 +8,7 @@ package stats
 import (
 	"time"
 
-	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/consumers"
+	"github.com/exprsn/ipcmesh/internal/operator/consumers"
 	"github.com/exprsn/ipcmesh/mesh"
 )
 

@@ -4,8 +4,8 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/consumers"
-	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/stats"
+	"github.com/exprsn/ipcmesh/internal/operator/consumers"
+	"github.com/exprsn/ipcmesh/internal/operator/stats"
 	"github.com/prometheus/client_golang/prometheus"
 )
 

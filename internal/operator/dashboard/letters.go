@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/stats"
+	"github.com/exprsn/ipcmesh/internal/operator/stats"
 	"github.com/exprsn/ipcmesh/codec"
 	"github.com/exprsn/ipcmesh/deadletter"
 	"github.com/exprsn/ipcmesh/subjects"

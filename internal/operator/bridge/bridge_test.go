@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/statstest"
+	"github.com/exprsn/ipcmesh/internal/operator/statstest"
 	"github.com/stretchr/testify/require"
 )
 

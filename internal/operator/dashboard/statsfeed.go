@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/stats"
+	"github.com/exprsn/ipcmesh/internal/operator/stats"
 )
 
 // writeTimeout bounds one write to a stats stream; a browser that takes

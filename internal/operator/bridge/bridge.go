@@ -17,8 +17,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/dashboard"
-	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/stats"
+	"github.com/exprsn/ipcmesh/internal/operator/dashboard"
+	"github.com/exprsn/ipcmesh/internal/operator/stats"
 	"github.com/exprsn/ipcmesh/internal/embedded"
 	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/permissions"
