@@ -61,9 +61,9 @@ func TestScheduledEventReachesLiveAndDurableHandlersAtItsTime(t *testing.T) {
 	// A marker emitted later says that nothing more is on its way.
 	require.NoError(t, emitter.Emit(ctx, "reminder:marker", nil, mesh.After(3*time.Second)))
 	for name, c := range map[string]*testutil.Recorder{"live": live, "durable": durable} {
-		got := waitType(t, c, "reminder:due", 1)
+		waitType(t, c, "reminder:due", 1)
 		waitType(t, c, "reminder:marker", 1)
-		got = waitType(t, c, "reminder:due", 1)
+		got := waitType(t, c, "reminder:due", 1)
 		require.Len(t, got, 1, name)
 		a := got[0]
 		require.False(t, a.At.Before(due), "%s: fired %v early", name, due.Sub(a.At))
@@ -183,10 +183,10 @@ func TestScheduleSurvivesAServerRestart(t *testing.T) {
 	}
 	srv.Restart(t)
 
-	got := waitType(t, durable, "reminder:due", 1)
+	waitType(t, durable, "reminder:due", 1)
 	require.NoError(t, emitter.Emit(ctx, "reminder:marker", nil, mesh.After(2*time.Second)))
 	waitType(t, durable, "reminder:marker", 1)
-	got = waitType(t, durable, "reminder:due", 1)
+	got := waitType(t, durable, "reminder:due", 1)
 	require.Len(t, got, 1)
 	require.True(t, got[0].At.After(due))
 	require.Equal(t, r.ID+"@"+due.UTC().Format(time.RFC3339Nano), got[0].Event.ID)

@@ -191,7 +191,7 @@ func (s Service) options(ns string, p *Permissions, consumers, durables []string
 	}
 	filters, err := feedFilters(ns, s.Edge)
 	if err != nil {
-		return fmt.Errorf("Edge: %w", err)
+		return fmt.Errorf("edge feeds: %w", err)
 	}
 	own := make(map[string]bool, len(consumers))
 	for _, c := range consumers {
@@ -226,7 +226,7 @@ func (s Service) consumers() ([]string, error) {
 	names := make([]string, 0, len(s.Durable)+len(s.DurableNames))
 	for _, pattern := range s.Durable {
 		if _, err := subjects.Filter(subjects.DefaultNamespace, s.Name, pattern); err != nil {
-			return nil, fmt.Errorf("Durable: %w", err)
+			return nil, fmt.Errorf("durable pattern: %w", err)
 		}
 		names = append(names, subjects.ConsumerName(s.Name, pattern))
 	}

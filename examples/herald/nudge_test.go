@@ -75,7 +75,7 @@ func TestNudgeWhenNobodyReplied(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev := delivered.WaitN(t, 1, 0)[0]
-	if early := created.Add(nudgeAfter).Sub(time.Now()); early > 0 {
+	if early := time.Until(created.Add(nudgeAfter)); early > 0 {
 		t.Errorf("nudged %v early", early)
 	}
 	var d herald.Delivery

@@ -94,25 +94,25 @@ func (o Options) withDefaults(concurrency int, batch bool, def Defaults) (Option
 func (o Options) validate(concurrency int) error {
 	switch {
 	case o.MaxDeliver < 1:
-		return fmt.Errorf("MaxDeliver %d: want at least 1", o.MaxDeliver)
+		return fmt.Errorf("option MaxDeliver %d: want at least 1", o.MaxDeliver)
 	case o.AckWait < time.Second:
-		return fmt.Errorf("AckWait %s: want at least 1s", o.AckWait)
+		return fmt.Errorf("option AckWait %s: want at least 1s", o.AckWait)
 	case concurrency < 1:
-		return fmt.Errorf("Concurrency %d: want at least 1", concurrency)
+		return fmt.Errorf("option Concurrency %d: want at least 1", concurrency)
 	case o.Prefetch < 1:
-		return fmt.Errorf("Prefetch %d: want at least 1", o.Prefetch)
+		return fmt.Errorf("option Prefetch %d: want at least 1", o.Prefetch)
 	case o.BatchSize < 1, o.BatchWait < 0:
-		return fmt.Errorf("Batch(%d, %s): want a positive size and wait", o.BatchSize, o.BatchWait)
+		return fmt.Errorf("option Batch(%d, %s): want a positive size and wait", o.BatchSize, o.BatchWait)
 	case o.Expiry < -1:
-		return fmt.Errorf("InactiveExpiry %s: want a positive duration, or -1 for never", o.Expiry)
+		return fmt.Errorf("option InactiveExpiry %s: want a positive duration, or -1 for never", o.Expiry)
 	}
 	for _, b := range o.Backoff {
 		if b < 0 {
-			return fmt.Errorf("Backoff %s: delays cannot be negative", b)
+			return fmt.Errorf("option Backoff %s: delays cannot be negative", b)
 		}
 	}
 	if err := subjects.ValidateConsumerName(o.Name); o.Name != "" && err != nil {
-		return fmt.Errorf("DurableName: %w", err)
+		return fmt.Errorf("option DurableName: %w", err)
 	}
 	return nil
 }

@@ -28,11 +28,11 @@ func TestNewConfigDefaults(t *testing.T) {
 
 func TestNewConfigRefuses(t *testing.T) {
 	for want, o := range map[string]Options{
-		"MaxDeliver -1":       {MaxDeliver: -1},
-		"AckWait 10ms":        {AckWait: 10 * time.Millisecond},
-		"Backoff -1s":         {Backoff: []time.Duration{-time.Second}},
-		"InactiveExpiry -2ns": {Expiry: -2},
-		"DurableName":         {Name: "a.b"},
+		"option MaxDeliver -1":       {MaxDeliver: -1},
+		"option AckWait 10ms":        {AckWait: 10 * time.Millisecond},
+		"option Backoff -1s":         {Backoff: []time.Duration{-time.Second}},
+		"option InactiveExpiry -2ns": {Expiry: -2},
+		"option DurableName":         {Name: "a.b"},
 	} {
 		if _, err := NewConfig("ipc", "svc", "post:created", o, 0, false, defaults); err == nil || !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("%+v: got %v, want an error starting %q", o, err, want)
