@@ -7,9 +7,9 @@ import (
 	"strconv"
 
 	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/conn"
+	"github.com/exprsn/ipcmesh/deadletter"
 	"github.com/exprsn/ipcmesh/internal/operator/render"
 	"github.com/exprsn/ipcmesh/internal/operator/stats"
-	"github.com/exprsn/ipcmesh/deadletter"
 	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"

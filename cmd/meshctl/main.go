@@ -16,8 +16,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/exprsn/ipcmesh/internal/operator/bridge"
 	"github.com/exprsn/ipcmesh/cmd/meshctl/internal/conn"
+	"github.com/exprsn/ipcmesh/internal/operator/bridge"
 	"github.com/exprsn/ipcmesh/internal/operator/render"
 )
 

@@ -17,9 +17,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/exprsn/ipcmesh/internal/embedded"
 	"github.com/exprsn/ipcmesh/internal/operator/dashboard"
 	"github.com/exprsn/ipcmesh/internal/operator/stats"
-	"github.com/exprsn/ipcmesh/internal/embedded"
 	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/permissions"
 	"github.com/exprsn/ipcmesh/setup"

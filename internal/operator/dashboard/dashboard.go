@@ -11,8 +11,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/exprsn/ipcmesh/internal/operator/stats"
 	"github.com/exprsn/ipcmesh/deadletter"
+	"github.com/exprsn/ipcmesh/internal/operator/stats"
 	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/nats-io/nats.go/jetstream"
 )

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/exprsn/ipcmesh/internal/operator/stats"
 	"github.com/exprsn/ipcmesh/deadletter"
+	"github.com/exprsn/ipcmesh/internal/operator/stats"
 	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/testutil"
 	"github.com/stretchr/testify/require"

@@ -8,9 +8,9 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/exprsn/ipcmesh/internal/operator/stats"
 	"github.com/exprsn/ipcmesh/codec"
 	"github.com/exprsn/ipcmesh/deadletter"
+	"github.com/exprsn/ipcmesh/internal/operator/stats"
 	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats.go/jetstream"
 )
