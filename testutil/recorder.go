@@ -36,6 +36,14 @@ func NewRecorder() *Recorder { return &Recorder{} }
 
 // HandleEvent records ev and returns the error set with FailWith, if any.
 func (r *Recorder) HandleEvent(_ context.Context, ev *mesh.Event) error {
+	r.record(ev)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}
+
+// record records ev and wakes the waiters.
+func (r *Recorder) record(ev *mesh.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.events = append(r.events, ev)
@@ -44,7 +52,6 @@ func (r *Recorder) HandleEvent(_ context.Context, ev *mesh.Event) error {
 		close(r.changed)
 		r.changed = nil
 	}
-	return r.err
 }
 
 // FailWith makes HandleEvent return err (nil to succeed again), after
@@ -149,4 +156,18 @@ func describe(events []*mesh.Event) string {
 		s += e.Type + "@" + e.NATSSubject
 	}
 	return s
+}
+
+// Middleware returns a middleware that records each event once the
+// handler it wraps has returned, whatever it returned: a test that waits
+// on r knows that the service's state reflects the event. The handler's
+// error is passed on; FailWith does not apply.
+func (r *Recorder) Middleware() mesh.Middleware {
+	return func(next mesh.Handler) mesh.Handler {
+		return mesh.HandlerFunc(func(ctx context.Context, ev *mesh.Event) error {
+			err := next.HandleEvent(ctx, ev)
+			r.record(ev)
+			return err
+		})
+	}
 }

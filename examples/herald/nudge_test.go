@@ -1,7 +1,6 @@
 package herald_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -16,18 +15,6 @@ import (
 
 // nudgeAfter is the nudges' delay in these tests.
 const nudgeAfter = 2 * time.Second
-
-// afterHandling returns a middleware that records each event once its
-// handler has returned.
-func afterHandling(rec *testutil.Recorder) mesh.Middleware {
-	return func(next mesh.Handler) mesh.Handler {
-		return mesh.HandlerFunc(func(ctx context.Context, ev *mesh.Event) error {
-			err := next.HandleEvent(ctx, ev)
-			_ = rec.HandleEvent(ctx, ev)
-			return err
-		})
-	}
-}
 
 // ofType returns the events of evs of type typ.
 func ofType(evs []*mesh.Event, typ string) []*mesh.Event {
@@ -48,7 +35,7 @@ func startNudging(t *testing.T, srv *testutil.Server) (svc *herald.Service, w *m
 	t.Helper()
 	handled = testutil.NewRecorder()
 	cfg := durableConfig
-	cfg.Middleware = []mesh.Middleware{afterHandling(handled)}
+	cfg.Middleware = []mesh.Middleware{handled.Middleware()}
 	w = testutil.Connect(t, srv, herald.Name, cfg)
 	svc, err := herald.RegisterWith(t.Context(), w, herald.Options{NudgeAfter: nudgeAfter})
 	if err != nil {

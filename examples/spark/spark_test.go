@@ -15,19 +15,6 @@ import (
 	"github.com/exprsn/ipcmesh/testutil"
 )
 
-// afterHandling returns a middleware that records each event once its
-// handler has returned: a test waits on rec to know that the service's
-// state reflects the event.
-func afterHandling(rec *testutil.Recorder) mesh.Middleware {
-	return func(next mesh.Handler) mesh.Handler {
-		return mesh.HandlerFunc(func(ctx context.Context, ev *mesh.Event) error {
-			err := next.HandleEvent(ctx, ev)
-			_ = rec.HandleEvent(ctx, ev)
-			return err
-		})
-	}
-}
-
 // start connects and registers spark.
 func start(t *testing.T, srv *testutil.Server, cfg ...mesh.Config) *spark.Service {
 	t.Helper()
@@ -41,7 +28,7 @@ func start(t *testing.T, srv *testutil.Server, cfg ...mesh.Config) *spark.Servic
 func TestPresence(t *testing.T) {
 	srv := testutil.StartServer(t)
 	handled := testutil.NewRecorder()
-	svc := start(t, srv, mesh.Config{Middleware: []mesh.Middleware{afterHandling(handled)}})
+	svc := start(t, srv, mesh.Config{Middleware: []mesh.Middleware{handled.Middleware()}})
 	authW := testutil.Connect(t, srv, auth.Name) // a stand-in for auth
 	ctx := context.Background()
 

@@ -21,7 +21,7 @@ import (
 func TestStatusExpiresFromTheStream(t *testing.T) {
 	srv := testutil.StartServer(t, testutil.WithStreams())
 	handled := testutil.NewRecorder()
-	w := testutil.Connect(t, srv, spark.Name, mesh.Config{Middleware: []mesh.Middleware{afterHandling(handled)}})
+	w := testutil.Connect(t, srv, spark.Name, mesh.Config{Middleware: []mesh.Middleware{handled.Middleware()}})
 	svc, err := spark.RegisterWith(t.Context(), w, spark.Options{StatusTTL: time.Second})
 	if err != nil {
 		t.Fatal(err)
