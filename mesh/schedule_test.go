@@ -90,7 +90,7 @@ func TestCancelledScheduleNeverFires(t *testing.T) {
 	require.NoError(t, emitter.CancelSchedule(ctx, r.ID))
 	// Once the cancel's marker expires (about a second), the schedule is
 	// known to be gone.
-	waitScheduleGone(t, emitter.JetStream(), subjects.DuplicateKey(emitter.Service(), r.ID))
+	testutil.WaitScheduleGone(t, emitter.JetStream(), "ipc", subjects.DuplicateKey(emitter.Service(), r.ID))
 	require.ErrorIs(t, emitter.CancelSchedule(ctx, r.ID), schedules.ErrNotFound)
 	require.NoError(t, emitter.Emit(ctx, "reminder:marker", nil, mesh.After(3*time.Second)))
 	for _, c := range []*testutil.Recorder{live, durable} {
@@ -221,19 +221,4 @@ func TestExpiredEventIsGoneFromTheStreamAndFromReplay(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, uint64(1), p.Delivered)
 	require.Equal(t, "user:online", rec.WaitN(t, 1, testutil.DefaultWait)[0].Type)
-}
-
-// waitScheduleGone waits until the schedule stream holds nothing on the
-// subject of schedule key: Cancel's marker expired.
-func waitScheduleGone(t *testing.T, js jetstream.JetStream, key string) {
-	t.Helper()
-	subject := subjects.ScheduleSubject("ipc", key)
-	require.Eventually(t, func() bool {
-		stream, err := js.Stream(context.Background(), subjects.ScheduleStream("ipc"))
-		if err != nil {
-			return false
-		}
-		info, err := stream.Info(context.Background(), jetstream.WithSubjectFilter(subject))
-		return err == nil && info.State.Subjects[subject] == 0
-	}, testutil.DefaultWait, 50*time.Millisecond, "the cancel's marker on %s expires", subject)
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/schedules"
-	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/exprsn/ipcmesh/testutil"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
@@ -39,15 +38,7 @@ func TestListAndCancel(t *testing.T) {
 
 	require.NoError(t, schedules.Cancel(ctx, w.JetStream(), "ipc", one.Key))
 	require.NoError(t, schedules.Cancel(ctx, w.JetStream(), "ipc", one.Key), "within a second, a second cancel finds the first's marker")
-	subject := subjects.ScheduleSubject("ipc", one.Key)
-	require.Eventually(t, func() bool {
-		stream, err := w.JetStream().Stream(ctx, subjects.ScheduleStream("ipc"))
-		if err != nil {
-			return false
-		}
-		info, err := stream.Info(ctx, jetstream.WithSubjectFilter(subject))
-		return err == nil && info.State.Subjects[subject] == 0
-	}, testutil.DefaultWait, 50*time.Millisecond, "the cancel's marker expires")
+	testutil.WaitScheduleGone(t, w.JetStream(), "ipc", one.Key)
 	require.ErrorIs(t, schedules.Cancel(ctx, w.JetStream(), "ipc", one.Key), schedules.ErrNotFound)
 	list, err = schedules.List(ctx, w.JetStream(), "ipc")
 	require.NoError(t, err)

@@ -8,9 +8,7 @@ import (
 	"time"
 
 	"github.com/exprsn/ipcmesh/mesh"
-	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/exprsn/ipcmesh/testutil"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 )
 
@@ -165,15 +163,7 @@ func TestSchedulesListAndCancel(t *testing.T) {
 	require.JSONEq(t, `{"count": 0, "schedules": []}`, body)
 	// Once the cancel's marker expired (about a second; see
 	// schedules.Cancel), the schedule is not found.
-	subject := subjects.ScheduleSubject("ipc", s.Key)
-	require.Eventually(t, func() bool {
-		stream, err := herald.JetStream().Stream(t.Context(), subjects.ScheduleStream("ipc"))
-		if err != nil {
-			return false
-		}
-		info, err := stream.Info(t.Context(), jetstream.WithSubjectFilter(subject))
-		return err == nil && info.State.Subjects[subject] == 0
-	}, testutil.DefaultWait, 50*time.Millisecond, "the cancel's marker expires")
+	testutil.WaitScheduleGone(t, herald.JetStream(), "ipc", s.Key)
 	code, body = f.call(t, http.MethodPost, "/api/ipc/schedules/"+s.Key+"/cancel", nil)
 	require.Equal(t, http.StatusNotFound, code, body)
 	code, body = f.call(t, http.MethodPost, "/api/ipc/schedules/a.b/cancel", nil)
