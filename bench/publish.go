@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/exprsn/ipcmesh/mesh"
+
 	"github.com/ThreeDotsLabs/watermill"
 	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -102,6 +104,7 @@ var (
 	pubRaw   = pubCase{name: "raw jetstream PublishAsync, all acked", stream: rawStream, n: 60_000, start: startRawPublish(false, false)}
 	pubFloor = pubCase{name: "raw jetstream PublishAsync of an envelope + Nats-Msg-Id", note: "the mesh's bytes and header, no encode: the floor of EmitAsync", stream: rawStream, n: 60_000, start: startRawPublish(true, true)}
 	pubMesh  = pubCase{name: "mesh EmitAsync, all acked", note: "latency: Emit (waits for the store)", stream: meshStream(), n: 60_000, start: startMeshPublish}
+	pubBatch = pubCase{name: "mesh EmitBatch, 1,000 events a call", note: "fast batches; latency: Emit", stream: meshStream(), n: 60_000, start: startMeshBatch}
 )
 
 var pubCases = []pubCase{
@@ -109,6 +112,7 @@ var pubCases = []pubCase{
 	{name: "raw jetstream PublishAsync + Nats-Msg-Id", note: "dedup cost", stream: rawStream, n: 60_000, start: startRawPublish(true, false)},
 	pubFloor,
 	pubMesh,
+	pubBatch,
 	{name: "watermill-nats v2 JetStream Publish (defaults)", note: "synchronous per message", stream: wmStream, n: 8_000, start: startWatermillPublish},
 	{name: "cloudevents sdk-go nats_jetstream/v2 Send", note: "synchronous; binary mode (its default)", stream: ceStream, n: 8_000, start: startSDKJSPublish},
 }
@@ -184,6 +188,40 @@ func startMeshPublish(e *env, data []byte) (*pubRun, error) {
 			return err
 		},
 		wait:     w.Flush,
+		sendSync: func() error { return w.Emit(ctx, meshPubEvent, raw) },
+		stop:     func() { cancel(); closeWorker(w) },
+	}, nil
+}
+
+// emitBatchSize is how many events the EmitBatch contender emits a call.
+const emitBatchSize = 1000
+
+// startMeshBatch gathers the events sent and emits each 1,000 with one
+// EmitBatch; wait emits what is left.
+func startMeshBatch(e *env, data []byte) (*pubRun, error) {
+	w, err := e.worker("bench-batch", meshNS, true)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*stallWait)
+	raw := json.RawMessage(data)
+	batch := make([]mesh.BatchEvent, 0, emitBatchSize)
+	emit := func(ctx context.Context) error {
+		if len(batch) == 0 {
+			return nil
+		}
+		_, err := w.EmitBatch(ctx, batch)
+		batch = batch[:0]
+		return err
+	}
+	return &pubRun{
+		send: func() error {
+			if batch = append(batch, mesh.BatchEvent{Event: meshPubEvent, Data: raw}); len(batch) == emitBatchSize {
+				return emit(ctx)
+			}
+			return nil
+		},
+		wait:     emit,
 		sendSync: func() error { return w.Emit(ctx, meshPubEvent, raw) },
 		stop:     func() { cancel(); closeWorker(w) },
 	}, nil

@@ -24,6 +24,10 @@ func targets(w io.Writer, rp *report, o options) {
 		r1, r2 := ratio(m, raw), ratio(m, wm)
 		check("durable async emit >= 0.9 of raw PublishAsync", r1 >= 0.9, fmt.Sprintf("%.2f", r1))
 		check("durable async emit >= 8x watermill-nats publish", r2 >= 8, fmt.Sprintf("%.1fx", r2))
+		if b := rp.find(sectionPublish, pubBatch.name, size); b != nil && len(b.samples) > 0 {
+			r := ratio(b, raw)
+			check("durable batch emit >= 1.0 of raw PublishAsync (issue 18)", r >= 1, fmt.Sprintf("%.2f", r))
+		}
 	}
 	if raw, m, wm := rp.find(sectionConsume, "raw", size), rp.find(sectionConsume, "mesh", size),
 		rp.find(sectionConsume, "watermill", size); m != nil && len(m.samples) > 0 {

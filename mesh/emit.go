@@ -349,7 +349,7 @@ func Cron(expr, tz string) EmitOption {
 // event stream, where nothing is kept. Needs nats-server 2.11 or later and
 // an event stream updated by streams.Ensure (ErrUnsupported otherwise).
 // Default: the stream's MaxAge.
-func TTL(d time.Duration) EmitOption { return emitOnly(func(o *sendOptions) { o.TTL = d }) }
+func TTL(d time.Duration) TTLOption { return TTLOption(d) }
 
 // Schedules returns the namespace's pending scheduled events, of every
 // service (see schedules.List). It reads the schedule stream, which a

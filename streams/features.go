@@ -16,6 +16,10 @@ const (
 	// VersionRecurringSchedules is the first nats-server with recurring
 	// schedules ("@every", cron expressions).
 	VersionRecurringSchedules = "2.14.0"
+	// VersionBatchPublish is the first nats-server with fast batch
+	// publishing (StreamConfig.AllowBatchPublish), which mesh's EmitBatch
+	// uses.
+	VersionBatchPublish = "2.14.0"
 )
 
 // AtLeast reports whether the server version v ("2.12.1", "v2.14.0-beta")

@@ -72,6 +72,9 @@ func (c Config) JetStream(ns string) (events, deadLetters jetstream.StreamConfig
 		Duplicates:  c.DuplicateWindow,
 		Discard:     jetstream.DiscardOld,
 		AllowMsgTTL: true,
+		// Fast batches (mesh's EmitBatch) store many events for one
+		// acknowledgement every few hundred.
+		AllowBatchPublish: true,
 		Sources: []*jetstream.StreamSource{{
 			Name: subjects.ScheduleStream(ns),
 			SubjectTransforms: []jetstream.SubjectTransformConfig{{
@@ -132,8 +135,9 @@ func (c Config) Schedules(ns string) jetstream.StreamConfig {
 //
 // What the connected server is too old for is left out rather than
 // refused: per-event TTLs before VersionMsgTTL, the schedule stream (and
-// the event stream's source of it) before VersionSchedules. Emits that
-// need them then fail, naming the version.
+// the event stream's source of it) before VersionSchedules, fast batch
+// publishing before VersionBatchPublish. Emits that need the first two
+// then fail, naming the version; batch emits publish one event at a time.
 func Ensure(ctx context.Context, js jetstream.JetStream, ns string, cfg Config) error {
 	if err := subjects.ValidateNamespace(ns); err != nil {
 		return fmt.Errorf("streams: ensure: %w", err)
@@ -148,8 +152,12 @@ func Ensure(ctx context.Context, js jetstream.JetStream, ns string, cfg Config) 
 	} else {
 		all[0].Sources = nil
 	}
+	ev := &all[len(all)-2]
 	if !AtLeast(version, VersionMsgTTL) {
-		all[len(all)-2].AllowMsgTTL = false
+		ev.AllowMsgTTL = false
+	}
+	if !AtLeast(version, VersionBatchPublish) {
+		ev.AllowBatchPublish = false
 	}
 	for _, sc := range all {
 		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {

@@ -73,12 +73,17 @@ func TestServicesWorkUnderLeastPrivilege(t *testing.T) {
 					t.Fatalf("emit %s: %v", emit.event, err)
 				}
 			}
+			// A fast batch's answers come to the service's own inbox.
+			batch := []mesh.BatchEvent{{Event: "post:created", Data: 1}, {Event: "post:created", Data: 2}}
+			if _, err := tl.EmitBatch(ctx, batch); err != nil {
+				t.Fatalf("emit batch: %v", err)
+			}
 			if err := au.Emit(ctx, "user:login", nil); err != nil {
 				t.Fatal(err)
 			}
 			logins.WaitType(t, "user:login", 0)
 			targeted.WaitType(t, "notification:trigger", 0)
-			broadcast.WaitType(t, "post:created", 0)
+			broadcast.WaitN(t, 3, 0)
 			durable.WaitType(t, "notification:queued", 0)
 
 			reply, err := tl.Request(ctx, auth, "session:validate", nil)

@@ -13,18 +13,19 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// caps is what scheduled and expiring emits can use, found at Open.
+// caps is what scheduled, expiring and batch emits can use, found at Open.
 type caps struct {
 	version   string        // the server's
 	schedules bool          // the schedule stream is there, with schedules allowed
 	ttl       bool          // the event stream allows per-event TTLs
 	firingTTL time.Duration // the event stream's MaxAge
+	batch     bool          // the event stream allows fast batches
 }
 
 // lookupCaps reads the event and schedule streams' settings, for Check;
 // events is the event stream's config, version the server's.
 func (s *Stream) lookupCaps(ctx context.Context, version string, events jetstream.StreamConfig) error {
-	c := caps{version: version, ttl: events.AllowMsgTTL, firingTTL: events.MaxAge}
+	c := caps{version: version, ttl: events.AllowMsgTTL, firingTTL: events.MaxAge, batch: events.AllowBatchPublish}
 	name := subjects.ScheduleStream(s.Namespace)
 	stream, err := s.JS.Stream(ctx, name)
 	switch {
