@@ -114,8 +114,8 @@ func (w *Worker) EmitAsync(ctx context.Context, event string, data any, opts ...
 	}
 	defer w.out.Put(out)
 	// The client keeps the message until it is acknowledged, for retries:
-	// it gets its own copy, not the pooled one.
-	msg := &nats.Msg{Subject: out.Msg.Subject, Header: out.Msg.Header, Data: append([]byte(nil), out.Msg.Data...)}
+	// it gets the body for its own (see Scratch.Detach).
+	msg := &nats.Msg{Subject: out.Msg.Subject, Header: out.Msg.Header, Data: out.Detach()}
 	f, err := w.store.StoreAsync(ctx, msg)
 	out.Sent(err)
 	if err != nil {

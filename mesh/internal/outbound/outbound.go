@@ -76,6 +76,20 @@ func (s *Scratch) Copy() (nats.Header, []byte) {
 	return h, append([]byte(nil), s.Msg.Data...)
 }
 
+// Detach returns s's message body and leaves s without it, for a message
+// kept after the send: in structured mode the body is s's own buffer,
+// which s gives up (the next event encoded in s gets a new one) instead of
+// it being copied; in binary mode it is a copy, since the body is the
+// caller's data.
+func (s *Scratch) Detach() []byte {
+	if len(s.Msg.Data) > 0 && len(s.buf) > 0 && &s.Msg.Data[0] == &s.buf[0] {
+		data := s.Msg.Data
+		s.buf, s.Msg.Data = nil, nil
+		return data
+	}
+	return append([]byte(nil), s.Msg.Data...)
+}
+
 // Sent reports the outcome of sending s to Done, if set.
 func (s *Scratch) Sent(err error) {
 	if s.Done != nil {
@@ -86,11 +100,15 @@ func (s *Scratch) Sent(err error) {
 // maxPooledBuf bounds the body buffers kept for reuse.
 const maxPooledBuf = 64 << 10
 
+// envelopeRoom is room enough for a structured envelope's attributes
+// besides the data, unless extensions or long ids make them longer.
+const envelopeRoom = 512
+
 // Get returns an empty scratch whose target is a broadcast.
 func (e *Encoder) Get() *Scratch {
 	s, ok := e.pool.Get().(*Scratch)
 	if !ok {
-		s = &Scratch{buf: make([]byte, 0, 1024)}
+		s = &Scratch{}
 	}
 	s.Opts.Target = subjects.Broadcast
 	return s
@@ -178,6 +196,11 @@ func (e *Encoder) Marshal(s *Scratch) error {
 		err = codec.SetBinaryHeaders(msg.Header, ev)
 		msg.Data = ev.Data
 	} else {
+		if need := len(ev.Data) + envelopeRoom; cap(s.buf) < need {
+			// One allocation of about the size needed, rather than the
+			// copies of growing a buffer to it.
+			s.buf = make([]byte, 0, need)
+		}
 		s.buf, err = codec.AppendStructured(s.buf[:0], ev)
 		msg.Data = s.buf
 	}
