@@ -38,7 +38,7 @@ type consumersContender struct {
 
 var consumersContenders = []consumersContender{
 	{name: "raw jetstream: durable consumers, Consume each", role: roleRawDurables, note: "one filter subject each, nats.go's Consume defaults (30 s pulls)"},
-	{name: "mesh: OnDurable handlers in one worker", role: roleMeshDurables, note: "the mesh's defaults (two filters each, Prefetch 500, 5 s pulls)"},
+	{name: "mesh: OnDurable handlers in one worker", role: roleMeshDurables, note: "the mesh's defaults (two filters each, Prefetch 500, 30 s pulls with 5 s heartbeats)"},
 }
 
 // serverChild runs a nats-server with JetStream storing in dir: it answers
