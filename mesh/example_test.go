@@ -51,6 +51,31 @@ func ExampleWorker_Emit() {
 	}
 }
 
+// Store an import of many posts with one call: the server acknowledges
+// them every few hundred (nats-server 2.14 or later), and a failure says
+// how many, from the first, were stored.
+func ExampleWorker_EmitBatch() {
+	ctx := context.Background()
+	w, err := mesh.Connect(ctx, mesh.Config{Service: "exprsn-timeline"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer w.Close(ctx)
+
+	posts := []Post{{ID: "p1", Author: "ana"}, {ID: "p2", Author: "bo"}}
+	events := make([]mesh.BatchEvent, len(posts))
+	for i, p := range posts {
+		// Ids a retry can repeat: the stream stores each once.
+		events[i] = mesh.BatchEvent{Event: "post:imported", Data: p,
+			Options: []mesh.BatchEventOption{mesh.WithID("import-" + p.ID)}}
+	}
+	_, err = w.EmitBatch(ctx, events)
+	var be *mesh.BatchError
+	if errors.As(err, &be) {
+		log.Printf("%d posts stored; retry from %s: %v", be.Stored, posts[be.Stored].ID, be.Err)
+	}
+}
+
 func ExampleWorker_On() {
 	ctx := context.Background()
 	w, err := mesh.Connect(ctx, mesh.Config{Service: "exprsn-herald"})
