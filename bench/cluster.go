@@ -196,7 +196,7 @@ func runCluster(o options, rp *report) error {
 	}
 	count := func(n, _ int) int { return o.n(n / clusterShare) }
 	pub := plan{section: sectionClusterPub, sizes: o.sizes[:1], count: count}
-	if err := runPublish(o, e, rp, pub, []pubCase{pubRaw, pubFloor, pubMesh, pubBatch}); err != nil {
+	if err := runPublish(o, e, rp, pub, []pubCase{pubRaw, pubFloor, pubMesh, pubBatchFloor, pubBatch}); err != nil {
 		return err
 	}
 	cons := plan{section: sectionClusterCons, sizes: o.sizes[:1], count: count}

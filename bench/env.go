@@ -158,6 +158,8 @@ func streamConfig(replicas int, name string, subjects ...string) jetstream.Strea
 		MaxAge:     streams.DefaultMaxAge,
 		Duplicates: streams.DefaultDuplicateWindow,
 		Discard:    jetstream.DiscardOld,
+		// As the mesh's event stream allows them (streams.Ensure).
+		AllowBatchPublish: true,
 	}
 }
 

@@ -82,14 +82,14 @@ func smokeRows() []string {
 	for _, c := range []string{liveRaw.name, liveFloor.name, liveMesh.name} {
 		add(sectionPayloadsLive, c+" | 64 B", c+" | 64 KiB")
 	}
-	for _, c := range []string{pubRaw.name, pubFloor.name, pubMesh.name, pubBatch.name} {
+	for _, c := range []string{pubRaw.name, pubFloor.name, pubMesh.name, pubBatchFloor.name, pubBatch.name} {
 		add(sectionPayloadsPub, c+" | 64 B", c+" | 64 KiB")
 	}
 	add(sectionSubscribers, "raw nats.go core pub->sub, no other", "raw nats.go core pub->sub, 10 connections", "mesh Emit -> On, no other", "mesh Emit -> On, 10 services")
 	for _, c := range consumersContenders {
 		add(sectionConsumers, c.name+": register", c.name+": 10 at rest, client heap", c.name+": 10 at rest, CPU")
 	}
-	add(sectionClusterPub, pubRaw.name, pubFloor.name, pubMesh.name, pubBatch.name)
+	add(sectionClusterPub, pubRaw.name, pubFloor.name, pubMesh.name, pubBatchFloor.name, pubBatch.name)
 	add(sectionClusterCons, consRaw.name, consFloor.name, consMesh.name)
 	return rows
 }

@@ -36,7 +36,7 @@ func runPayloads(o options, e *env, rp *report) error {
 		return err
 	}
 	pub := plan{section: sectionPayloadsPub, sizes: payloadSizes, count: count(payloadPubBytes, payloadPubLeast)}
-	return runPublish(o, e, rp, pub, []pubCase{pubRaw, pubFloor, pubMesh, pubBatch})
+	return runPublish(o, e, rp, pub, []pubCase{pubRaw, pubFloor, pubMesh, pubBatchFloor, pubBatch})
 }
 
 // The subscribers section: otherServices services with otherHandlers live
