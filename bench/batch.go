@@ -82,14 +82,18 @@ func (b *rawBatch) add(ctx context.Context) error {
 	return nil
 }
 
-// commit ends the batch: the messages left commit with a last message.
+// commit ends a batch of fewer than emitBatchSize messages with an
+// end-of-batch message (op 3), which commits what was sent and is not
+// stored.
 func (b *rawBatch) commit(ctx context.Context) error {
-	for b.n != 0 {
-		if err := b.add(ctx); err != nil {
-			return err
-		}
+	if b.n == 0 {
+		return nil
 	}
-	return nil
+	eob := &nats.Msg{Subject: "raw.dur.pub", Reply: b.prefix + strconv.Itoa(b.n+1) + ".3.$FI"}
+	if err := b.nc.PublishMsg(eob); err != nil {
+		return err
+	}
+	return b.await(ctx)
 }
 
 // await waits for the batch's publish acknowledgement.
