@@ -68,11 +68,14 @@ func (e *BatchError) Unwrap() error { return e.Err }
 // other, as Emit does, with full receipts. Without an event stream, it
 // sends each event as Emit does.
 //
-// Events are encoded first: an invalid one fails EmitBatch with the same
-// errors as Emit, and nothing is sent. When the stream does not store
-// every event, the error is a *BatchError saying how many were stored and
-// why the next was not; the receipts are still returned. The wait for the
-// stream ends with ctx, or after Config.RequestTimeout without a deadline.
+// Events are encoded first, and held until the call returns (emit a large
+// import in calls of some thousands): an invalid one fails EmitBatch with
+// the same errors as Emit, and nothing is sent. When the stream does not
+// store every event, the error is a *BatchError saying how many were
+// stored and why the next was not; the receipts are still returned.
+// EmitBatch waits for the stream until ctx ends; without a deadline, until
+// the server leaves it Config.RequestTimeout without an answer, however
+// long the whole batch takes.
 func (w *Worker) EmitBatch(ctx context.Context, events []BatchEvent) ([]Receipt, error) {
 	if err := w.conn.Sendable(ctx, w.cfg.Stream.Disable); err != nil {
 		w.stats.EmitFailed.Add(1)

@@ -199,3 +199,20 @@ func TestEmitBatchWithoutAStreamSendsLive(t *testing.T) {
 	require.Empty(t, receipts[0].Stream)
 	require.Equal(t, "l-1", rec.WaitN(t, 3, 0)[1].ID)
 }
+
+// TestEmitBatchOutlastsRequestTimeout: without a deadline, RequestTimeout
+// bounds each wait for the server, not the whole batch.
+func TestEmitBatchOutlastsRequestTimeout(t *testing.T) {
+	srv := testutil.StartServer(t, testutil.WithStreams())
+	// Long enough for any one wait of a loaded machine (a window of 2,000
+	// events); the batch, under -race, takes several times as long.
+	const timeout = time.Second
+	w := testutil.Connect(t, srv, "exprsn-timeline", mesh.Config{RequestTimeout: timeout})
+	const n = 30_000
+	start := time.Now()
+	receipts, err := w.EmitBatch(context.Background(), batchOf("t", n))
+	took := time.Since(start)
+	require.NoError(t, err)
+	require.Equal(t, uint64(n), receipts[n-1].Sequence)
+	require.Greater(t, took, timeout, "the batch must outlast RequestTimeout for this test to show anything")
+}

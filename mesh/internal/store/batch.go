@@ -49,8 +49,9 @@ func (s *Stream) Batching() bool {
 
 // StoreBatch stores msgs in the event stream in order, as fast batches,
 // holding at most batchWindow acknowledgement intervals unacknowledged. It
-// waits for the stream's acknowledgement until ctx ends (or Config.Timeout
-// without a deadline). It returns how many messages, from the first, are
+// waits for the stream's acknowledgement until ctx ends; without a
+// deadline, until the server leaves it without an answer for
+// Config.Timeout. It returns how many messages, from the first, are
 // stored, and when not all, why the next one is not: an error wrapping
 // Config.Unconfirmed when the stream did not confirm it in time (it and
 // those after it may or may not be stored); otherwise none after it is
@@ -60,10 +61,14 @@ func (s *Stream) Batching() bool {
 // then costs a round trip per event rather than a window of refused
 // messages per event.
 func (s *Stream) StoreBatch(ctx context.Context, msgs []*nats.Msg) (res BatchResult, stored int, err error) {
-	ctx, cancel := s.bounded(ctx)
-	defer cancel()
+	// Without a deadline, a batch may take as long as it needs while the
+	// server answers: Config.Timeout bounds each wait, not the whole.
+	stall := time.Duration(0)
+	if _, ok := ctx.Deadline(); !ok {
+		stall = s.Timeout
+	}
 	for first := true; stored < len(msgs); first = false {
-		b := batch{nc: s.JS.Conn(), msgs: msgs[stored:], unconfirmed: s.Unconfirmed, window: batchWindow * batchFlow}
+		b := batch{nc: s.JS.Conn(), msgs: msgs[stored:], unconfirmed: s.Unconfirmed, window: batchWindow * batchFlow, stall: stall}
 		if !first {
 			b.window = 1
 		}
@@ -94,6 +99,8 @@ type batch struct {
 	// stored is how many the batch stored, failed why the next was not.
 	stored int
 	failed error
+	// stall, if set, bounds each wait for the server's next answer.
+	stall time.Duration
 }
 
 // batchReply is any answer of the server to a fast batch's message.
@@ -255,8 +262,14 @@ func (b *batch) ping() error {
 }
 
 // next returns the server's next answer. After attempt without one it
-// pings the batch; when ctx ends it fails with b.unconfirmed.
+// pings the batch; when ctx ends, or after b.stall without an answer, it
+// fails with b.unconfirmed.
 func (b *batch) next(ctx context.Context, replies <-chan *nats.Msg) (*batchReply, error) {
+	if b.stall > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, b.stall)
+		defer cancel()
+	}
 	t := time.NewTimer(attempt)
 	defer t.Stop()
 	for {
