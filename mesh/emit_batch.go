@@ -24,7 +24,7 @@ type BatchEvent struct {
 type BatchEventOption interface{ applyBatchEvent(*sendOptions) }
 
 func (o EventOption) applyBatchEvent(s *sendOptions)  { o(s) }
-func (t targetOption) applyBatchEvent(s *sendOptions) { t.applyEmit(s) }
+func (t TargetOption) applyBatchEvent(s *sendOptions) { t.applyEmit(s) }
 
 // TTLOption is TTL's option: an EmitOption and a BatchEventOption.
 type TTLOption time.Duration

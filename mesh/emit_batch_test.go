@@ -85,6 +85,17 @@ func TestEmitBatchReachesHandlers(t *testing.T) {
 		require.Equal(t, "h-2", evs[2].ID)
 		require.JSONEq(t, `{"n":2}`, string(evs[2].Data))
 	}
+	// Events of one batch take their own target and TTL.
+	targeted := mesh.BatchEvent{Event: "post:created", Data: "mine",
+		Options: []mesh.BatchEventOption{mesh.ToSelf(), mesh.TTL(time.Minute), mesh.WithID("h-self")}}
+	_, err = w.EmitBatch(context.Background(), []mesh.BatchEvent{targeted})
+	require.NoError(t, err)
+	ev := durable.WaitFor(t, 0, func(evs []*mesh.Event) bool { return len(evs) == 4 })[3]
+	require.Equal(t, "h-self", ev.ID)
+	require.Equal(t, "exprsn-timeline", ev.Target)
+	m, err := eventStream(t, w).GetMsg(context.Background(), ev.StreamSequence)
+	require.NoError(t, err)
+	require.Equal(t, "1m0s", m.Header.Get(jetstream.MsgTTLHeader))
 }
 
 // TestEmitBatchStoresARetriedBatchOnce: a batch emitted again, in part

@@ -68,14 +68,15 @@ func WithPartitionKey(key string) EventOption {
 	return WithExtension(subjects.PartitionKeyExtension, key)
 }
 
-// targetOption is where an emit goes: a service name, or selfTarget. A
-// string, so that To with a constant name needs no allocation.
-type targetOption string
+// TargetOption is where an emit goes, as To, ToSelf and Broadcast make it:
+// an EmitOption and a BatchEventOption. A string, so that To with a
+// constant name needs no allocation.
+type TargetOption string
 
 // selfTarget stands for the worker's own service; no service is named so.
-const selfTarget targetOption = "\x00self"
+const selfTarget TargetOption = "\x00self"
 
-func (t targetOption) applyEmit(o *sendOptions) {
+func (t TargetOption) applyEmit(o *sendOptions) {
 	if t == selfTarget {
 		o.Self = true
 		return
@@ -85,15 +86,15 @@ func (t targetOption) applyEmit(o *sendOptions) {
 
 // To sends the event to one instance of service instead of broadcasting
 // it. An empty or invalid service name fails the emit.
-func To(service string) EmitOption { return targetOption(service) }
+func To(service string) TargetOption { return TargetOption(service) }
 
 // ToSelf sends the event to this worker's own service (one instance of it,
 // possibly this one).
-func ToSelf() EmitOption { return selfTarget }
+func ToSelf() TargetOption { return selfTarget }
 
 // Broadcast sends the event to every service listening for it; it is the
 // default.
-func Broadcast() EmitOption { return targetOption(subjects.Broadcast) }
+func Broadcast() TargetOption { return TargetOption(subjects.Broadcast) }
 
 type handlerOptions struct {
 	oncePerService bool

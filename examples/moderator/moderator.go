@@ -128,26 +128,36 @@ func (s *Service) moderateBatch(ctx context.Context, ev *mesh.Event, b Batch) er
 		}
 		verdicts[i] = v
 	}
+	// One call stores the triggers in order; if it fails partway, the
+	// batch is retried and the triggers already stored are duplicates.
+	triggers := make([]mesh.BatchEvent, len(b.Items))
 	for i, sub := range b.Items {
-		if err := notify(ctx, ev, herald.NotificationBulk, sub, verdicts[i]); err != nil {
-			return err
-		}
+		triggers[i] = mesh.BatchEvent{Event: herald.NotificationBulk, Data: trigger(ev, sub, verdicts[i]),
+			Options: []mesh.BatchEventOption{mesh.To(herald.Name), mesh.WithID(triggerID(ev, sub))}}
 	}
-	return nil
+	_, err := mesh.FromContext(ctx).EmitBatch(ctx, triggers)
+	return err
 }
 
 // notify asks herald, with event, to tell the author of sub the verdict, on
-// behalf of the service that submitted it. The trigger's id derives from
-// the submission's, so that when a submission is handled again (a retry
-// after some triggers went out, a re-drive) the stream drops a repeated
-// trigger as a duplicate, and herald's idempotency guard skips one that
-// comes later than the stream's duplicate window.
+// behalf of the service that submitted it.
 func notify(ctx context.Context, submitted *mesh.Event, event string, sub Submission, v Verdict) error {
-	t := herald.Trigger{
+	return mesh.FromContext(ctx).Emit(ctx, event, trigger(submitted, sub, v), mesh.To(herald.Name), mesh.WithID(triggerID(submitted, sub)))
+}
+
+// trigger is herald's trigger telling the author of sub the verdict v.
+func trigger(submitted *mesh.Event, sub Submission, v Verdict) herald.Trigger {
+	return herald.Trigger{
 		Origin:    submitted.Source,
 		UserID:    sub.Author,
 		ContentID: sub.ID,
 		Message:   "your post " + sub.ID + " was " + string(v),
 	}
-	return mesh.FromContext(ctx).Emit(ctx, event, t, mesh.To(herald.Name), mesh.WithID(submitted.ID+"-"+sub.ID))
 }
+
+// triggerID derives a trigger's id from the submission's, so that when a
+// submission is handled again (a retry after some triggers went out, a
+// re-drive) the stream drops a repeated trigger as a duplicate, and
+// herald's idempotency guard skips one that comes later than the stream's
+// duplicate window.
+func triggerID(submitted *mesh.Event, sub Submission) string { return submitted.ID + "-" + sub.ID }
