@@ -184,7 +184,7 @@ func (b *batch) await(ctx context.Context, replies <-chan *nats.Msg) (res BatchR
 	}
 	switch {
 	case r.Type == "ack":
-		b.acked = max(b.acked, int(r.Seq))
+		b.acked = max(b.acked, min(int(r.Seq), b.sent))
 		if r.Msgs > 0 {
 			b.window = batchWindow * r.Msgs
 		}
@@ -192,12 +192,15 @@ func (b *batch) await(ctx context.Context, replies <-chan *nats.Msg) (res BatchR
 		b.fail(r.err(fmt.Errorf("event %d of the batch was refused", r.Seq)))
 	case r.Type == "gap":
 		b.fail(fmt.Errorf("the stream saw event %d of the batch where it expected %d", r.Seq, r.Expected))
+	case r.Type != "":
+		// Not an answer this engine knows: ignored.
 	case r.Batch != "" || r.Error == nil:
 		// The publish acknowledgement: the batch ended.
 		b.stored = r.Count
 		if r.Batch == "" {
 			b.stored = r.of
 		}
+		b.stored = min(max(b.stored, 0), b.sent)
 		if r.Error != nil {
 			b.fail(r.Error)
 		}
@@ -261,9 +264,11 @@ func (b *batch) ping() error {
 	return nil
 }
 
-// next returns the server's next answer. After attempt without one it
-// pings the batch; when ctx ends, or after b.stall without an answer, it
-// fails with b.unconfirmed.
+// next returns the server's next answer, skipping what is not JSON. After
+// attempt without one it pings the batch; when ctx ends, or after b.stall
+// without an answer, it fails with b.unconfirmed. Counts in answers are
+// bounded by the messages sent, so that a forged or garbled one cannot
+// claim more.
 func (b *batch) next(ctx context.Context, replies <-chan *nats.Msg) (*batchReply, error) {
 	if b.stall > 0 {
 		var cancel context.CancelFunc
@@ -276,8 +281,8 @@ func (b *batch) next(ctx context.Context, replies <-chan *nats.Msg) (*batchReply
 		select {
 		case m := <-replies:
 			r := batchReply{of: replySeq(m.Subject)}
-			if err := json.Unmarshal(m.Data, &r); err != nil {
-				return nil, fmt.Errorf("the stream's answer %.80q: %w", m.Data, err)
+			if json.Unmarshal(m.Data, &r) != nil {
+				continue // not the server's: whatever it is, the batch goes on
 			}
 			return &r, nil
 		case <-ctx.Done():
