@@ -32,8 +32,8 @@ type TTLOption time.Duration
 func (d TTLOption) applyEmit(o *sendOptions)       { o.TTL = time.Duration(d) }
 func (d TTLOption) applyBatchEvent(o *sendOptions) { o.TTL = time.Duration(d) }
 
-// BatchError is the error of an EmitBatch that did not store every event.
-type BatchError struct {
+// EmitBatchError is the error of an EmitBatch that did not store every event.
+type EmitBatchError struct {
 	// Stored is how many events, from the first, the stream stored.
 	Stored int
 	// Event is the name of the event at index Stored, the first not
@@ -49,12 +49,12 @@ type BatchError struct {
 }
 
 // Error says which event was not stored, and why.
-func (e *BatchError) Error() string {
+func (e *EmitBatchError) Error() string {
 	return fmt.Sprintf("mesh: emit batch: %d events stored; event %d (%q): %v", e.Stored, e.Stored, e.Event, e.Err)
 }
 
 // Unwrap returns why the event was not stored.
-func (e *BatchError) Unwrap() error { return e.Err }
+func (e *EmitBatchError) Unwrap() error { return e.Err }
 
 // EmitBatch stores events in the namespace's event stream, in order, each
 // as Emit would store it (with its duplicate key), and returns a receipt
@@ -71,7 +71,7 @@ func (e *BatchError) Unwrap() error { return e.Err }
 // Events are encoded first, and held until the call returns (emit a large
 // import in calls of some thousands): an invalid one fails EmitBatch with
 // the same errors as Emit, and nothing is sent. When the stream does not
-// store every event, the error is a *BatchError saying how many were
+// store every event, the error is an *EmitBatchError saying how many were
 // stored and why the next was not; the receipts are still returned.
 // EmitBatch waits for the stream until ctx ends; without a deadline, until
 // the server leaves it Config.RequestTimeout without an answer, however
@@ -117,7 +117,7 @@ func (w *Worker) EmitBatch(ctx context.Context, events []BatchEvent) ([]Receipt,
 	}
 	if err != nil {
 		w.stats.EmitFailed.Add(uint64(len(outs) - stored))
-		return receipts, &BatchError{Stored: stored, Event: events[stored].Event, Err: err}
+		return receipts, &EmitBatchError{Stored: stored, Event: events[stored].Event, Err: err}
 	}
 	return receipts, nil
 }

@@ -132,7 +132,7 @@ func TestEmitBatchStopsAtAnEventTheStreamRefuses(t *testing.T) {
 	events := batchOf("s", 10)
 	events[6] = mesh.BatchEvent{Event: "post:large", Data: map[string]string{"body": strings.Repeat("x", 4096)}}
 	receipts, err := w.EmitBatch(context.Background(), events)
-	var be *mesh.BatchError
+	var be *mesh.EmitBatchError
 	require.ErrorAs(t, err, &be)
 	require.Equal(t, 6, be.Stored)
 	require.Equal(t, "post:large", be.Event)
@@ -190,7 +190,7 @@ func TestEmitBatchUnconfirmed(t *testing.T) {
 	defer cancel()
 	receipts, err := w.EmitBatch(ctx, batchOf("u", 3))
 	require.ErrorIs(t, err, mesh.ErrUnconfirmed)
-	var be *mesh.BatchError
+	var be *mesh.EmitBatchError
 	require.ErrorAs(t, err, &be)
 	require.Equal(t, 0, be.Stored)
 	require.Equal(t, "u-0", receipts[0].ID)

@@ -70,7 +70,7 @@ func ExampleWorker_EmitBatch() {
 			Options: []mesh.BatchEventOption{mesh.WithID("import-" + p.ID)}}
 	}
 	_, err = w.EmitBatch(ctx, events)
-	var be *mesh.BatchError
+	var be *mesh.EmitBatchError
 	if errors.As(err, &be) {
 		log.Printf("%d posts stored; retry from %s: %v", be.Stored, posts[be.Stored].ID, be.Err)
 	}
