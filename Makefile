@@ -59,7 +59,7 @@ bench-check:
 
 ## fuzz: run every fuzz target for FUZZTIME each (default 10s)
 fuzz:
-	@set -e; for pkg in ./subjects ./codec ./codec/internal/jsonscan ./codec/internal/rfc3339 ./internal/hostiletest; do \
+	@set -e; for pkg in ./subjects ./codec ./codec/internal/jsonscan ./codec/internal/rfc3339 ./internal/hostiletest ./mesh/internal/store; do \
 		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 			echo "fuzz $$pkg $$target"; \
 			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg; \

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 )
 
@@ -67,4 +68,47 @@ func TestReplySeq(t *testing.T) {
 			t.Errorf("replySeq(%q) = %d, want %d", subject, got, want)
 		}
 	}
+}
+
+// FuzzBatchAnswers: whatever arrives on a batch's inbox, in any order,
+// nothing panics and no count exceeds the messages sent. The batch's
+// pings go to a real server.
+func FuzzBatchAnswers(f *testing.F) {
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	if err != nil {
+		f.Fatal(err)
+	}
+	srv.Start()
+	f.Cleanup(srv.Shutdown)
+	if !srv.ReadyForConnections(10 * time.Second) {
+		f.Fatal("the server did not start")
+	}
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(nc.Close)
+	f.Add("_INBOX.x.id.500.fail.2.1.$FI", []byte(`{"type":"ack","seq":2,"msgs":500}`), []byte(`{"stream":"S","seq":9,"batch":"id","count":3}`))
+	f.Add("_INBOX.x.id.500.fail.1.0.$FI", []byte(`{"error":{"code":400,"err_code":10071,"description":"x"}}`), []byte(`{"type":"gap","seq":4,"last_seq":3}`))
+	f.Add("", []byte(`{"type":"err","seq":-1}`), []byte(`{"count":-5}`))
+	f.Add("_INBOX.x.id.500.fail.3.1.$FI", []byte(`{"error":{"code":400}}`), []byte(`{"batch":"id","count":2}`))
+	f.Fuzz(func(t *testing.T, subject string, first, second []byte) {
+		const sent = 3
+		msgs := []*nats.Msg{{Subject: "fuzz.a"}, {Subject: "fuzz.b"}, {Subject: "fuzz.c"}}
+		b := &batch{nc: nc, msgs: msgs, sent: sent, window: 10, prefix: "_INBOX.fuzz.", unconfirmed: errors.New("unconfirmed")}
+		replies := make(chan *nats.Msg, 2)
+		replies <- &nats.Msg{Subject: subject, Data: first}
+		replies <- &nats.Msg{Subject: subject, Data: second}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+		defer cancel()
+		for range 2 {
+			_, done, err := b.await(ctx, replies)
+			if b.stored < 0 || b.stored > sent || b.acked > sent {
+				t.Fatalf("stored %d, acked %d of %d sent", b.stored, b.acked, sent)
+			}
+			if done || err != nil {
+				return
+			}
+		}
+	})
 }
