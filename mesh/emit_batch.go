@@ -107,6 +107,9 @@ func (w *Worker) EmitBatch(ctx context.Context, events []BatchEvent) ([]Receipt,
 		receipts[i] = Receipt{ID: out.ID, Subject: out.Msg.Subject}
 	}
 	stored, err := w.storeBatch(ctx, outs, receipts)
+	if stored == len(outs) {
+		err = nil // every event stored: what else was said does not matter
+	}
 	for i, out := range outs {
 		if i < stored {
 			out.Sent(nil)
