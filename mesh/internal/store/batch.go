@@ -236,7 +236,9 @@ func (r *batchReply) err(alt error) error {
 	return alt
 }
 
-// publish sends the next message, the last one with the commit op.
+// publish sends the next message, the last one with the commit op. Its
+// error wraps b.unconfirmed when messages sent before are not yet
+// acknowledged.
 func (b *batch) publish() error {
 	op := batchOpAppend
 	switch {
@@ -249,6 +251,11 @@ func (b *batch) publish() error {
 	b.sent++
 	m.Reply = b.prefix + strconv.Itoa(b.sent) + "." + op + batchSuffix
 	if err := b.nc.PublishMsg(&m); err != nil {
+		if b.sent-1 > b.acked {
+			// Messages sent before are not acknowledged yet: they may
+			// be stored.
+			return fmt.Errorf("%w: publish: %w", b.unconfirmed, err)
+		}
 		return fmt.Errorf("publish: %w", err)
 	}
 	return nil
