@@ -24,6 +24,17 @@ type fanCase struct {
 var fanCases = []fanCase{
 	{name: "raw nats.go core, one subscriber per instance", start: startRawFan},
 	{name: "mesh broadcast Emit -> On", start: startMeshFan},
+	{name: "raw nats.go core, body = a structured envelope (the floor)", start: startRawEnvelopeFan},
+}
+
+// startRawEnvelopeFan is startRawFan sending the mesh's bytes, with
+// nothing to encode or decode.
+func startRawEnvelopeFan(e *env, data []byte, services int, s *sink) (func() error, func(), error) {
+	envelope, err := envelopeOf(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	return startRawFan(e, envelope, services, s)
 }
 
 var fanServices = []int{1, 5, 10}

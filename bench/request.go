@@ -19,7 +19,18 @@ type reqCase struct {
 
 var reqCases = []reqCase{
 	{name: "raw nats.go Request, sequential", note: "responder echoes the payload", start: startRawRequest},
+	{name: "raw nats.go Request of a structured envelope, sequential", note: "the mesh's bytes both ways, no encode or decode: the floor", start: startRawEnvelopeRequest},
 	{name: "mesh Request -> OnRequest, sequential", note: "structured CloudEvents both ways", start: startMeshRequest},
+}
+
+// startRawEnvelopeRequest is startRawRequest sending, and echoing, the
+// mesh's bytes.
+func startRawEnvelopeRequest(e *env, data []byte) (func() error, func(), error) {
+	envelope, err := envelopeOf(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	return startRawRequest(e, envelope)
 }
 
 func startRawRequest(e *env, data []byte) (func() error, func(), error) {
