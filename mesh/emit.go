@@ -58,6 +58,13 @@ type Receipt struct {
 	Duplicate bool
 }
 
+// storedAs returns r with where the stream's acknowledgement ack says the
+// event is stored.
+func (r Receipt) storedAs(ack *jetstream.PubAck) Receipt {
+	r.Stream, r.Sequence, r.Duplicate = ack.Stream, ack.Sequence, ack.Duplicate
+	return r
+}
+
 // EmitWithReceipt is Emit, returning what became of the event.
 func (w *Worker) EmitWithReceipt(ctx context.Context, event string, data any, opts ...EmitOption) (Receipt, error) {
 	out, err := w.prepareEmit(ctx, event, data, opts)
@@ -71,7 +78,7 @@ func (w *Worker) EmitWithReceipt(ctx context.Context, event string, data any, op
 		var ack *jetstream.PubAck
 		ack, err = w.store.Store(ctx, &out.Msg)
 		if err == nil {
-			r.Stream, r.Sequence, r.Duplicate = ack.Stream, ack.Sequence, ack.Duplicate
+			r = r.storedAs(ack)
 		}
 	} else {
 		err = w.publish(&out.Msg)
@@ -139,7 +146,7 @@ type AsyncEmit struct {
 func (a *AsyncEmit) Wait(ctx context.Context) (Receipt, error) {
 	select {
 	case ack := <-a.future.Ok():
-		return Receipt{ID: a.id, Subject: a.subject, Stream: ack.Stream, Sequence: ack.Sequence, Duplicate: ack.Duplicate}, nil
+		return Receipt{ID: a.id, Subject: a.subject}.storedAs(ack), nil
 	case err := <-a.future.Err():
 		return Receipt{}, fmt.Errorf("mesh: emit on %s (id %s): %w", a.subject, headers.Truncate(a.id, maxLoggedField), store.Hint(err))
 	case <-ctx.Done():
@@ -289,7 +296,7 @@ func (w *Worker) EmitEncoded(ctx context.Context, e Encoded) (Receipt, error) {
 		return Receipt{ID: e.ID, Subject: e.Subject}, fmt.Errorf("mesh: emit %q (id %s): %w", e.Event, e.ID, err)
 	}
 	w.stats.Emitted(e.Event)
-	return Receipt{ID: e.ID, Subject: e.Subject, Stream: ack.Stream, Sequence: ack.Sequence, Duplicate: ack.Duplicate}, nil
+	return Receipt{ID: e.ID, Subject: e.Subject}.storedAs(ack), nil
 }
 
 // ErrUnsupported is returned by an emit that asks for what the server or

@@ -143,7 +143,7 @@ func (w *Worker) storeBatch(ctx context.Context, outs []*outbound.Scratch, recei
 			if err != nil {
 				return i, err
 			}
-			receipts[i].Stream, receipts[i].Sequence, receipts[i].Duplicate = ack.Stream, ack.Sequence, ack.Duplicate
+			receipts[i] = receipts[i].storedAs(ack)
 		}
 		return len(outs), nil
 	}
