@@ -97,7 +97,10 @@ func wireHeaderSize(h nats.Header) int {
 func (e *env) send(raw *rawConn, subject string, in input) error {
 	if in.raw() {
 		if err := raw.publish(subject, "", in.block(), in.Body); err != nil {
-			return err
+			// The server refuses a payload over max_payload on reading
+			// its control line and closes the connection, so the rest
+			// of the write can fail first: its -ERR is the answer.
+			return raw.serverError(err)
 		}
 		return raw.flush()
 	}
