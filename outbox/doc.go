@@ -118,15 +118,18 @@
 // schedule message, which the relay stores in the schedule stream as it
 // stores any event, and the server fires it at its time; a time already
 // past when the relay publishes fires at once. After counts from the Emit,
-// not from the commit or the publish. Worker.CancelSchedule takes the id
-// the event was emitted with (mesh.WithID), and finds the schedule only
-// once the relay has published it.
+// not from the commit or the publish. CancelSchedule cancels such a
+// schedule in a transaction, by the id it was emitted with (mesh.WithID):
+// the relay carries it out in commit order, after the schedule's own row
+// if that is still waiting, so it never comes too early;
+// Worker.CancelSchedule finds the schedule only once the relay has
+// published it.
 //
 // # Stats
 //
 // Stats is a snapshot without I/O: pending rows, lag, published,
-// duplicates, failures with the last error, and publish latency. Package
-// outbox/outboxprom exports it to Prometheus.
+// duplicates, cancellations, failures with the last error, and publish
+// latency. Package outbox/outboxprom exports it to Prometheus.
 //
 // # Limits
 //

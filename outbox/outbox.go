@@ -228,6 +228,34 @@ func (o *Outbox) Emit(ctx context.Context, tx *sql.Tx, event string, data any, o
 	return nil
 }
 
+// CancelSchedule writes into tx the cancellation of the scheduled event
+// this service emitted with id (mesh.WithID, or the Receipt's ID): once tx
+// commits, the relay cancels the schedule (Worker.CancelSchedule), in
+// commit order with the service's events, so that a schedule emitted
+// through the outbox is published before a later transaction's
+// cancellation of it is carried out, and a schedule the relay has not yet
+// published is cancelled all the same. Nothing is cancelled if tx rolls
+// back. A schedule the relay does not find (fired, cancelled already, or
+// never emitted) counts as cancelled. It fails, writing nothing, for a nil
+// tx (ErrNilTx), after Close (ErrClosed), and for an empty id. Like Emit,
+// it holds the service's lock on PostgreSQL until tx ends.
+func (o *Outbox) CancelSchedule(ctx context.Context, tx *sql.Tx, id string) error {
+	switch {
+	case tx == nil:
+		return fmt.Errorf("outbox: cancel schedule %q: %w", id, ErrNilTx)
+	case o.closed.Load():
+		return fmt.Errorf("outbox: cancel schedule %q: %w", id, ErrClosed)
+	case id == "":
+		return errors.New("outbox: cancel schedule: empty id")
+	}
+	// A row without a subject is a cancellation (see relay.cancel).
+	c := mesh.Encoded{ID: id}
+	if _, err := tx.ExecContext(ctx, o.q.insert, o.insertArgs(c, "{}")...); err != nil {
+		return fmt.Errorf("outbox: cancel schedule %q: write the row in table %s: %w", id, o.cfg.Table, err)
+	}
+	return nil
+}
+
 // insertArgs are the arguments of the dialect's insert statement.
 func (o *Outbox) insertArgs(e mesh.Encoded, header string) []any {
 	data := e.Data

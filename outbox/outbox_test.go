@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -202,4 +203,103 @@ func TestScheduledEmit(t *testing.T) {
 	if s := f.o.Stats(); s.Published != 1 {
 		t.Errorf("the relay published %d messages, want the schedule's 1", s.Published)
 	}
+}
+
+// A schedule cancelled through the outbox is cancelled once the cancelling
+// transaction commits, whether or not the relay had published it yet; a
+// cancellation rolled back cancels nothing, and one of a schedule that
+// does not exist holds up no later row.
+func TestCancelSchedule(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		f := newFixture(t, b)
+		ctx := ctxFor(t)
+		write := func(rollback bool, fn func(tx *sql.Tx) error) {
+			t.Helper()
+			tx, err := f.db.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := fn(tx); err != nil {
+				tx.Rollback()
+				t.Fatal(err)
+			}
+			if rollback {
+				err = tx.Rollback()
+			} else {
+				err = f.o.Commit(tx)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		schedule := func(id string) func(tx *sql.Tx) error {
+			return func(tx *sql.Tx) error {
+				return f.o.Emit(ctx, tx, "order:reminder", id, mesh.After(time.Hour), mesh.WithID(id))
+			}
+		}
+		cancel := func(ids ...string) func(tx *sql.Tx) error {
+			return func(tx *sql.Tx) error {
+				for _, id := range ids {
+					if err := f.o.CancelSchedule(ctx, tx, id); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+		}
+		pending := func() []string {
+			all, err := f.w.Schedules(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, s := range all {
+				ids = append(ids, s.ID)
+			}
+			return ids
+		}
+		relayed := func(what string, published, cancels uint64) {
+			t.Helper()
+			testutil.WaitUntil(t, what, func() bool {
+				s := f.o.Stats()
+				return s.Published == published && s.Cancels == cancels && s.Pending == 0 && rows(t, f.db) == 0
+			})
+		}
+
+		// Emitted and cancelled before the relay ran: published, then
+		// cancelled, in commit order.
+		write(false, schedule("r1"))
+		write(false, cancel("r1"))
+		runRelay(t, f.o)
+		relayed("the relay publishes r1's schedule and cancels it", 1, 1)
+		if ids := pending(); len(ids) != 0 {
+			t.Fatalf("pending schedules %v, want none", ids)
+		}
+
+		write(false, schedule("r2"))
+		relayed("the relay publishes r2's schedule", 2, 1)
+		write(true, cancel("r2"))
+		if n := rows(t, f.db); n != 0 {
+			t.Fatalf("a rolled-back cancellation left %d rows", n)
+		}
+		if ids := pending(); !slices.Equal(ids, []string{"r2"}) {
+			t.Fatalf("pending schedules %v, want [r2]", ids)
+		}
+
+		write(false, cancel("never-scheduled", "r2"))
+		commit(t, f.db, f.o, 0, 1)
+		relayed("the relay cancels both and publishes the event after them", 3, 3)
+		if ids := pending(); len(ids) != 0 {
+			t.Fatalf("pending schedules %v, want none", ids)
+		}
+		if err := f.o.CancelSchedule(ctx, nil, "r3"); !errors.Is(err, ErrNilTx) {
+			t.Errorf("CancelSchedule with a nil tx: %v, want ErrNilTx", err)
+		}
+		write(true, func(tx *sql.Tx) error {
+			if err := f.o.CancelSchedule(ctx, tx, ""); err == nil {
+				t.Error("CancelSchedule with an empty id wrote a row")
+			}
+			return nil
+		})
+	})
 }

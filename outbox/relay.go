@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/exprsn/ipcmesh/mesh"
+	"github.com/exprsn/ipcmesh/schedules"
 )
 
 // row is an outbox row as the relay reads it.
@@ -200,8 +201,12 @@ func (r *relay) fetch(ctx context.Context) ([]row, error) {
 	return rows, nil
 }
 
-// publish stores one row's event in the stream.
+// publish stores one row's event in the stream, or carries out its
+// cancellation.
 func (r *relay) publish(ctx context.Context, w row) error {
+	if w.enc.Subject == "" {
+		return r.cancel(ctx, w)
+	}
 	if err := json.Unmarshal(w.header, &w.enc.Header); err != nil {
 		return fmt.Errorf("outbox: row %d of table %s: headers are not a JSON object (edited by hand? fix or delete the row): %w", w.id, r.o.cfg.Table, err)
 	}
@@ -213,11 +218,29 @@ func (r *relay) publish(ctx context.Context, w row) error {
 		return fmt.Errorf("outbox: publish row %d: %w", w.id, err)
 	}
 	r.o.stats.published(time.Since(start), receipt.Duplicate)
-	r.published = w.id
-	if r.o.afterPublish != nil {
-		r.o.afterPublish(w.id)
-	}
+	r.done(w.id)
 	return nil
+}
+
+// cancel cancels the schedule a CancelSchedule row names; one not found
+// is cancelled already, or fired.
+func (r *relay) cancel(ctx context.Context, w row) error {
+	ctx, cancel := context.WithTimeout(ctx, r.o.cfg.PublishTimeout)
+	defer cancel()
+	if err := r.o.w.CancelSchedule(ctx, w.enc.ID); err != nil && !errors.Is(err, schedules.ErrNotFound) {
+		return fmt.Errorf("outbox: row %d: cancel schedule %q: %w", w.id, w.enc.ID, err)
+	}
+	r.o.stats.cancels.Add(1)
+	r.done(w.id)
+	return nil
+}
+
+// done notes that row id is published, to be deleted.
+func (r *relay) done(id int64) {
+	r.published = id
+	if r.o.afterPublish != nil {
+		r.o.afterPublish(id)
+	}
 }
 
 // flush deletes the rows published and not yet deleted.

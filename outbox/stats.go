@@ -30,6 +30,9 @@ type Stats struct {
 	// the event already: rows published before a relay stopped and
 	// published again by the next.
 	Duplicates uint64 `json:"duplicates"`
+	// Cancels counts the schedule cancellations the relay carried out
+	// (CancelSchedule), the schedules it did not find included.
+	Cancels uint64 `json:"cancels"`
 	// Failures counts the relay's failed rounds: a publish not
 	// acknowledged within PublishTimeout, or a database error; each is
 	// followed by a backoff.
@@ -52,10 +55,10 @@ type Stats struct {
 
 // stats are the relay's counters behind Stats.
 type stats struct {
-	running, leader          atomic.Bool
-	count, dups, failures    atomic.Uint64
-	publishTime, latencyEWMA atomic.Int64 // nanoseconds
-	pendingRows, oldestUs    atomic.Int64
+	running, leader                atomic.Bool
+	count, dups, cancels, failures atomic.Uint64
+	publishTime, latencyEWMA       atomic.Int64 // nanoseconds
+	pendingRows, oldestUs          atomic.Int64
 
 	mu        sync.Mutex
 	lastErr   string
@@ -101,6 +104,7 @@ func (o *Outbox) Stats() Stats {
 		Pending:        s.pendingRows.Load(),
 		Published:      s.count.Load(),
 		Duplicates:     s.dups.Load(),
+		Cancels:        s.cancels.Load(),
 		Failures:       s.failures.Load(),
 		PublishLatency: time.Duration(s.latencyEWMA.Load()),
 		PublishTime:    time.Duration(s.publishTime.Load()),

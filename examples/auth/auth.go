@@ -2,7 +2,7 @@
 //
 // It answers two requests, session:validate and profile:get, and broadcasts
 // what happens to users: user:login, user:logout and user:profile:updated,
-// and session:expired at the end of each session. Users and sessions live
+// and session:expired at the end of each session not logged out of. Users and sessions live
 // in a SQLite database, and each change is written in one transaction with
 // its events through a transactional outbox (package outbox): a session
 // and its user:login exist together or not at all, and the events reach

@@ -144,3 +144,40 @@ func TestSessionExpires(t *testing.T) {
 		t.Errorf("the session is valid after its end: %+v", got)
 	}
 }
+
+// A session its user logged out of does not also expire: Logout cancels
+// its session:expired in the transaction that closes it.
+func TestLogoutCancelsExpiry(t *testing.T) {
+	srv := testutil.StartServer(t, testutil.WithStreams())
+	const ttl = time.Second
+	svc := register(t, testutil.Connect(t, srv, auth.Name), filepath.Join(t.TempDir(), "auth.db"), ttl)
+	client := testutil.Connect(t, srv, "exprsn-spark")
+	ctx := t.Context()
+	expired := testutil.NewRecorder()
+	if _, err := client.On(ctx, auth.SessionExpired, expired); err != nil {
+		t.Fatal(err)
+	}
+	token, err := svc.Login(ctx, "ana")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended := sessionOf(t, svc, token)
+	if err := svc.Logout(ctx, token); err != nil {
+		t.Fatal(err)
+	}
+	// A later session's expiry is the barrier: the server fires schedules
+	// in the order of their times, so the first session's would come
+	// before it.
+	barrier, err := svc.Login(ctx, "ana")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := sessionOf(t, svc, barrier)
+	expired.WaitN(t, 1, 0)
+	for _, ev := range expired.Events() {
+		var u auth.UserEvent
+		if err := ev.Decode(&u); err != nil || u.SessionID != kept {
+			t.Errorf("session:expired of session %q (%v), want only the barrier's %q, not the logged-out %q", u.SessionID, err, kept, ended)
+		}
+	}
+}

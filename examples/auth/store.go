@@ -152,12 +152,17 @@ func (s *Service) login(ctx context.Context, tx *sql.Tx, userID, token string, n
 	if err := s.outbox.Emit(ctx, tx, UserLogin, u); err != nil {
 		return err
 	}
-	return s.outbox.Emit(ctx, tx, SessionExpired, u, mesh.At(ends), mesh.WithID(SessionExpired+"/"+u.SessionID))
+	return s.outbox.Emit(ctx, tx, SessionExpired, u, mesh.At(ends), mesh.WithID(expiryID(u.SessionID)))
 }
 
+// expiryID is the id of session's session:expired schedule.
+func expiryID(session string) string { return SessionExpired + "/" + session }
+
 // Logout closes the session of token and, in the same transaction,
-// emits user:logout through the outbox. It fails with ErrNoSession for a
-// token of no session, or of an expired one, and on a database error.
+// emits user:logout and cancels the session's session:expired through the
+// outbox, so that a session ended by its user never also expires. It
+// fails with ErrNoSession for a token of no session, or of an expired one,
+// and on a database error.
 func (s *Service) Logout(ctx context.Context, token string) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var u UserEvent
@@ -169,7 +174,10 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 		if err != nil {
 			return err
 		}
-		return s.outbox.Emit(ctx, tx, UserLogout, u)
+		if err := s.outbox.Emit(ctx, tx, UserLogout, u); err != nil {
+			return err
+		}
+		return s.outbox.CancelSchedule(ctx, tx, expiryID(u.SessionID))
 	})
 	if err != nil {
 		return fmt.Errorf("auth: logout: %w", err)

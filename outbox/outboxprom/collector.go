@@ -29,7 +29,7 @@ func WithConstLabels(labels prometheus.Labels) Option {
 type collector struct {
 	o *outbox.Outbox
 
-	pending, lag, published, duplicates, failures, lastFailure, publish, running, leader *prometheus.Desc
+	pending, lag, published, duplicates, cancels, failures, lastFailure, publish, running, leader *prometheus.Desc
 }
 
 // NewCollector returns a collector of o's relay (outbox.Outbox.Stats),
@@ -55,6 +55,7 @@ func NewCollector(o *outbox.Outbox, opts ...Option) prometheus.Collector {
 		lag:         desc("lag_seconds", "Age of the oldest pending row, as of the relay's last look; 0 when none is pending."),
 		published:   desc("published_total", "Events the relay stored in the event stream, duplicates included."),
 		duplicates:  desc("duplicates_total", "Publishes the stream dropped because it already held the event."),
+		cancels:     desc("cancels_total", "Schedule cancellations the relay carried out (Outbox.CancelSchedule), the schedules it did not find included."),
 		failures:    desc("failures_total", "Failed relay rounds (a publish not acknowledged in time, a database error), each followed by a backoff."),
 		lastFailure: desc("last_failure_timestamp_seconds", "Unix time of the relay's last failure; 0 before the first."),
 		publish:     desc("publish_duration_seconds", "Time the stream took to acknowledge the relay's publishes."),
@@ -65,7 +66,7 @@ func NewCollector(o *outbox.Outbox, opts ...Option) prometheus.Collector {
 
 // Describe sends the description of every metric.
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.pending, c.lag, c.published, c.duplicates, c.failures, c.lastFailure, c.publish, c.running, c.leader} {
+	for _, d := range []*prometheus.Desc{c.pending, c.lag, c.published, c.duplicates, c.cancels, c.failures, c.lastFailure, c.publish, c.running, c.leader} {
 		ch <- d
 	}
 }
@@ -90,6 +91,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.lag, s.Lag.Seconds())
 	count(c.published, s.Published)
 	count(c.duplicates, s.Duplicates)
+	count(c.cancels, s.Cancels)
 	count(c.failures, s.Failures)
 	lastFailure := 0.0
 	if !s.LastErrorAt.IsZero() {

@@ -19,6 +19,7 @@
 //	ipcmesh_outbox_lag_seconds                        gauge: age of the oldest pending row
 //	ipcmesh_outbox_published_total                    events the relay stored in the stream, duplicates included
 //	ipcmesh_outbox_duplicates_total                   publishes the stream dropped as already stored
+//	ipcmesh_outbox_cancels_total                      schedule cancellations carried out (Outbox.CancelSchedule)
 //	ipcmesh_outbox_failures_total                     failed relay rounds, each followed by a backoff
 //	ipcmesh_outbox_last_failure_timestamp_seconds     gauge: Unix time of the last failure, 0 before any
 //	ipcmesh_outbox_publish_duration_seconds           summary (sum and count): time the stream took to acknowledge

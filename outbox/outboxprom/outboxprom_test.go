@@ -64,6 +64,9 @@ ipcmesh_outbox_published_total{} 3
 # HELP ipcmesh_outbox_duplicates_total Publishes the stream dropped because it already held the event.
 # TYPE ipcmesh_outbox_duplicates_total counter
 ipcmesh_outbox_duplicates_total{} 0
+# HELP ipcmesh_outbox_cancels_total Schedule cancellations the relay carried out (Outbox.CancelSchedule), the schedules it did not find included.
+# TYPE ipcmesh_outbox_cancels_total counter
+ipcmesh_outbox_cancels_total{} 0
 # HELP ipcmesh_outbox_relay_running 1 while the relay runs, else 0.
 # TYPE ipcmesh_outbox_relay_running gauge
 ipcmesh_outbox_relay_running{} 1
@@ -73,7 +76,7 @@ ipcmesh_outbox_relay_leader{} 1
 `)
 	require.NoError(t, promtest.GatherAndCompare(reg, strings.NewReader(want),
 		"ipcmesh_outbox_pending_rows", "ipcmesh_outbox_published_total", "ipcmesh_outbox_duplicates_total",
-		"ipcmesh_outbox_relay_running", "ipcmesh_outbox_relay_leader"))
+		"ipcmesh_outbox_cancels_total", "ipcmesh_outbox_relay_running", "ipcmesh_outbox_relay_leader"))
 
 	got := gather(t, reg)
 	require.Positive(t, got["ipcmesh_outbox_lag_seconds"])
@@ -81,7 +84,7 @@ ipcmesh_outbox_relay_leader{} 1
 	require.InDelta(t, float64(time.Now().Unix()), got["ipcmesh_outbox_last_failure_timestamp_seconds"], time.Since(start).Seconds()+1)
 	require.Equal(t, 3.0, got["ipcmesh_outbox_publish_duration_seconds_count"])
 	require.Positive(t, got["ipcmesh_outbox_publish_duration_seconds_sum"])
-	require.Equal(t, 9, promtest.CollectAndCount(outboxprom.NewCollector(o)), "one series per metric")
+	require.Equal(t, 10, promtest.CollectAndCount(outboxprom.NewCollector(o)), "one series per metric")
 
 	srv.Restart(t)
 	require.Eventually(t, func() bool { s := o.Stats(); return s.Published == 5 && s.Pending == 0 },
