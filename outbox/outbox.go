@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/exprsn/ipcmesh/internal/headers"
 	"github.com/exprsn/ipcmesh/mesh"
 )
 
@@ -220,10 +221,10 @@ func (o *Outbox) Emit(ctx context.Context, tx *sql.Tx, event string, data any, o
 	}
 	header, err := json.Marshal(e.Header)
 	if err != nil {
-		return fmt.Errorf("outbox: emit %q (id %s): headers: %w", event, e.ID, err)
+		return fmt.Errorf("outbox: emit %q (id %s): headers: %w", event, shortID(e.ID), err)
 	}
 	if _, err := tx.ExecContext(ctx, o.q.insert, o.insertArgs(e, string(header))...); err != nil {
-		return fmt.Errorf("outbox: emit %q (id %s): write the row in table %s: %w", event, e.ID, o.cfg.Table, err)
+		return fmt.Errorf("outbox: emit %q (id %s): write the row in table %s: %w", event, shortID(e.ID), o.cfg.Table, err)
 	}
 	return nil
 }
@@ -242,19 +243,23 @@ func (o *Outbox) Emit(ctx context.Context, tx *sql.Tx, event string, data any, o
 func (o *Outbox) CancelSchedule(ctx context.Context, tx *sql.Tx, id string) error {
 	switch {
 	case tx == nil:
-		return fmt.Errorf("outbox: cancel schedule %q: %w", id, ErrNilTx)
+		return fmt.Errorf("outbox: cancel schedule %q: %w", shortID(id), ErrNilTx)
 	case o.closed.Load():
-		return fmt.Errorf("outbox: cancel schedule %q: %w", id, ErrClosed)
+		return fmt.Errorf("outbox: cancel schedule %q: %w", shortID(id), ErrClosed)
 	case id == "":
 		return errors.New("outbox: cancel schedule: empty id")
 	}
 	// A row without a subject is a cancellation (see relay.cancel).
 	c := mesh.Encoded{ID: id}
 	if _, err := tx.ExecContext(ctx, o.q.insert, o.insertArgs(c, "{}")...); err != nil {
-		return fmt.Errorf("outbox: cancel schedule %q: write the row in table %s: %w", id, o.cfg.Table, err)
+		return fmt.Errorf("outbox: cancel schedule %q: write the row in table %s: %w", shortID(id), o.cfg.Table, err)
 	}
 	return nil
 }
+
+// shortID is id cut for an error message: an id can be as long as an
+// event may be.
+func shortID(id string) string { return headers.Truncate(id, 256) }
 
 // insertArgs are the arguments of the dialect's insert statement.
 func (o *Outbox) insertArgs(e mesh.Encoded, header string) []any {

@@ -228,7 +228,7 @@ func (r *relay) cancel(ctx context.Context, w row) error {
 	ctx, cancel := context.WithTimeout(ctx, r.o.cfg.PublishTimeout)
 	defer cancel()
 	if err := r.o.w.CancelSchedule(ctx, w.enc.ID); err != nil && !errors.Is(err, schedules.ErrNotFound) {
-		return fmt.Errorf("outbox: row %d: cancel schedule %q: %w", w.id, w.enc.ID, err)
+		return fmt.Errorf("outbox: row %d: cancel schedule %q: %w", w.id, shortID(w.enc.ID), err)
 	}
 	r.o.stats.cancels.Add(1)
 	r.done(w.id)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/exprsn/ipcmesh/internal/headers"
 	"github.com/exprsn/ipcmesh/mesh/internal/outbound"
 	"github.com/exprsn/ipcmesh/schedules"
 	"github.com/exprsn/ipcmesh/streams"
@@ -101,7 +102,7 @@ func (s *Stream) Schedules(ctx context.Context) ([]schedules.Schedule, error) {
 // schedules.Cancel), waiting as Schedules does.
 func (s *Stream) Cancel(ctx context.Context, service, id string) error {
 	if s.JS == nil {
-		return fmt.Errorf("mesh: cancel schedule %s: %w: the worker does not use JetStream (Config.Stream.Disable)", id, s.Unsupported)
+		return fmt.Errorf("mesh: cancel schedule %s: %w: the worker does not use JetStream (Config.Stream.Disable)", headers.Truncate(id, 256), s.Unsupported)
 	}
 	ctx, cancel := s.bounded(ctx)
 	defer cancel()
