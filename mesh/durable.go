@@ -40,8 +40,7 @@ func (w *Worker) OnDurable(ctx context.Context, pattern string, h Handler, opts 
 	h = w.wrap(h, o)
 	return w.registerDurable(ctx, pattern, o, false, func(events []*Event) []error {
 		ev := events[0]
-		took, err := w.call(o.timeout, 1, func(ctx context.Context) error { return h.HandleEvent(ctx, ev) })
-		return []error{w.outcome(pattern, false, ev, took, err, true)}
+		return []error{w.invoke(pattern, false, ev, o.timeout, func(ctx context.Context) error { return h.HandleEvent(ctx, ev) })}
 	})
 }
 
@@ -186,7 +185,17 @@ func (w *Worker) OnDurableBatch(ctx context.Context, pattern string, h BatchHand
 // counted as for single events; a failure is reported once for the batch,
 // naming its first failed event.
 func (w *Worker) handleBatch(h BatchHandler, pattern string, o handlerOptions, events []*Event) []error {
-	took, err := w.call(o.timeout, len(events), func(ctx context.Context) error { return h.HandleBatch(ctx, events) })
+	returned := false
+	defer func() {
+		if !returned { // the handler ended its goroutine: errExited
+			for _, ev := range events {
+				w.outcome(pattern, false, ev, 0, errExited, false)
+			}
+			w.reportBatch(pattern, events, 0, errExited)
+		}
+	}()
+	took, err := w.call(pattern, events[0], o.timeout, len(events), func(ctx context.Context) error { return h.HandleBatch(ctx, events) })
+	returned = true
 	took /= time.Duration(len(events)) // each event's share of the call
 	var perEvent BatchErrors
 	errors.As(err, &perEvent)
@@ -206,8 +215,14 @@ func (w *Worker) handleBatch(h BatchHandler, pattern string, o handlerOptions, e
 		}
 	}
 	if first >= 0 {
-		w.report(&HandlerError{Service: w.cfg.Service, Pattern: pattern, Event: events[first].Type, ID: events[first].ID, Err: err},
-			"handler", events[first].Handler, "batch", len(events))
+		w.reportBatch(pattern, events, first, err)
 	}
 	return outcomes
+}
+
+// reportBatch reports a batch handler's failure err, naming the batch's
+// event i.
+func (w *Worker) reportBatch(pattern string, events []*Event, i int, err error) {
+	w.report(&HandlerError{Service: w.cfg.Service, Pattern: pattern, Event: events[i].Type, ID: events[i].ID, Err: err},
+		"handler", events[i].Handler, "batch", len(events))
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/exprsn/ipcmesh/internal/errtext"
 	"github.com/exprsn/ipcmesh/mesh/internal/durable"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -151,7 +152,7 @@ func Permanent(err error) error {
 
 type permanentError struct{ err error }
 
-func (e *permanentError) Error() string { return "permanent: " + e.err.Error() }
+func (e *permanentError) Error() string { return "permanent: " + errtext.Of(e.err, maxErrorText) }
 func (e *permanentError) Unwrap() error { return e.err }
 
 // IsPermanent reports whether err was marked with Permanent.

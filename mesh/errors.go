@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 	"strconv"
 
+	"github.com/exprsn/ipcmesh/internal/errtext"
 	"github.com/exprsn/ipcmesh/internal/headers"
 )
 
@@ -94,15 +95,19 @@ type HandlerError struct {
 }
 
 // Error names the service, pattern, event and id (each cut to 256 bytes:
-// they come from the sender), then the cause.
+// they come from the sender), then the cause, cut to 1 KiB (Err keeps it
+// whole).
 func (e *HandlerError) Error() string {
-	return fmt.Sprintf("mesh: %s handler for %q failed on event %q (id %s): %v",
-		e.Service, e.Pattern, headers.Truncate(e.Event, maxLoggedField), headers.Truncate(e.ID, maxLoggedField), e.Err)
+	return fmt.Sprintf("mesh: %s handler for %q failed on event %q (id %s): %s",
+		e.Service, e.Pattern, headers.Truncate(e.Event, maxLoggedField), headers.Truncate(e.ID, maxLoggedField), errtext.Of(e.Err, maxErrorText))
 }
 
 // maxLoggedField bounds the event fields, set by senders, that errors and
-// logs quote.
-const maxLoggedField = 256
+// logs quote; maxErrorText bounds a handler's error in them.
+const (
+	maxLoggedField = 256
+	maxErrorText   = 1024
+)
 
 // Unwrap returns the handler's error.
 func (e *HandlerError) Unwrap() error { return e.Err }

@@ -54,18 +54,57 @@ func (w *Worker) wrap(h Handler, o handlerOptions) Handler {
 }
 
 // Every handler, live, responder, durable or batch, is called through call
-// and its outcome counted by outcome.
+// and its outcome counted by outcome; a single-event handler through
+// invoke, which does both.
 
-// call runs fn, a handler's call for n events, with the handler's context
-// (which carries the worker, and ends after timeout if set, or when Close
-// gives up), counts it in Stats.InFlight, turns a panic into a
-// *PanicError, and returns how long fn ran, panic included.
-func (w *Worker) call(timeout time.Duration, n int, fn func(ctx context.Context) error) (took time.Duration, err error) {
+// errOverrun is reported for a handler call still running its Timeout (at
+// least minOverrun) after its Timeout ended its context: Go cannot stop a
+// goroutine, so the call keeps its event (a durable one is kept in
+// progress) and its Concurrency slot until it returns.
+var errOverrun = errors.New("still running after its Timeout ended its context: the handler ignores its context, and keeps its event and its Concurrency slot until it returns")
+
+// minOverrun is the least a call may run past its Timeout before it is
+// reported.
+const minOverrun = time.Second
+
+// errExited is the outcome of a handler that ended its goroutine
+// (runtime.Goexit) instead of returning.
+var errExited = errors.New("the handler ended its goroutine (runtime.Goexit, which t.FailNow calls) instead of returning")
+
+// invoke calls a single-event handler for ev through call, counts its
+// outcome (see outcome) and answers a failed request, also when the
+// handler ends its goroutine instead of returning: that fails with
+// errExited.
+func (w *Worker) invoke(pattern string, responder bool, ev *Event, timeout time.Duration, fn func(ctx context.Context) error) (err error) {
+	var took time.Duration
+	err = errExited
+	defer func() {
+		err = w.outcome(pattern, responder, ev, took, err, true)
+		if err != nil && responder && ev.reply != "" {
+			w.replyError(ev.reply, asRemoteError(err))
+		}
+	}()
+	took, err = w.call(pattern, ev, timeout, 1, fn)
+	return err
+}
+
+// call runs fn, the call of pattern's handler for n events from ev on,
+// with the handler's context (which carries the worker, and ends after
+// timeout if set, or when Close gives up), counts it in Stats.InFlight,
+// turns a panic into a *PanicError, and returns how long fn ran, panic
+// included. A call still running well after its timeout is reported (see
+// errOverrun).
+func (w *Worker) call(pattern string, ev *Event, timeout time.Duration, n int, fn func(ctx context.Context) error) (took time.Duration, err error) {
 	ctx := w.handlerCtx
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
+		overrun := time.AfterFunc(timeout+max(timeout, minOverrun), func() {
+			w.report(&HandlerError{Service: w.cfg.Service, Pattern: pattern, Event: ev.Type, ID: ev.ID, Err: errOverrun},
+				"event", headers.Truncate(ev.Type, maxLoggedField), "id", headers.Truncate(ev.ID, maxLoggedField), "timeout", timeout)
+		})
+		defer overrun.Stop()
 	}
 	w.stats.InFlight.Add(int64(n))
 	defer w.stats.InFlight.Add(-int64(n))

@@ -113,13 +113,9 @@ func (w *Worker) register(ctx context.Context, pattern string, h Handler, o hand
 	return s, nil
 }
 
-// run calls a live handler for one event, and answers a request it failed.
+// run calls a live handler for one event (see invoke).
 func (w *Worker) run(pattern string, h Handler, timeout time.Duration, responder bool, ev *Event) {
-	took, err := w.call(timeout, 1, func(ctx context.Context) error { return h.HandleEvent(ctx, ev) })
-	err = w.outcome(pattern, responder, ev, took, err, true)
-	if err != nil && responder && ev.reply != "" {
-		w.replyError(ev.reply, asRemoteError(err))
-	}
+	w.invoke(pattern, responder, ev, timeout, func(ctx context.Context) error { return h.HandleEvent(ctx, ev) })
 }
 
 // dispatch decodes one message and queues it for every handler of its

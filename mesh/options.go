@@ -136,7 +136,10 @@ func (o CallOption) applyBatch(h *handlerOptions)     { o(h) }
 
 // Timeout cancels the handler's context after d. Default: no timeout. A
 // durable handler whose context ends this way fails and its event is
-// retried.
+// retried. A handler that ignores its context keeps its event and its
+// Concurrency slot until it returns (Go cannot stop a goroutine): a call
+// still running d (at least 1 s) after its context ended is reported
+// through Config.OnError as a *HandlerError.
 func Timeout(d time.Duration) CallOption { return func(o *handlerOptions) { o.timeout = d } }
 
 // LiveOption changes a live handler or responder: it is an OnOption and a

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/exprsn/ipcmesh/codec"
+	"github.com/exprsn/ipcmesh/internal/errtext"
 	"github.com/exprsn/ipcmesh/internal/headers"
 	"github.com/exprsn/ipcmesh/mesh/internal/live"
 	"github.com/exprsn/ipcmesh/mesh/internal/outbound"
@@ -121,20 +122,20 @@ const MaxRemoteErrorLen = 1024
 // *RemoteError with a code below 500.
 func isAnswer(err error) bool {
 	var re *RemoteError
-	return errors.As(err, &re) && re.Code < 500
+	return errors.As(err, &re) && re != nil && re.Code < 500
 }
 
 // asRemoteError turns a responder's error into what travels back.
 func asRemoteError(err error) *RemoteError {
 	var re *RemoteError
-	if errors.As(err, &re) {
+	if errors.As(err, &re) && re != nil {
 		return &RemoteError{Code: re.Code, Message: re.Message}
 	}
 	var pe *PanicError
 	if errors.As(err, &pe) {
 		return &RemoteError{Code: 500, Message: "responder panicked"}
 	}
-	return &RemoteError{Code: 500, Message: err.Error()}
+	return &RemoteError{Code: 500, Message: errtext.Of(err, MaxRemoteErrorLen)}
 }
 
 // Request sends event with data to one instance of service and waits for

@@ -209,3 +209,30 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestIsInbox(t *testing.T) {
+	for subject, want := range map[string]bool{
+		"_INBOX.abc":                    true,
+		"_INBOX.abc.def":                true,
+		"_INBOX_exprsn-auth.abc.1":      true,
+		"_INBOX":                        false,
+		"_INBOX.":                       false,
+		"_INBOX_exprsn-auth":            false,
+		"_INBOX_exprsn-auth.":           false,
+		"_INBOX_.abc":                   false,
+		"_INBOX..abc":                   false,
+		"_INBOX.*":                      false,
+		"_INBOX.>":                      false,
+		"_INBOX_a*.b":                   false,
+		"_INBOXabc.d":                   false,
+		"_INBOX.a b":                    false,
+		"$KV.MESH_ipc_keys.exprsn-auth": false,
+		"_dlq.ipc.exprsn-herald.x":      false,
+		"ipc.exprsn-herald.x":           false,
+		"$JS.API.STREAM.PURGE.MESH_ipc": false,
+	} {
+		if got := subjects.IsInbox(subject); got != want {
+			t.Errorf("IsInbox(%q) = %v, want %v", subject, got, want)
+		}
+	}
+}

@@ -81,6 +81,31 @@ func TargetOf(subject, ns string) string {
 // service reads its replies.
 func InboxPrefix(service string) string { return "_INBOX_" + service }
 
+// IsInbox reports whether subject is a reply inbox a responder may answer
+// on: under the shared prefix "_INBOX." (nats.go's, nats.js's, the nats
+// CLI's) or a private one, "_INBOX_<name>." (InboxPrefix; nats.go's
+// CustomInboxPrefix with a name starting with "_INBOX_"), without
+// wildcards. NATS does not check a request's reply subject against the
+// requester's permissions, so a reply anywhere else (a stream's subject, a
+// key-value bucket's key, another service's events) would write where the
+// requester may not.
+func IsInbox(subject string) bool {
+	if strings.ContainsAny(subject, "*> \t\r\n") || strings.Contains(subject+".", "..") {
+		return false
+	}
+	rest, ok := strings.CutPrefix(subject, "_INBOX")
+	switch {
+	case !ok:
+		return false
+	case strings.HasPrefix(rest, "."):
+		return len(rest) > 1
+	case strings.HasPrefix(rest, "_"):
+		name, tail, ok := strings.Cut(rest[1:], ".")
+		return ok && name != "" && tail != ""
+	}
+	return false
+}
+
 // PartitionKeyExtension is the CloudEvents extension whose value orders
 // events for durable handlers with OrderedByKey.
 const PartitionKeyExtension = "partitionkey"

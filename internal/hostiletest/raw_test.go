@@ -68,7 +68,7 @@ func dialRaw(t testing.TB, serverURL string) *rawConn {
 	}
 	r := &rawConn{
 		conn:    conn,
-		inbox:   "_R" + strconv.FormatInt(time.Now().UnixNano()%1e6, 36),
+		inbox:   "_INBOX.h" + strconv.FormatInt(time.Now().UnixNano()%1e6, 36),
 		pongs:   make(chan struct{}, 16),
 		errs:    make(chan string, 16),
 		done:    make(chan struct{}),

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/exprsn/ipcmesh/internal/errtext"
 )
 
 // BatchError says which events of a batch failed, by index, and why:
@@ -15,7 +17,7 @@ func BatchError(failed map[int]error) string {
 		if n > 0 {
 			b.WriteString("; ")
 		}
-		b.WriteString("event " + strconv.Itoa(i) + ": " + failed[i].Error())
+		b.WriteString("event " + strconv.Itoa(i) + ": " + errtext.Of(failed[i], maxReasonLen))
 	}
 	return b.String()
 }

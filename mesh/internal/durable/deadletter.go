@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/exprsn/ipcmesh/internal/errtext"
 	"github.com/exprsn/ipcmesh/internal/headers"
 	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats.go"
@@ -36,7 +37,7 @@ const (
 // event is retried deadLetterRetries more times, then terminated with a
 // report that names its stream sequence: no event is retried forever.
 func (c *Consumer[E]) deadLetter(t task[E], cause error) {
-	reason := cause.Error()
+	reason := errtext.Of(cause, maxReasonLen)
 	ctx, cancel := context.WithTimeout(context.Background(), deadLetterTimeout)
 	defer cancel()
 	dl := c.deadLetterMsg(t, reason, true)

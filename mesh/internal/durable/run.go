@@ -1,6 +1,7 @@
 package durable
 
 import (
+	"errors"
 	"fmt"
 	"time"
 )
@@ -16,11 +17,25 @@ func (c *Consumer[E]) run(tasks []task[E]) {
 	for i, t := range tasks {
 		events[i] = t.ev
 	}
+	returned := false
+	defer func() {
+		if !returned { // the handler ended the goroutine (runtime.Goexit); Handle reported it
+			for _, t := range tasks {
+				c.settle(t, errExited)
+			}
+		}
+	}()
 	outcomes := c.hooks.Handle(events)
+	returned = true
 	for i, t := range tasks {
 		c.settle(t, outcomes[i])
 	}
 }
+
+// errExited is the outcome of the events of a call whose handler ended its
+// goroutine (runtime.Goexit) instead of returning: they are retried, and
+// dead-lettered after MaxDeliver tries, as for any failure.
+var errExited = errors.New("the handler ended its goroutine (runtime.Goexit, which t.FailNow calls) instead of returning")
 
 // settle acknowledges, retries or dead-letters one event after its handler
 // returned err.

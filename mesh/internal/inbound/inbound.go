@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/exprsn/ipcmesh/codec"
+	"github.com/exprsn/ipcmesh/internal/errtext"
+	"github.com/exprsn/ipcmesh/internal/headers"
 	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -47,17 +49,23 @@ func Stored(ev *codec.Event, msg jetstream.Msg) error {
 // Data unmarshals the JSON data of ev into v. It fails if ev has no data
 // or its content type is not JSON.
 func Data(ev *codec.Event, v any) error {
+	typ, id := headers.Truncate(ev.Type, maxQuoted), headers.Truncate(ev.ID, maxQuoted)
 	if ev.Data == nil {
-		return fmt.Errorf("mesh: event %q (id %s) has no data to decode", ev.Type, ev.ID)
+		return fmt.Errorf("mesh: event %q (id %s) has no data to decode", typ, id)
 	}
 	if ev.DataContentType != "" && !codec.IsJSONContentType(ev.DataContentType) {
-		return fmt.Errorf("mesh: event %q (id %s) has data of type %q, not JSON", ev.Type, ev.ID, ev.DataContentType)
+		return fmt.Errorf("mesh: event %q (id %s) has data of type %q, not JSON", typ, id, headers.Truncate(ev.DataContentType, maxQuoted))
 	}
 	if err := json.Unmarshal(ev.Data, v); err != nil {
-		return fmt.Errorf("mesh: decode data of event %q (id %s) into %T: %w", ev.Type, ev.ID, v, err)
+		// The JSON error quotes the data (a number's digits, say).
+		return fmt.Errorf("mesh: decode data of event %q (id %s) into %T: %w", typ, id, v, errtext.Cut(err, maxQuoted))
 	}
 	return nil
 }
+
+// maxQuoted bounds what Data's errors quote of the event, which the
+// sender chose.
+const maxQuoted = 256
 
 // Replayed reports whether h marks a replayed or re-driven event.
 func Replayed(h nats.Header) bool {

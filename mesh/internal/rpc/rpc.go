@@ -25,13 +25,17 @@ const maxReplySubject = 1024
 // subject reply on: reply for a request, "" for anything else (an event
 // stored by the stream has a reply subject too, for the stream's
 // acknowledgement to its publisher). It fails on a reply subject too long
-// to answer.
+// to answer, and on one that is not an inbox (subjects.IsInbox): the
+// answer would land where the requester may not publish.
 func ReplyTo(subject, reply string) (string, error) {
 	if reply == "" || !subjects.IsRequest(subject) {
 		return "", nil
 	}
 	if len(reply) > maxReplySubject {
 		return "", fmt.Errorf("a reply subject of %d bytes (at most %d are answered)", len(reply), maxReplySubject)
+	}
+	if !subjects.IsInbox(reply) {
+		return "", fmt.Errorf("reply subject %q is not an inbox (_INBOX.> or _INBOX_<name>.>)", reply)
 	}
 	return reply, nil
 }

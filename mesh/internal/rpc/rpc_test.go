@@ -15,7 +15,15 @@ func TestReplyTo(t *testing.T) {
 		{subject: request, reply: "_INBOX.abc", want: "_INBOX.abc"},
 		{subject: request, reply: ""},
 		{subject: event, reply: "$JS.ACK.x"}, // the stream's acknowledgement, not a request
+		{subject: request, reply: "_INBOX_exprsn-spark.abc.1", want: "_INBOX_exprsn-spark.abc.1"},
 		{subject: request, reply: strings.Repeat("x", maxReplySubject+1), fails: true},
+		// Anywhere but an inbox, the answer would write where the
+		// requester may not: a bucket's key, a stream's subject.
+		{subject: request, reply: "$KV.MESH_ipc_keys.exprsn-auth", fails: true},
+		{subject: request, reply: "_dlq.ipc.exprsn-herald.x", fails: true},
+		{subject: request, reply: "ipc.exprsn-herald.x", fails: true},
+		{subject: request, reply: "_INBOX.*", fails: true},
+		{subject: request, reply: "_INBOX_.x", fails: true},
 	} {
 		got, err := ReplyTo(tc.subject, tc.reply)
 		if got != tc.want || (err != nil) != tc.fails {
