@@ -35,7 +35,9 @@ const (
 //
 // It first removes every Content-Type and ce-* header h holds (in any letter
 // case), so no attribute of an earlier event survives. The payload to send
-// with the headers is ev.Data, unchanged. h must not be nil. On error
+// with the headers is ev.Data, unchanged. Binary mode cannot carry
+// ev.DataBase64: a receiver reads a body under no (or a JSON) content type
+// as JSON data if it is valid JSON, as binary data if not. h must not be nil. On error
 // (ev.Validate's, except that Data is not checked) h is left unchanged.
 func SetBinaryHeaders(h nats.Header, ev *Event) error {
 	if h == nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/exprsn/ipcmesh/codec/internal/jsonscan"
 	"github.com/exprsn/ipcmesh/codec/internal/pctenc"
 )
 
@@ -83,7 +84,7 @@ func decodeBinary(h nats.Header, body []byte, ev *Event) error {
 				return err
 			}
 			if _, dup := ev.Extension(name); dup {
-				return newError(ErrInvalidAttribute, name, "header ce-"+name+" given more than once")
+				return givenTwice(name)
 			}
 			if len(ev.Extensions) == MaxExtensions {
 				return tooManyExtensions()
@@ -92,7 +93,7 @@ func decodeBinary(h nats.Header, body []byte, ev *Event) error {
 			continue
 		}
 		if seen&bit != 0 {
-			return newError(ErrInvalidAttribute, name, "header ce-"+name+" given more than once")
+			return givenTwice(name)
 		}
 		seen |= bit
 	}
@@ -107,6 +108,8 @@ func decodeBinary(h nats.Header, body []byte, ev *Event) error {
 	}
 	if len(body) > 0 {
 		ev.Data = body
+		// A body that is not JSON is binary data, even under a JSON type.
+		ev.DataBase64 = dataIsJSON(ev.DataContentType) && !jsonscan.Valid(body)
 	}
 	return nil
 }
@@ -120,7 +123,7 @@ func headerValue(attr string, vs []string) (string, error) {
 		return "", nil
 	case 1:
 	default:
-		return "", newError(ErrInvalidAttribute, attr, "header ce-"+attr+" given more than once")
+		return "", givenTwice(attr)
 	}
 	v := trimOWS(vs[0])
 	if len(v) > 0 && v[0] == '"' {
@@ -136,6 +139,13 @@ func headerValue(attr string, vs []string) (string, error) {
 		return v, nil
 	}
 	return percentDecode(attr, v)
+}
+
+// givenTwice reports the attribute header ce-<attr> given twice (as two
+// values, or under two spellings of its name). attr comes from the message:
+// the error quotes it, cut.
+func givenTwice(attr string) error {
+	return newError(ErrInvalidAttribute, attr, "header "+quote(HeaderPrefix+attr)+" given more than once")
 }
 
 func trimOWS(s string) string {

@@ -193,9 +193,19 @@ func TestDecodeBinary(t *testing.T) {
 			}},
 		},
 		{
-			name:   "non-JSON body with no content type is not checked",
+			name:   "non-JSON body with no content type is binary data",
 			header: base(), body: "not json",
-			want: &codec.Event{ID: "1", Source: "s", Type: "t", Data: []byte("not json")},
+			want: &codec.Event{ID: "1", Source: "s", Type: "t", Data: []byte("not json"), DataBase64: true},
+		},
+		{
+			name:   "non-JSON body under a JSON type is binary data",
+			header: with("Content-Type", "application/json"), body: "{",
+			want: &codec.Event{ID: "1", Source: "s", Type: "t", DataContentType: "application/json", Data: []byte("{"), DataBase64: true},
+		},
+		{
+			name:   "JSON body with no content type is JSON data",
+			header: base(), body: ` [1] `,
+			want: &codec.Event{ID: "1", Source: "s", Type: "t", Data: []byte(` [1] `)},
 		},
 		{name: "empty body is no data", header: base(), want: &codec.Event{ID: "1", Source: "s", Type: "t"}},
 	}

@@ -20,6 +20,11 @@ import (
 // matched case-insensitively); otherwise it is in structured mode, whatever
 // its Content-Type (sdk-go's NATS sender sends no header at all).
 //
+// Data that came as data_base64, or as a binary-mode body that is not valid
+// JSON, is binary ([Event.DataBase64]), never taken for JSON; so every event
+// Decode accepts can be encoded again in either mode (it is valid), with the
+// same data bytes.
+//
 // In structured mode, ev's strings are substrings of one copy of body made
 // per call, and ev.Data is a sub-slice of body itself (JSON data, and string
 // data without escapes) or a new slice (data_base64, escaped string data). In
@@ -167,6 +172,9 @@ func decodeStructured(body []byte, ev *Event, owned bool) error {
 		if ev.Data, err = base64.StdEncoding.DecodeString(st.b64); err != nil {
 			return newError(ErrInvalidAttribute, "data_base64", "not standard base64: "+quote(st.b64))
 		}
+		// Binary data, whatever the content type says (JSON event format,
+		// section 3.1); only an empty or JSON type needs saying so.
+		ev.DataBase64 = dataIsJSON(ev.DataContentType)
 	}
 	return nil
 }

@@ -101,9 +101,14 @@ func TestDecodeStructured(t *testing.T) {
 			want: &codec.Event{ID: "1", Source: "s", Type: "t", DataContentType: "application/octet-stream", Data: []byte{0, 0xff, 'a'}},
 		},
 		{
-			name: "data_base64 with a JSON type",
+			name: "data_base64 with no content type is binary",
 			body: minimalBody + `,"data_base64":"eyJhIjoxfQ=="}`,
-			want: &codec.Event{ID: "1", Source: "s", Type: "t", Data: []byte(`{"a":1}`)},
+			want: &codec.Event{ID: "1", Source: "s", Type: "t", Data: []byte(`{"a":1}`), DataBase64: true},
+		},
+		{
+			name: "data_base64 with a JSON type is binary",
+			body: minimalBody + `,"datacontenttype":"application/json","data_base64":"AAEC"}`,
+			want: &codec.Event{ID: "1", Source: "s", Type: "t", DataContentType: "application/json", Data: []byte{0, 1, 2}, DataBase64: true},
 		},
 		{
 			name: "empty data_base64",
@@ -113,7 +118,7 @@ func TestDecodeStructured(t *testing.T) {
 		{
 			name: "escaped data_base64",
 			body: minimalBody + `,"data_base64":"AP9\u0068"}`,
-			want: &codec.Event{ID: "1", Source: "s", Type: "t", Data: []byte{0, 0xff, 'a'}},
+			want: &codec.Event{ID: "1", Source: "s", Type: "t", Data: []byte{0, 0xff, 'a'}, DataBase64: true},
 		},
 		{
 			name: "null data_base64",

@@ -50,9 +50,25 @@
 // ASCII letters and digits, at most [MaxExtensions] of them, and data and
 // data_base64 exclude each other.
 //
+// # Binary data
+//
+// data_base64 is binary data whatever datacontenttype says, or if it is
+// absent: the JSON event format (section 3.1) makes the member, not the
+// content type, say so. An [Event] carries it as Data with
+// [Event.DataBase64] set when the content type is absent or JSON (for any
+// other type, data is binary anyway), and [Event.DataIsJSON] reports false:
+// it is never taken for JSON, and is written again as data_base64. A
+// binary-mode body that is not valid JSON under no (or a JSON) content type
+// is binary data too. So every event the decoder accepts is valid: it
+// encodes again in either mode, and decodes back with the same data bytes
+// (JSON data loses only the whitespace around it; binary mode cannot mark
+// data binary, so binary data that is valid JSON reads back as JSON).
+//
 // Decoding is cheap: attribute strings are substrings of one copy of the
 // body, and JSON data is a sub-slice of the body found by a validating skip,
-// never re-parsed. So a decoded Event's Data aliases the message body.
+// never re-parsed. So a decoded Event's Data aliases the message body. A
+// binary-mode body under no (or a JSON) content type is validated once, to
+// tell JSON data from binary.
 //
 // All functions are safe for concurrent use; an Event must not be modified
 // while it is being encoded.
@@ -65,6 +81,8 @@
 // member), [ErrMissingAttribute], [ErrSpecVersion], [ErrInvalidUTF8],
 // [ErrInvalidAttribute] and, on encode, [ErrInvalidData]. Test with
 // errors.Is(err, codec.ErrSpecVersion) and read details with errors.As.
+// An error quotes at most 64 bytes of any name or value from the message,
+// so it stays small however big the message is.
 //
 // # sdk-go
 //

@@ -16,9 +16,9 @@ import (
 // order: specversion, id, source, type, time (RFC 3339 with nanoseconds,
 // keeping the zone offset), datacontenttype, dataschema, subject (each only
 // if set), the extensions in slice order (as JSON strings), then "data" (the
-// JSON text as is, minus surrounding whitespace) when the content type is
-// JSON or empty, or "data_base64" for any other content type; no data member
-// when ev.Data is nil.
+// JSON text as is, minus surrounding whitespace) when ev.DataIsJSON, or
+// "data_base64" otherwise (any other content type, or DataBase64 set); no
+// data member when ev.Data is nil.
 //
 // It validates ev as it goes and fails exactly when ev.Validate does; on
 // error it returns dst unchanged (same length) and an [*Error]. It does not
@@ -77,7 +77,7 @@ func AppendStructured(dst []byte, ev *Event) ([]byte, error) {
 		return orig, err
 	}
 	if ev.Data != nil {
-		if dataIsJSON(ev.DataContentType) {
+		if ev.DataIsJSON() {
 			start, end, ok := jsonscan.Span(ev.Data)
 			if !ok {
 				return orig, invalidData(ev.Data)
@@ -140,7 +140,7 @@ func structuredSize(ev *Event) int {
 		n += len(`,"":""`) + len(x.Name) + len(x.Value)
 	}
 	if ev.Data != nil {
-		if dataIsJSON(ev.DataContentType) {
+		if ev.DataIsJSON() {
 			n += len(`,"data":`) + len(ev.Data)
 		} else {
 			n += len(`,"data_base64":""`) + base64.StdEncoding.EncodedLen(len(ev.Data))

@@ -3,6 +3,7 @@ package codec
 import (
 	"errors"
 	"strconv"
+	"unicode/utf8"
 )
 
 // Sentinel errors. Every error returned by this package for an invalid event
@@ -32,18 +33,27 @@ var (
 	ErrInvalidAttribute = errors.New("codec: invalid CloudEvents attribute")
 
 	// ErrInvalidData reports, on encode, data that is not valid JSON although
-	// the data content type is JSON (or empty, which means JSON).
+	// the event says it is (Event.DataIsJSON: a JSON or empty content type,
+	// and DataBase64 not set). The decoder never returns it: data it cannot
+	// read as JSON is binary data.
 	ErrInvalidData = errors.New("codec: invalid event data")
 )
 
 // Error describes why an event could not be encoded or decoded. Err is one of
 // the package's sentinel errors and is returned by Unwrap.
+//
+// The errors this package returns hold a bounded amount of the message they
+// describe, however big it is: a name or value taken from it is cut to 64
+// bytes (and marked "..."), so Error() stays well under 1 KiB and may be
+// logged or reported as is.
 type Error struct {
 	// Attribute is the CloudEvents attribute concerned ("id", "time",
 	// "data", an extension name), or empty when the problem is not tied to
-	// one attribute (for example a truncated body).
+	// one attribute (for example a truncated body). A name longer than 64
+	// bytes (never a valid one) is cut and ends in "...".
 	Attribute string
-	// Reason says what is wrong, in words, e.g. `not RFC 3339: "yesterday"`.
+	// Reason says what is wrong, in words, e.g. `not RFC 3339: "yesterday"`;
+	// any text of the message in it is quoted and cut as quote does.
 	Reason string
 	// Err is the sentinel that classifies the error (ErrMalformed, ...).
 	Err error
@@ -69,20 +79,36 @@ func (e *Error) Error() string {
 // Unwrap returns the sentinel error e.Err.
 func (e *Error) Unwrap() error { return e.Err }
 
+// newError returns an *Error; attr may come from the message, and is cut by
+// boundName. reason must already be bounded (built with quote).
 func newError(sentinel error, attr, reason string) *Error {
-	return &Error{Attribute: attr, Reason: reason, Err: sentinel}
+	return &Error{Attribute: boundName(attr), Reason: reason, Err: sentinel}
 }
 
 // withAttr fills in the attribute of err if it is an *Error without one.
 func withAttr(err error, attr string) error {
 	if e, ok := err.(*Error); ok && e.Attribute == "" {
-		e.Attribute = attr
+		e.Attribute = boundName(attr)
 	}
 	return err
 }
 
 // maxQuoted bounds how much of an offending value goes into an error message.
 const maxQuoted = 64
+
+// boundName returns an attribute name for Error.Attribute: name itself if
+// at most maxQuoted bytes (every valid name is), else its first maxQuoted
+// bytes, cut at a UTF-8 boundary, and "...".
+func boundName(name string) string {
+	if len(name) <= maxQuoted {
+		return name
+	}
+	n := maxQuoted
+	for n > 0 && !utf8.RuneStart(name[n]) {
+		n--
+	}
+	return name[:n] + "..."
+}
 
 // quote renders an attribute name or value for an error message, shortened
 // if long: both may come from a hostile message.

@@ -58,7 +58,7 @@ type Event struct {
 	// so the year must lie in 0000..9999.
 	Time time.Time
 	// DataContentType is the media type of Data; empty means absent, and
-	// Data (if any) is then JSON.
+	// Data (if any) is then JSON unless DataBase64 is set.
 	DataContentType string
 	// DataSchema is the URI of Data's schema; empty means absent.
 	DataSchema string
@@ -66,9 +66,20 @@ type Event struct {
 	// empty means absent.
 	Subject string
 	// Data is the payload; nil means absent. For a JSON content type (or an
-	// empty one) it is the JSON text itself, and JSON null decodes as absent.
-	// A decoded Data may alias the message body it was decoded from.
+	// empty one) it is the JSON text itself, and JSON null decodes as absent,
+	// unless DataBase64 is set. A decoded Data may alias the message body it
+	// was decoded from. [Event.DataIsJSON] says which.
 	Data []byte
+	// DataBase64 marks Data as binary (opaque bytes, not JSON text) although
+	// DataContentType is empty or a JSON type; for any other type Data is
+	// binary anyway and DataBase64 is ignored. In the JSON event format
+	// (section 3.1) binary data is what the data_base64 member carries,
+	// whatever the content type: the decoder sets DataBase64 for
+	// data_base64 under an empty or JSON content type, and for a binary-mode
+	// body under such a type that is not valid JSON. Structured mode writes
+	// such data in data_base64. Binary mode has no way to say it: a body
+	// that is valid JSON reads back with DataBase64 false.
+	DataBase64 bool
 	// Extensions are the extension attributes, in the order they are
 	// written. Names are lowercase ASCII letters and digits, 1 to
 	// MaxExtensionNameLen long, distinct, and not a name of a core attribute.
@@ -121,17 +132,25 @@ func (e *Event) DeleteExtension(name string) {
 // Validate reports whether e can be encoded in structured mode: ID, Source
 // and Type are non-empty, every string is valid UTF-8, Time (if set) has a
 // year in 0000..9999, extension names are valid, distinct, not reserved and
-// at most MaxExtensions, and Data (if not nil) is valid JSON when the content
-// type is JSON or empty. The error is an [*Error]. AppendStructured fails
-// exactly when Validate does.
+// at most MaxExtensions, and Data (if not nil) is valid JSON when
+// [Event.DataIsJSON]. The error is an [*Error]. AppendStructured fails
+// exactly when Validate does. Every event that Decode accepts is valid.
 func (e *Event) Validate() error {
 	if err := e.validateAttrs(); err != nil {
 		return err
 	}
-	if e.Data != nil && dataIsJSON(e.DataContentType) && !jsonscan.Valid(e.Data) {
+	if e.Data != nil && e.DataIsJSON() && !jsonscan.Valid(e.Data) {
 		return invalidData(e.Data)
 	}
 	return nil
+}
+
+// DataIsJSON reports whether e's Data is JSON text (travelling in "data" in
+// structured mode) rather than binary (in "data_base64"): DataBase64 is
+// false and DataContentType is empty or a JSON type ([IsJSONContentType]).
+// Read data as JSON only when it reports true.
+func (e *Event) DataIsJSON() bool {
+	return !e.DataBase64 && dataIsJSON(e.DataContentType)
 }
 
 // validateAttrs checks everything Validate does except the data.

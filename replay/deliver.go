@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/exprsn/ipcmesh/codec"
+	"github.com/exprsn/ipcmesh/internal/headers"
 	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -45,9 +46,11 @@ type Options struct {
 }
 
 // Replay re-delivers the events of q to the service opts.To (see the
-// package doc) and returns what it did. It stops at the first publish error
-// that is not about one event, or when ctx ends, returning the progress so
-// far with the error.
+// package doc) and returns what it did. An event that cannot be re-delivered
+// as it is (its subject cannot be built, or it is too big for the server
+// with the replay headers added) is counted in Failed and skipped. Other
+// publish errors are about the server: Replay stops after 10 of them in a
+// row, or when ctx ends, returning the progress so far with the error.
 func Replay(ctx context.Context, js jetstream.JetStream, q Query, opts Options) (Progress, error) {
 	if err := subjects.ValidateService(opts.To); err != nil {
 		return Progress{}, fmt.Errorf("replay: to: %w", err)
@@ -69,9 +72,11 @@ func Replay(ctx context.Context, js jetstream.JetStream, q Query, opts Options) 
 		}
 		msg, err := redelivery(q.withDefaults().Namespace, opts.To, run, rec)
 		if err != nil {
-			return err
+			return &eventError{err}
 		}
-		_, err = js.PublishMsg(ctx, msg)
+		if _, err = js.PublishMsg(ctx, msg); errors.Is(err, nats.ErrMaxPayload) {
+			return &eventError{err}
+		}
 		return err
 	})
 }
@@ -101,7 +106,10 @@ func redelivery(ns, service, run string, rec *Record) (*nats.Msg, error) {
 }
 
 // Export writes the events of q to out, one structured-mode CloudEvent JSON
-// object per line, and returns what it did.
+// object per line, and returns what it did. An event that cannot be encoded
+// is counted in Failed and skipped, however many there are (the codec
+// encodes every event it decodes, so none should be); Export stops at the
+// first error writing to out, or when ctx ends.
 func Export(ctx context.Context, js jetstream.JetStream, q Query, out io.Writer, onProgress func(Progress)) (Progress, error) {
 	bw := bufio.NewWriter(out)
 	var line []byte
@@ -109,11 +117,13 @@ func Export(ctx context.Context, js jetstream.JetStream, q Query, out io.Writer,
 		var err error
 		line, err = codec.AppendStructured(line[:0], &rec.Event)
 		if err != nil {
-			return err
+			return &eventError{err}
 		}
 		line = append(line, '\n')
-		_, err = bw.Write(line)
-		return err
+		if _, err = bw.Write(line); err != nil {
+			return &fatalError{fmt.Errorf("write: %w", err)}
+		}
+		return nil
 	})
 	if ferr := bw.Flush(); ferr != nil && err == nil {
 		err = fmt.Errorf("replay: export: %w", ferr)
@@ -139,13 +149,33 @@ func ReadJSONLines(in io.Reader) ([]codec.Event, error) {
 	return out, sc.Err()
 }
 
-// maxConsecutiveFailures stops a run whose every event fails, such as when
-// the server is gone.
+// maxConsecutiveFailures stops a run whose every event fails for a reason
+// not tied to the event, such as when the server is gone.
 const maxConsecutiveFailures = 10
+
+// maxIDLen bounds how much of an event's id an error quotes: ids come from
+// senders and may be of any size.
+const maxIDLen = 64
+
+// eventError marks a failure about one event, not the destination: it
+// cannot be encoded, addressed or published as it is. The run counts it and
+// goes on, however many there are.
+type eventError struct{ err error }
+
+func (e *eventError) Error() string { return e.err.Error() }
+func (e *eventError) Unwrap() error { return e.err }
+
+// fatalError marks a failure of the destination that every later event
+// would meet too, such as a writer that failed: the run stops at once.
+type fatalError struct{ err error }
+
+func (e *fatalError) Error() string { return e.err.Error() }
+func (e *fatalError) Unwrap() error { return e.err }
 
 // each opens a reader on q and calls do (if not nil) for each record,
 // counting. A failing event is counted and skipped; the run stops when ctx
-// ends or after maxConsecutiveFailures failures in a row.
+// ends, at a *fatalError, or after maxConsecutiveFailures failures in a row
+// that are not *eventError.
 func each(ctx context.Context, js jetstream.JetStream, q Query, onProgress func(Progress), do func(*Record) error) (p Progress, err error) {
 	r, err := Open(ctx, js, q)
 	if err != nil {
@@ -153,13 +183,13 @@ func each(ctx context.Context, js jetstream.JetStream, q Query, onProgress func(
 	}
 	defer func() { err = errors.Join(err, r.Close()) }()
 	p.Total = r.Total()
-	var lastErr error
-	for consecutive := 0; ; {
+	var f failures
+	for {
 		rec, err := r.Next(ctx)
 		p.Invalid = r.Invalid()
 		if errors.Is(err, io.EOF) {
 			if p.Failed > 0 {
-				return p, fmt.Errorf("replay: %d events failed; the last: %w", p.Failed, lastErr)
+				return p, fmt.Errorf("replay: %d events failed; the last: %w", p.Failed, f.last)
 			}
 			return p, nil
 		}
@@ -173,13 +203,11 @@ func each(ctx context.Context, js jetstream.JetStream, q Query, onProgress func(
 					return p, fmt.Errorf("replay: stopped after %d events: %w", p.Delivered, ctx.Err())
 				}
 				p.Failed++
-				consecutive++
-				lastErr = fmt.Errorf("event %s (sequence %d): %w", rec.Event.ID, rec.Sequence, err)
-				if consecutive == maxConsecutiveFailures {
-					return p, fmt.Errorf("replay: stopped after %d failures in a row; the last: %w", consecutive, lastErr)
+				if err := f.add(rec, err); err != nil {
+					return p, err
 				}
 			} else {
-				consecutive = 0
+				f.consecutive = 0
 				p.Delivered++
 			}
 		}
@@ -187,4 +215,39 @@ func each(ctx context.Context, js jetstream.JetStream, q Query, onProgress func(
 			onProgress(p)
 		}
 	}
+}
+
+// failures is what a run knows of its failed events.
+type failures struct {
+	last        error // the last failure, naming its event
+	consecutive int   // failures in a row that are not about one event
+}
+
+// add records that rec failed with err, and returns the error that stops
+// the run, if it must stop.
+func (f *failures) add(rec *Record, err error) error {
+	f.last = fmt.Errorf("event %s (sequence %d): %w", quoteID(rec.Event.ID), rec.Sequence, err)
+	var ee *eventError
+	var fe *fatalError
+	switch {
+	case errors.As(err, &ee):
+		return nil
+	case errors.As(err, &fe):
+		return fmt.Errorf("replay: stopped: %w", f.last)
+	}
+	f.consecutive++
+	if f.consecutive == maxConsecutiveFailures {
+		return fmt.Errorf("replay: stopped after %d failures in a row; the last: %w", f.consecutive, f.last)
+	}
+	return nil
+}
+
+// quoteID quotes an event id for an error message, cut to maxIDLen bytes
+// (and marked "...") if longer.
+func quoteID(id string) string {
+	q := strconv.Quote(headers.Truncate(id, maxIDLen))
+	if len(id) > maxIDLen {
+		q += "..."
+	}
+	return q
 }

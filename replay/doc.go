@@ -24,4 +24,17 @@
 //
 // [Export] writes each matching event as one structured-mode CloudEvent JSON
 // object per line.
+//
+// # Failures
+//
+// One bad stored event never stops a run: an event that cannot be encoded
+// (Export) or re-delivered as it is (Replay: its subject cannot be built,
+// or with the replay headers it is over the server's max_payload) is
+// counted in Progress.Failed and skipped, however many such events there
+// are. A failure of the destination stops the run: Export stops at the
+// first error writing to its writer, Replay after 10 publish errors in a row
+// that are not about one event (the server is gone, say). Either way the
+// run returns the progress so far, and an error naming the last failed
+// event; ids in errors are quoted and cut to 64 bytes, as they come from
+// senders.
 package replay

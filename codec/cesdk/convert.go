@@ -13,9 +13,9 @@ import (
 
 // ToSDK converts ev to an sdk-go CloudEvents 1.0 event with the same
 // attributes, extensions (as strings) and data. The result's DataEncoded is
-// ev.Data itself, not a copy; DataBase64 is set for a content type that
-// sdk-go does not treat as JSON, so that sdk-go writes the data bytes
-// unchanged (as data_base64).
+// ev.Data itself, not a copy; DataBase64 is set for binary data (ev.DataBase64
+// set) and for a content type that sdk-go does not treat as JSON, so that
+// sdk-go writes the data bytes unchanged (as data_base64).
 //
 // It fails with a [*codec.Error] if ev is not valid (see
 // [codec.Event.Validate]), or if Source or DataSchema would not read back
@@ -56,7 +56,7 @@ func ToSDK(ev *codec.Event) (event.Event, error) {
 	e := event.Event{Context: ctx}
 	if ev.Data != nil {
 		e.DataEncoded = ev.Data
-		e.DataBase64 = !sdkTreatsAsJSON(ev.DataContentType)
+		e.DataBase64 = ev.DataBase64 || !sdkTreatsAsJSON(ev.DataContentType)
 	}
 	return e, nil
 }
@@ -91,14 +91,15 @@ func sdkTreatsAsJSON(ct string) bool {
 // CloudEvents 1.0 event (else [codec.ErrSpecVersion]). Extension values
 // become their canonical CloudEvents strings (an int32 42 becomes "42", a
 // bool "true", a timestamp RFC 3339) and are sorted by name. Data is
-// e.DataEncoded itself, not a copy; empty data with a JSON (or no) content
-// type is taken as absent.
+// e.DataEncoded itself, not a copy. e.DataBase64 under a JSON (or no)
+// content type, which sdk-go sets for data read from data_base64 and for
+// bytes given to SetData, becomes codec.Event.DataBase64: the data is binary,
+// as sdk-go would write it. Empty JSON data (not binary) is taken as absent.
 //
 // The result is validated as by [codec.Event.Validate]; on error the partly
-// converted event is returned with a [*codec.Error]. For example, bytes set
-// with DataBase64 under a JSON content type that are not JSON cannot be
-// represented in a codec.Event ([codec.ErrInvalidData]), because package
-// codec chooses between data and data_base64 by content type alone.
+// converted event is returned with a [*codec.Error]: for example, DataEncoded
+// that is not JSON under a JSON (or no) content type without DataBase64
+// ([codec.ErrInvalidData]).
 func FromSDK(e event.Event) (codec.Event, error) {
 	if e.Context == nil {
 		return codec.Event{}, missing("specversion")
@@ -125,14 +126,16 @@ func FromSDK(e event.Event) (codec.Event, error) {
 		for name, v := range ctx.Extensions {
 			s, err := types.Format(v)
 			if err != nil {
-				return ev, newError(codec.ErrInvalidAttribute, name, "sdk-go extension value has no CloudEvents string form: "+err.Error())
+				// sdk-go's error may hold the whole value: quoted, cut.
+				return ev, newError(codec.ErrInvalidAttribute, name, "sdk-go extension value has no CloudEvents string form: "+quote(err.Error()))
 			}
 			ev.Extensions = append(ev.Extensions, codec.Extension{Name: name, Value: s})
 		}
 		slices.SortFunc(ev.Extensions, func(a, b codec.Extension) int { return strings.Compare(a.Name, b.Name) })
 	}
 	ev.Data = e.DataEncoded
-	if len(ev.Data) == 0 && dataIsJSON(ev.DataContentType) {
+	ev.DataBase64 = e.DataBase64 && dataIsJSON(ev.DataContentType)
+	if len(ev.Data) == 0 && ev.DataIsJSON() {
 		ev.Data = nil
 	}
 	return ev, ev.Validate()

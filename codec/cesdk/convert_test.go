@@ -89,11 +89,19 @@ func TestFromSDK(t *testing.T) {
 			want:  &codec.Event{ID: "1", Source: "s", Type: "t", DataContentType: "application/octet-stream", Data: []byte{0, 1, 2}},
 		},
 		{
-			name: "JSON bytes sent as base64",
+			name: "JSON bytes sent as base64 are binary, as sdk-go writes them",
 			build: func(e *event.Event) error {
 				return e.SetData(event.ApplicationJSON, []byte(`[1]`))
 			},
-			want: &codec.Event{ID: "1", Source: "s", Type: "t", DataContentType: "application/json", Data: []byte(`[1]`)},
+			want: &codec.Event{ID: "1", Source: "s", Type: "t", DataContentType: "application/json", Data: []byte(`[1]`), DataBase64: true},
+		},
+		{
+			name: "bytes that are not JSON, sent as base64 with no content type",
+			build: func(e *event.Event) error {
+				e.DataEncoded, e.DataBase64 = []byte{0xff}, true
+				return nil
+			},
+			want: &codec.Event{ID: "1", Source: "s", Type: "t", Data: []byte{0xff}, DataBase64: true},
 		},
 		{
 			name: "all attributes and typed extensions",
@@ -145,7 +153,8 @@ func TestFromSDKErrors(t *testing.T) {
 	e.SetID("1")
 	e.SetSource("s")
 	e.SetType("t")
-	require.NoError(t, e.SetData(event.ApplicationJSON, []byte{0xff})) // base64 bytes under a JSON type
+	e.SetDataContentType(event.ApplicationJSON)
+	e.DataEncoded = []byte{0xff} // not JSON, and not marked DataBase64
 	_, err = cesdk.FromSDK(e)
 	require.ErrorIs(t, err, codec.ErrInvalidData)
 }

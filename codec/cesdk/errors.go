@@ -2,6 +2,7 @@ package cesdk
 
 import (
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/exprsn/ipcmesh/codec"
 )
@@ -11,7 +12,20 @@ import (
 // in codec's words. TestErrorsMatchCodec holds them to codec's output.
 
 func newError(sentinel error, attr, reason string) *codec.Error {
-	return &codec.Error{Attribute: attr, Reason: reason, Err: sentinel}
+	return &codec.Error{Attribute: boundName(attr), Reason: reason, Err: sentinel}
+}
+
+// boundName cuts an attribute name longer than maxQuoted bytes (never a
+// valid one) to maxQuoted bytes at a UTF-8 boundary, and adds "...".
+func boundName(name string) string {
+	if len(name) <= maxQuoted {
+		return name
+	}
+	n := maxQuoted
+	for n > 0 && !utf8.RuneStart(name[n]) {
+		n--
+	}
+	return name[:n] + "..."
 }
 
 // maxQuoted bounds how much of an offending value goes into an error
