@@ -187,5 +187,6 @@ func (e *Event) IsBroadcast() bool { return e.Target == subjects.Broadcast }
 func (e *Event) IsRequest() bool { return e.reply != "" }
 
 // Decode unmarshals the event's JSON data into v. It fails if the event has
-// no data or its content type is not JSON.
+// no data or its data is not JSON (see codec.Event.DataIsJSON: binary data,
+// or data_base64, is not).
 func (e *Event) Decode(v any) error { return inbound.Data(&e.Event, v) }

@@ -58,7 +58,7 @@ func Data(ev *codec.Event) string {
 	switch {
 	case ev.Data == nil:
 		return "-"
-	case ev.DataContentType == "" || codec.IsJSONContentType(ev.DataContentType):
+	case ev.DataIsJSON():
 		var b bytes.Buffer
 		if json.Compact(&b, ev.Data) == nil {
 			return b.String()

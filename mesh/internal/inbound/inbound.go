@@ -53,8 +53,8 @@ func Data(ev *codec.Event, v any) error {
 	if ev.Data == nil {
 		return fmt.Errorf("mesh: event %q (id %s) has no data to decode", typ, id)
 	}
-	if ev.DataContentType != "" && !codec.IsJSONContentType(ev.DataContentType) {
-		return fmt.Errorf("mesh: event %q (id %s) has data of type %q, not JSON", typ, id, headers.Truncate(ev.DataContentType, maxQuoted))
+	if !ev.DataIsJSON() {
+		return fmt.Errorf("mesh: event %q (id %s) has binary data (content type %q), not JSON", typ, id, headers.Truncate(ev.DataContentType, maxQuoted))
 	}
 	if err := json.Unmarshal(ev.Data, v); err != nil {
 		// The JSON error quotes the data (a number's digits, say).
