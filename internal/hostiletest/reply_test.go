@@ -11,12 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// structuredRequest is a valid request in structured mode from source
-// "hostile-raw", with data "x".
-func structuredRequest(id string) []byte {
-	return []byte(`{"specversion":"1.0","id":` + string(jsonString(id)) + `,"source":"hostile-raw","type":"hostile:event","data":"x"}`)
-}
-
 // TestRequestWithReplyOutsideAnInboxIsNotAnswered sends valid requests
 // whose reply subject is not an inbox: a key of another service's
 // idempotency bucket (computable from its service, handler, and the
@@ -44,7 +38,7 @@ func TestRequestWithReplyOutsideAnInboxIsNotAnswered(t *testing.T) {
 	require.NoError(t, err)
 	raw := dialRaw(t, e.srv.URL())
 	for i, reply := range replies {
-		require.NoError(t, raw.publish("_rpc."+ns+"."+pathRequest.service()+".hostile.event", reply, nil, structuredRequest("reply-"+strconv.Itoa(i))))
+		require.NoError(t, raw.publish("_rpc."+ns+"."+pathRequest.service()+".hostile.event", reply, nil, structured("reply-"+strconv.Itoa(i), "hostile:event", `,"data":"x"`)))
 	}
 	require.NoError(t, raw.flush())
 	require.NoError(t, rq.w.Conn().Flush())
@@ -72,4 +66,33 @@ func TestRequestWithReplyOutsideAnInboxIsNotAnswered(t *testing.T) {
 	guarded.waitReceived(t, id, "the event whose guard key a reply subject named")
 	rq.stillUp(t)
 	guarded.stillUp(t)
+}
+
+// TestRequestWithReplyIntoJetStreamAPIIsRefused: requests (an invalid one, whose
+// 400 answer is headers only with an empty body, what STREAM.DELETE takes;
+// a valid one, whose JSON reply PURGE would read as "purge everything")
+// whose reply subject is the JetStream API. The server refuses such reply
+// subjects itself; the stream must be intact and the worker up.
+func TestRequestWithReplyIntoJetStreamAPIIsRefused(t *testing.T) {
+	e := newEnv(t)
+	tg := e.target(t, pathRequest)
+	ctx := ctxT(t)
+	rc, err := e.client.EmitWithReceipt(ctx, "hostile:keep", "keep me", mesh.To("hostile-nobody"))
+	require.NoError(t, err)
+	for _, x := range []struct{ reply, body string }{
+		{"$JS.API.STREAM.DELETE." + eventStream(), "not json"},
+		{"$JS.API.STREAM.PURGE." + eventStream(), string(structured("purge-1", "hostile:event", `,"data":"x"`))},
+	} {
+		raw := dialRaw(t, e.srv.URL())
+		_ = raw.publish("_rpc."+ns+"."+pathRequest.service()+".hostile.event", x.reply, nil, []byte(x.body))
+		err := raw.flush()
+		t.Logf("reply subject %s: the server answered %v", x.reply, err)
+	}
+	require.NoError(t, tg.w.Conn().Flush())
+	e.good(t, tg)
+	s, err := e.js.Stream(ctx, eventStream())
+	require.NoError(t, err, "the event stream is gone")
+	_, err = s.GetMsg(ctx, rc.Sequence)
+	require.NoError(t, err, "the event stored before the attack was lost")
+	tg.stillUp(t)
 }
