@@ -14,4 +14,10 @@
 // a service running with least-privilege permissions needs
 // permissions.Service.IdempotencyGuard to use it, and the operator creates
 // the bucket (BucketConfig; meshctl setup).
+//
+// The bucket allows no direct gets and no roll-ups, and the guard counts
+// only its own records (Record, no headers): the bucket lives in the
+// account every service uses, where any client can make the server write
+// an answer onto one of its keys, and such a record must not make the
+// guard skip an event (see Guard and docs/security.md).
 package idempotency

@@ -26,8 +26,16 @@ func TestJWT(t *testing.T) {
 	sp := p.Server()
 	got := claims.Permissions
 	if !slices.Equal(got.Pub.Allow, sp.Publish.Allow) || !slices.Equal(got.Sub.Allow, sp.Subscribe.Allow) ||
-		got.Resp.MaxMsgs != sp.Response.MaxMsgs || got.Resp.Expires != sp.Response.Expires {
+		(got.Resp == nil) != (sp.Response == nil) {
 		t.Fatalf("JWT permissions %+v differ from the server's %+v", got, sp)
+	}
+	op, err := permissions.Operator("ipc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, sresp := op.JWT().Resp, op.Server().Response
+	if resp == nil || sresp == nil || resp.MaxMsgs != sresp.MaxMsgs || resp.Expires != sresp.Expires {
+		t.Fatalf("the operator's JWT responses %+v differ from the server's %+v", resp, sresp)
 	}
 }
 

@@ -15,8 +15,13 @@
 //     broadcasts (<ns>.<service>.>, <ns>.all.>, _rpc.<ns>.<service>.>) and
 //     the stats requests (_mesh.<ns>.stats), with a queue group on broadcasts
 //     only for its [Service].OncePerService patterns;
-//   - answer what it receives (allow_responses: one reply per request);
-//   - its own reply inboxes, subjects.InboxPrefix(service).>, which
+//   - answer requests and stats requests: publish on the shared inbox
+//     _INBOX.> and on every service's private inbox
+//     (subjects.InboxPrefix(service).>; [ForServices] knows them all,
+//     [ForService] only the service's own). Services have no
+//     allow_responses, which would let one answer its own messages, whose
+//     reply subjects it chooses, and so publish on any subject;
+//   - read its own reply inboxes, subjects.InboxPrefix(service).>, which
 //     workers use by default, or with [Service].SharedInbox the shared
 //     _INBOX.>, which every user so granted can read;
 //   - look up the namespace's event stream, which every worker does at

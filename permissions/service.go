@@ -24,7 +24,13 @@ type Permissions struct {
 	DenyPublish []string
 	// AllowResponses lets the user publish one reply to the reply subject
 	// of each message it receives, within two minutes, whatever Publish
-	// says (nats-server's allow_responses: true). Responders need it.
+	// and DenyPublish say (nats-server's allow_responses: true). The
+	// sender of a message chooses its reply subject, and nats-server does
+	// not check it against the sender's permissions: a user with
+	// AllowResponses that receives its own message can publish on any
+	// subject but JetStream's ($JS.API, $JS.ACK, ...). Only the operator
+	// has it; services answer on the inboxes their Publish lists.
+	// Default: false.
 	AllowResponses bool
 }
 
@@ -83,8 +89,8 @@ type Service struct {
 	Edge []Feed
 	// SigningKeys lets the service read the public keys the operator
 	// publishes (signing.BucketKeys, for signing.Verify):
-	// signing.ReaderSubjects, which read the keys bucket by direct get
-	// and change nothing. Default: false.
+	// signing.ReaderSubjects, which read the keys bucket with the
+	// stream's message get and change nothing. Default: false.
 	SigningKeys bool
 	// PublishesSigningKeys lets the service publish keys
 	// (signing.PublishKeys): signing.PublisherSubjects. Whoever holds it
@@ -99,19 +105,32 @@ const sharedInbox = "_INBOX"
 
 // ForService returns the permissions of service s in namespace ns: see the
 // package documentation. It fails on an invalid namespace, service name,
-// pattern or feed. With Edge feeds, prefer ForServices: only it keeps the
-// edge off the other services' consumers.
+// pattern or feed. It knows no other service: s may answer requests on
+// the shared inbox and its own only, and with Edge feeds it keeps the edge
+// off s's consumers only. Prefer ForServices, which lets each service
+// answer on every service's inbox and keeps edges off every durable
+// consumer.
 func ForService(ns string, s Service) (Permissions, error) {
 	consumers, err := s.consumers()
 	if err != nil {
 		return Permissions{}, fmt.Errorf("permissions: %s: %w", s.Name, err)
 	}
-	return forService(ns, s, consumers)
+	return forService(ns, s, namespace{durables: consumers, services: []string{s.Name}})
 }
 
-// forService is ForService with the names of the namespace's durable
-// consumers that s's edge must not reach.
-func forService(ns string, s Service, durables []string) (Permissions, error) {
+// namespace is what forService knows of the other services of s's
+// namespace.
+type namespace struct {
+	// durables are the names of the durable consumers that s's edge must
+	// not reach.
+	durables []string
+	// services are the names of the services whose requests s may
+	// answer on their private inboxes.
+	services []string
+}
+
+// forService is ForService with what it knows of the namespace, n.
+func forService(ns string, s Service, n namespace) (Permissions, error) {
 	if err := subjects.ValidateService(s.Name); err != nil {
 		return Permissions{}, fmt.Errorf("permissions: %w", err)
 	}
@@ -127,19 +146,17 @@ func forService(ns string, s Service, durables []string) (Permissions, error) {
 		inbox = sharedInbox
 	}
 	p := Permissions{
-		Publish: []string{
+		Publish: append([]string{
 			all,
 			subjects.RequestPrefix + "." + all,
 			jsAPI("STREAM.INFO", subjects.EventStream(ns)),
 			// The lookup of the schedule stream at Connect.
 			jsAPI("STREAM.INFO", subjects.ScheduleStream(ns)),
-		},
+		}, replyInboxes(n.services)...),
 		// The queue group named after the service alone, which the mesh
 		// never uses, restricts queue groups on broadcasts to the listed
 		// ones even when OncePerService is empty.
 		Subscribe: []string{own, broadcast, broadcast + " " + s.Name, ownRequests, subjects.StatsSubject(ns), inbox + ".>"},
-		// Replies to requests and stats requests.
-		AllowResponses: true,
 	}
 	for _, pattern := range s.OncePerService {
 		f, err := subjects.Filter(ns, subjects.Broadcast, pattern)
@@ -165,7 +182,7 @@ func forService(ns string, s Service, durables []string) (Permissions, error) {
 		// saw (see the durable engine's delivery limit).
 		p.Subscribe = append(p.Subscribe, maxDeliveriesAdvisory+events+"."+c)
 	}
-	if err := s.options(ns, &p, consumers, durables); err != nil {
+	if err := s.options(ns, &p, consumers, n.durables); err != nil {
 		return Permissions{}, fmt.Errorf("permissions: %s: %w", s.Name, err)
 	}
 	return p, nil
@@ -216,6 +233,20 @@ func feedFilters(ns string, feeds []Feed) ([]string, error) {
 	return filters, nil
 }
 
+// replyInboxes are the subjects on which a service answers requests and
+// the operator's stats requests: the shared inbox (the operator's, and
+// that of clients with SharedInbox) and the private inbox of each of
+// services. They replace allow_responses, which would let a service
+// answer its own messages, whose reply subjects it chooses, and so
+// publish anywhere (docs/security.md, reply-subject reflection).
+func replyInboxes(services []string) []string {
+	out := []string{sharedInbox + ".>"}
+	for _, name := range services {
+		out = append(out, subjects.InboxPrefix(name)+".>")
+	}
+	return out
+}
+
 // maxDeliveriesAdvisory starts the subjects of the server's advisories of
 // messages that reached a consumer's delivery limit:
 // "<prefix><stream>.<consumer>".
@@ -240,14 +271,17 @@ func (s Service) consumers() ([]string, error) {
 }
 
 // guard is what a service's idempotency guard publishes to: the lookup of
-// its own bucket, and reads and writes of its keys. It may neither create
-// nor update the bucket: a roll-up or purge can only empty its own.
+// its own bucket, reads of its messages with the stream's message get
+// (the bucket allows no direct get, whose answer is the stored message
+// itself, headers and all, sent to any reply subject: see
+// idempotency.BucketConfig), and writes of its keys. It may neither
+// create nor update the bucket, and the bucket allows no roll-up.
 func guard(ns, service string) []string {
 	bucket := subjects.IdempotencyBucket(ns, service)
 	keys := kvPrefix + bucket + ".>"
 	return []string{
 		jsAPI("STREAM.INFO", kvStream(bucket)),
-		jsAPI("DIRECT.GET", kvStream(bucket), keys),
+		jsAPI("STREAM.MSG.GET", kvStream(bucket)),
 		keys,
 	}
 }
@@ -325,13 +359,14 @@ const OperatorName = "mesh-operator"
 
 // ForServices returns the users of namespace ns: one per service, named
 // after it, with ForService's permissions, in the order given, then the
-// operator (OperatorName, with Operator's permissions). An edge
-// (Service.Edge) is kept off every durable consumer of the services
-// given. It fails on an invalid or repeated name.
+// operator (OperatorName, with Operator's permissions). Each service may
+// answer requests on the private inbox of every service given and on the
+// shared one; an edge (Service.Edge) is kept off every durable consumer of
+// the services given. It fails on an invalid or repeated name.
 func ForServices(ns string, services ...Service) ([]User, error) {
 	users := make([]User, 0, len(services)+1)
 	seen := make(map[string]bool, len(services))
-	var durables []string
+	var n namespace
 	for _, s := range services {
 		if seen[s.Name] || s.Name == OperatorName {
 			return nil, fmt.Errorf("permissions: service %q given twice or named as the operator", s.Name)
@@ -341,10 +376,11 @@ func ForServices(ns string, services ...Service) ([]User, error) {
 		if err != nil {
 			return nil, fmt.Errorf("permissions: %s: %w", s.Name, err)
 		}
-		durables = append(durables, consumers...)
+		n.durables = append(n.durables, consumers...)
+		n.services = append(n.services, s.Name)
 	}
 	for _, s := range services {
-		p, err := forService(ns, s, durables)
+		p, err := forService(ns, s, n)
 		if err != nil {
 			return nil, err
 		}

@@ -10,7 +10,9 @@ import (
 )
 
 func TestForService(t *testing.T) {
-	base := []string{"ipc.*.>", "_rpc.ipc.*.>", "$JS.API.STREAM.INFO.MESH_ipc", "$JS.API.STREAM.INFO.MESH_ipc_SCHED"}
+	// Replies go to the shared inbox and the service's own: ForService
+	// knows no other service. No allow_responses.
+	base := []string{"ipc.*.>", "_rpc.ipc.*.>", "$JS.API.STREAM.INFO.MESH_ipc", "$JS.API.STREAM.INFO.MESH_ipc_SCHED", "_INBOX.>", "_INBOX_exprsn-herald.>"}
 	subscribe := func(inbox string) []string {
 		return []string{"ipc.exprsn-herald.>", "ipc.all.>", "ipc.all.> exprsn-herald", "_rpc.ipc.exprsn-herald.>", "_mesh.ipc.stats", inbox}
 	}
@@ -34,7 +36,7 @@ func TestForService(t *testing.T) {
 	}
 	guard := []string{
 		"$JS.API.STREAM.INFO.KV_MESH_ipc_handled_exprsn-herald",
-		"$JS.API.DIRECT.GET.KV_MESH_ipc_handled_exprsn-herald.$KV.MESH_ipc_handled_exprsn-herald.>",
+		"$JS.API.STREAM.MSG.GET.KV_MESH_ipc_handled_exprsn-herald",
 		"$KV.MESH_ipc_handled_exprsn-herald.>",
 	}
 	heraldDurable := permissions.Service{Name: "exprsn-herald", Durable: []string{"notification:queued"}, DurableNames: []string{"herald-digest"}}
@@ -48,30 +50,29 @@ func TestForService(t *testing.T) {
 		name:    "live only",
 		ns:      "ipc",
 		service: permissions.Service{Name: "exprsn-herald"},
-		want:    permissions.Permissions{Publish: base, Subscribe: subscribe("_INBOX_exprsn-herald.>"), AllowResponses: true},
+		want:    permissions.Permissions{Publish: base, Subscribe: subscribe("_INBOX_exprsn-herald.>")},
 	}, {
 		name:    "shared inbox",
 		ns:      "ipc",
 		service: permissions.Service{Name: "exprsn-herald", SharedInbox: true},
-		want:    permissions.Permissions{Publish: base, Subscribe: subscribe("_INBOX.>"), AllowResponses: true},
+		want:    permissions.Permissions{Publish: base, Subscribe: subscribe("_INBOX.>")},
 	}, {
 		name:    "durable",
 		ns:      "ipc",
 		service: heraldDurable,
-		want:    permissions.Permissions{Publish: slices.Concat(base, durable), Subscribe: append(subscribe("_INBOX_exprsn-herald.>"), advisories...), AllowResponses: true},
+		want:    permissions.Permissions{Publish: slices.Concat(base, durable), Subscribe: append(subscribe("_INBOX_exprsn-herald.>"), advisories...)},
 	}, {
 		name:    "durable with the idempotency guard",
 		ns:      "ipc",
 		service: permissions.Service{Name: "exprsn-herald", Durable: heraldDurable.Durable, DurableNames: heraldDurable.DurableNames, IdempotencyGuard: true},
-		want:    permissions.Permissions{Publish: slices.Concat(base, durable, guard), Subscribe: append(subscribe("_INBOX_exprsn-herald.>"), advisories...), AllowResponses: true},
+		want:    permissions.Permissions{Publish: slices.Concat(base, durable, guard), Subscribe: append(subscribe("_INBOX_exprsn-herald.>"), advisories...)},
 	}, {
 		name:    "broadcasts once per service",
 		ns:      "ipc",
 		service: permissions.Service{Name: "exprsn-herald", OncePerService: []string{"user:login", "post:*"}},
 		want: permissions.Permissions{
-			Publish:        base,
-			Subscribe:      append(subscribe("_INBOX_exprsn-herald.>"), "ipc.all.user.login exprsn-herald:user:login", "ipc.all.post.* exprsn-herald:post:*"),
-			AllowResponses: true,
+			Publish:   base,
+			Subscribe: append(subscribe("_INBOX_exprsn-herald.>"), "ipc.all.user.login exprsn-herald:user:login", "ipc.all.post.* exprsn-herald:post:*"),
 		},
 	}, {
 		name:    "invalid once-per-service pattern",
@@ -86,7 +87,7 @@ func TestForService(t *testing.T) {
 		name:    "schedules",
 		ns:      "ipc",
 		service: permissions.Service{Name: "exprsn-herald", Schedules: true},
-		want:    permissions.Permissions{Publish: append(slices.Clone(base), "_sched.ipc.at.>"), Subscribe: subscribe("_INBOX_exprsn-herald.>"), AllowResponses: true},
+		want:    permissions.Permissions{Publish: append(slices.Clone(base), "_sched.ipc.at.>"), Subscribe: subscribe("_INBOX_exprsn-herald.>")},
 	}, {
 		name:    "invalid durable pattern",
 		ns:      "ipc",
@@ -148,5 +149,28 @@ func TestForServices(t *testing.T) {
 				t.Fatalf("users = %q, want %q", names, tc.wantUsers)
 			}
 		})
+	}
+}
+
+// TestServicesAnswerOnInboxes: ForServices lets every service answer on
+// the shared inbox and on each service's private inbox, instead of
+// allow_responses, which only the operator keeps.
+func TestServicesAnswerOnInboxes(t *testing.T) {
+	users, err := permissions.ForServices("ipc", permissions.Service{Name: "a"}, permissions.Service{Name: "b", SharedInbox: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range users[:2] {
+		for _, inbox := range []string{"_INBOX.>", "_INBOX_a.>", "_INBOX_b.>"} {
+			if !slices.Contains(u.Permissions.Publish, inbox) {
+				t.Errorf("%s may not publish %s: %q", u.Name, inbox, u.Permissions.Publish)
+			}
+		}
+		if u.Permissions.AllowResponses {
+			t.Errorf("%s has allow_responses", u.Name)
+		}
+	}
+	if op := users[2]; op.Name != permissions.OperatorName || !op.Permissions.AllowResponses {
+		t.Errorf("the operator %s: allow_responses %t, want true", op.Name, op.Permissions.AllowResponses)
 	}
 }

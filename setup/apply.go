@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/exprsn/ipcmesh/idempotency"
@@ -110,30 +111,24 @@ func applyStreams(ctx context.Context, js jetstream.JetStream, ns string, cfg st
 	return changes, nil
 }
 
-// applyBucket creates or updates a key-value bucket and says what changed.
-func applyBucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (Change, error) {
+// applyBucket creates or updates the stream of a key-value bucket and says
+// what changed; the change names the bucket.
+func applyBucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (Change, error) {
+	bucket := strings.TrimPrefix(cfg.Name, "KV_")
 	var before *jetstream.StreamConfig
-	kv, err := js.KeyValue(ctx, cfg.Bucket)
+	s, err := js.Stream(ctx, cfg.Name)
 	switch {
 	case err == nil:
-		st, err := kv.Status(ctx)
-		if err != nil {
-			return Change{}, fmt.Errorf("setup: bucket %s: %w", cfg.Bucket, err)
-		}
-		c := st.(*jetstream.KeyValueBucketStatus).StreamInfo().Config
+		c := s.CachedInfo().Config
 		before = &c
-	case !errors.Is(err, jetstream.ErrBucketNotFound):
-		return Change{}, fmt.Errorf("setup: bucket %s: %w%s", cfg.Bucket, err, streams.Hint(err))
+	case !errors.Is(err, jetstream.ErrStreamNotFound):
+		return Change{}, fmt.Errorf("setup: bucket %s: %w%s", bucket, err, streams.Hint(err))
 	}
-	kv, err = js.CreateOrUpdateKeyValue(ctx, cfg)
+	s, err = js.CreateOrUpdateStream(ctx, cfg)
 	if err != nil {
-		return Change{}, fmt.Errorf("setup: bucket %s: %w%s", cfg.Bucket, err, streams.Hint(err))
+		return Change{}, fmt.Errorf("setup: bucket %s: %w%s", bucket, err, streams.Hint(err))
 	}
-	st, err := kv.Status(ctx)
-	if err != nil {
-		return Change{}, fmt.Errorf("setup: bucket %s: %w", cfg.Bucket, err)
-	}
-	return Change{Kind: "bucket", Name: cfg.Bucket, Action: action(before, st.(*jetstream.KeyValueBucketStatus).StreamInfo().Config)}, nil
+	return Change{Kind: "bucket", Name: bucket, Action: action(before, s.CachedInfo().Config)}, nil
 }
 
 // action says what became of a resource whose configuration was before

@@ -167,3 +167,29 @@ func TestSpecRoles(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEqual(t, plainUsers[0].Permissions, byName["timeline"].Permissions, "edge and signing_keys change the service's grants")
 }
+
+// TestApplyTurnsOffDirectGetsOfAGuardBucket: a guard's bucket made as
+// nats.go's CreateKeyValue makes it (direct gets, roll-ups) is updated to
+// idempotency.BucketConfig, keeping its records.
+func TestApplyTurnsOffDirectGetsOfAGuardBucket(t *testing.T) {
+	srv := testutil.StartServer(t)
+	js := operatorJS(t, srv)
+	ctx := context.Background()
+	spec, err := setup.Parse([]byte(specJSON))
+	require.NoError(t, err)
+	bucket := subjects.IdempotencyBucket("ipc", "exprsn-herald")
+	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bucket, TTL: idempotency.DefaultTTL})
+	require.NoError(t, err)
+	_, err = kv.PutString(ctx, "exprsn-herald.x.y", idempotency.Record)
+	require.NoError(t, err)
+
+	changes, err := setup.Apply(ctx, js, spec)
+	require.NoError(t, err)
+	require.Contains(t, changes, setup.Change{Kind: "bucket", Name: bucket, Action: setup.Updated})
+	s, err := js.Stream(ctx, "KV_"+bucket)
+	require.NoError(t, err)
+	c := s.CachedInfo().Config
+	require.False(t, c.AllowDirect, "direct gets")
+	require.False(t, c.AllowRollup, "roll-ups")
+	require.Equal(t, uint64(1), s.CachedInfo().State.Msgs, "the record is kept")
+}

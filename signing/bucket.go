@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
+	"github.com/exprsn/ipcmesh/streams"
 	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -14,39 +16,43 @@ import (
 // BucketName is the key-value bucket in which the operator of namespace ns
 // publishes the services' public keys: "MESH_<ns>_keys", one key per
 // service name, whose value is as StaticKeys takes it. Its stream is
-// "KV_MESH_<ns>_keys".
+// "KV_MESH_<ns>_keys", without direct gets and roll-ups
+// (streams.KeyValue).
 func BucketName(ns string) string { return "MESH_" + ns + "_keys" }
 
 // ReaderSubjects are the subjects a service publishes to when it reads the
 // keys of namespace ns with BucketKeys, to grant in its NATS permissions
 // (besides its reply inbox, which every worker has):
 //
-//	$JS.API.STREAM.INFO.KV_MESH_<ns>_keys                        BucketKeys opens the bucket
-//	$JS.API.DIRECT.GET.KV_MESH_<ns>_keys.$KV.MESH_<ns>_keys.*    a key's lookup
+//	$JS.API.STREAM.INFO.KV_MESH_<ns>_keys      BucketKeys opens the bucket
+//	$JS.API.STREAM.MSG.GET.KV_MESH_<ns>_keys   a key's lookup, and its history
 //
-// A reader creates no consumer and watches nothing.
+// The message get cannot be confined to a key: a reader may read every
+// message of the bucket, which holds public keys only. It answers in JSON,
+// so that a reader who names another key as the reply subject gets no
+// valid entry written there (a direct get would copy the entry, and the
+// bucket allows none). A reader creates no consumer and watches nothing.
 func ReaderSubjects(ns string) []string {
 	b := BucketName(ns)
 	return []string{
 		"$JS.API.STREAM.INFO.KV_" + b,
-		"$JS.API.DIRECT.GET.KV_" + b + ".$KV." + b + ".*",
+		"$JS.API.STREAM.MSG.GET.KV_" + b,
 	}
 }
 
 // PublisherSubjects are the subjects the operator publishes to when it
-// calls PublishKeys in namespace ns, to grant in its NATS permissions
-// (package permissions' operator has the first already):
+// calls PublishKeys in namespace ns, to grant in its NATS permissions:
 //
-//	$JS.API.INFO                            creating the bucket reads the account's limits
-//	$JS.API.STREAM.INFO.KV_MESH_<ns>_keys   opening it
-//	$JS.API.STREAM.CREATE.KV_MESH_<ns>_keys creating it, the first time
-//	$KV.MESH_<ns>_keys.*                    writing and deleting keys
+//	$JS.API.STREAM.INFO.KV_MESH_<ns>_keys     opening the bucket
+//	$JS.API.STREAM.CREATE.KV_MESH_<ns>_keys   creating it, the first time
+//	$JS.API.STREAM.UPDATE.KV_MESH_<ns>_keys   turning off direct gets and roll-ups of a bucket made before
+//	$KV.MESH_<ns>_keys.*                      writing and deleting keys
 func PublisherSubjects(ns string) []string {
 	b := BucketName(ns)
 	return []string{
-		"$JS.API.INFO",
 		"$JS.API.STREAM.INFO.KV_" + b,
 		"$JS.API.STREAM.CREATE.KV_" + b,
+		"$JS.API.STREAM.UPDATE.KV_" + b,
 		"$KV." + b + ".*",
 	}
 }
@@ -66,11 +72,13 @@ const publishHistory = 5
 
 // PublishKeys publishes, for the operator, the public keys of services in
 // namespace ns's bucket (BucketName), creating the bucket if it does not
-// exist (an existing bucket's configuration is left alone): keys maps a
-// service name to its public NKey, or several separated by commas (see
-// StaticKeys), or to "" to withdraw the service's keys. Services not in
-// keys keep theirs. Every value is checked before anything is written.
-// Readers see a change once their cache expires (see CacheTTL).
+// exist: keys maps a service name to its public NKey, or several
+// separated by commas (see StaticKeys), or to "" to withdraw the service's
+// keys. Services not in keys keep theirs. Every value is checked before
+// anything is written. An existing bucket keeps its configuration, but
+// for direct gets and roll-ups, which are turned off (BucketKeys refuses
+// a bucket that allows direct gets). Readers see a change once their
+// cache expires (see CacheTTL).
 func PublishKeys(ctx context.Context, js jetstream.JetStream, ns string, keys map[string]string, opts ...PublishOption) error {
 	if err := subjects.ValidateNamespace(ns); err != nil {
 		return fmt.Errorf("signing: publish keys: %w", err)
@@ -100,16 +108,29 @@ func PublishKeys(ctx context.Context, js jetstream.JetStream, ns string, keys ma
 	return nil
 }
 
+// openOrCreate opens namespace ns's bucket, creating its stream with opts
+// if it does not exist, and turning off direct gets and roll-ups if it
+// allows them.
 func openOrCreate(ctx context.Context, js jetstream.JetStream, ns string, opts []PublishOption) (jetstream.KeyValue, error) {
-	kv, err := js.KeyValue(ctx, BucketName(ns))
-	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		cfg := jetstream.KeyValueConfig{Bucket: BucketName(ns), History: publishHistory,
-			Description: "public NKeys of the services of namespace " + ns + " (package signing)"}
-		for _, o := range opts {
-			o(&cfg)
-		}
-		kv, err = js.CreateKeyValue(ctx, cfg)
+	cfg := jetstream.KeyValueConfig{Bucket: BucketName(ns), History: publishHistory,
+		Description: "public NKeys of the services of namespace " + ns + " (package signing)"}
+	for _, o := range opts {
+		o(&cfg)
 	}
+	sc := streams.KeyValue(cfg)
+	s, err := js.Stream(ctx, sc.Name)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		_, err = js.CreateStream(ctx, sc)
+	case err == nil && (s.CachedInfo().Config.AllowDirect || s.CachedInfo().Config.AllowRollup):
+		c := s.CachedInfo().Config
+		c.AllowDirect, c.AllowRollup = false, false
+		_, err = js.UpdateStream(ctx, c)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("signing: open bucket %s: %w", BucketName(ns), err)
+	}
+	kv, err := js.KeyValue(ctx, BucketName(ns))
 	if err != nil {
 		return nil, fmt.Errorf("signing: open bucket %s: %w", BucketName(ns), err)
 	}
@@ -138,15 +159,41 @@ func CacheTTL(d time.Duration) BucketOption {
 	}
 }
 
+// Logger is where a Bucket reports the entries it rejects (see Bucket), at
+// warning level. Default (and for nil): slog.Default().
+func Logger(l *slog.Logger) BucketOption {
+	return func(b *Bucket) {
+		if l != nil {
+			b.log = l
+		}
+	}
+}
+
 // Bucket is the KeySet the operator publishes in the namespace's bucket
 // (see PublishKeys), as a service reads it: a service's keys are read with
-// one direct get on first use and cached for CacheTTL, and so is the
-// absence of keys, for at most MaxCached services. It never watches the
-// bucket (that needs a consumer, which services may not create): see
-// ReaderSubjects for its permissions. It is safe for concurrent use.
+// one message get of the bucket's stream on first use and cached for
+// CacheTTL, and so is the absence of keys, for at most MaxCached
+// services. It never watches the bucket (that needs a consumer, which
+// services may not create): see ReaderSubjects for its permissions. It is
+// safe for concurrent use.
+//
+// It takes only what the operator wrote: an entry stored under the
+// service's key, without headers, that is one to MaxKeysPerService valid
+// public NKeys, or the operator's withdrawal (a delete marker). Any client
+// of the account can make the server write its answers onto a key of the
+// bucket by naming the key as the reply subject of a request: a JSON
+// acknowledgement or API answer, a status message (a Status header, no
+// body), another stream's direct-get answer (Nats-Stream, Nats-Subject
+// and Nats-Sequence headers). Such an entry is rejected and logged (see
+// Logger); the Bucket then takes the latest entry of the operator in the
+// key's history (PublishKeys keeps 5 per key), and when none is left,
+// Keys fails with an error matching ErrRejectedEntry, which a verifier
+// treats as "cannot tell now": the event is not accepted.
 type Bucket struct {
-	kv  jetstream.KeyValue
-	ttl time.Duration
+	msgs messages // the bucket's stream
+	name string   // the bucket's name
+	ttl  time.Duration
+	log  *slog.Logger
 
 	mu    sync.Mutex
 	cache map[string]cached
@@ -165,11 +212,18 @@ func BucketKeys(ctx context.Context, js jetstream.JetStream, ns string, opts ...
 	if err := subjects.ValidateNamespace(ns); err != nil {
 		return nil, fmt.Errorf("signing: bucket keys: %w", err)
 	}
-	kv, err := js.KeyValue(ctx, BucketName(ns))
-	if err != nil {
-		return nil, fmt.Errorf("signing: open bucket %s (does the operator publish keys with signing.PublishKeys?): %w", BucketName(ns), err)
+	name := BucketName(ns)
+	s, err := js.Stream(ctx, "KV_"+name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		err = jetstream.ErrBucketNotFound
 	}
-	b := &Bucket{kv: kv, ttl: DefaultCacheTTL, cache: make(map[string]cached)}
+	if err != nil {
+		return nil, fmt.Errorf("signing: open bucket %s (does the operator publish keys with signing.PublishKeys?): %w", name, err)
+	}
+	if s.CachedInfo().Config.AllowDirect {
+		return nil, fmt.Errorf("signing: bucket %s allows direct gets, which would let any key reader copy a service's entry under another's name: the operator turns them off by publishing the keys again (signing.PublishKeys, docs/security.md)", name)
+	}
+	b := &Bucket{msgs: s, name: name, ttl: DefaultCacheTTL, log: slog.Default(), cache: make(map[string]cached)}
 	for _, o := range opts {
 		o(b)
 	}
@@ -177,9 +231,10 @@ func BucketKeys(ctx context.Context, js jetstream.JetStream, ns string, opts ...
 }
 
 // Keys returns the keys published for service, from the cache or the
-// bucket; an error matching ErrUnknownSigner when none are; an error saying
-// so when the published value is not valid (cached too); or the bucket's
-// error when it cannot be read (not cached).
+// bucket; an error matching ErrUnknownSigner when none are; an error
+// matching ErrRejectedEntry when the bucket holds for service no entry
+// that the operator wrote (cached too); or the bucket's error when it
+// cannot be read (not cached).
 func (b *Bucket) Keys(ctx context.Context, service string) ([]string, error) {
 	if err := subjects.ValidateService(service); err != nil {
 		return nil, unknownSigner(cut(service))
@@ -196,23 +251,6 @@ func (b *Bucket) Keys(ctx context.Context, service string) ([]string, error) {
 	}
 	b.remember(service, c)
 	return c.keys, c.err
-}
-
-// read reads service's keys from the bucket.
-func (b *Bucket) read(ctx context.Context, service string) (cached, error) {
-	c := cached{expires: time.Now().Add(b.ttl)}
-	e, err := b.kv.Get(ctx, service)
-	switch {
-	case errors.Is(err, jetstream.ErrKeyNotFound), errors.Is(err, jetstream.ErrKeyDeleted):
-		c.err = unknownSigner(service)
-	case err != nil:
-		return c, fmt.Errorf("read %s: %w", b.kv.Bucket(), err)
-	default:
-		if c.keys, err = parseKeys(string(e.Value())); err != nil {
-			c.err = fmt.Errorf("the keys published for %q in %s: %w", service, b.kv.Bucket(), err)
-		}
-	}
-	return c, nil
 }
 
 // remember caches c, making room first: expired entries go, then, if the

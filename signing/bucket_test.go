@@ -3,7 +3,9 @@ package signing_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,7 +149,7 @@ func TestLeastPrivilege(t *testing.T) {
 	srv := testutil.StartServer(t, testutil.WithNkeyUsers(
 		op.serverUser(t, opPerms, signing.PublisherSubjects("ipc")...),
 		tl.serverUser(t, forService(t, timeline)),
-		he.serverUser(t, forService(t, herald), reader[0]), // no DIRECT.GET
+		he.serverUser(t, forService(t, herald), reader[0]), // no MSG.GET
 		mod.serverUser(t, forService(t, receiver), reader...),
 		sp.serverUser(t, forService(t, spark), reader[1]), // no STREAM.INFO
 	))
@@ -190,7 +192,7 @@ func TestLeastPrivilege(t *testing.T) {
 			t.Fatal("BucketKeys worked without STREAM.INFO of the bucket")
 		}
 	})
-	t.Run("without DIRECT.GET", func(t *testing.T) {
+	t.Run("without MSG.GET", func(t *testing.T) {
 		keys, err := signing.BucketKeys(ctxT(t), jetStreamOf(t, srv, he.option(), nats.CustomInboxPrefix(subjects.InboxPrefix(herald))), "ipc")
 		if err != nil {
 			t.Fatalf("BucketKeys with STREAM.INFO: %v", err)
@@ -198,7 +200,95 @@ func TestLeastPrivilege(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		if _, err = keys.Keys(ctx, timeline); err == nil || errors.Is(err, signing.ErrUnknownSigner) {
-			t.Fatalf("reading a key without DIRECT.GET: %v, want a failure", err)
+			t.Fatalf("reading a key without MSG.GET: %v, want a failure", err)
 		}
 	})
+}
+
+// TestBucketRejectsReflectedEntries makes the server write onto
+// exprsn-auth's key what any client of the account can: a stream's
+// acknowledgement of a publish whose reply subject is the key, and a
+// JSON message-get answer of another key's entry. A reader still takes
+// the operator's key, reports each rejected entry, and verifies nothing
+// signed with another key.
+func TestBucketRejectsReflectedEntries(t *testing.T) {
+	srv := testutil.StartServer(t)
+	js := jetStreamOf(t, srv)
+	_, authKey := newUser(t)
+	_, auditKey := newUser(t)
+	if err := signing.PublishKeys(ctxT(t), js, "ipc", map[string]string{auth: authKey, "exprsn-audit": auditKey}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.CreateStream(ctxT(t), jetstream.StreamConfig{Name: "EV", Subjects: []string{"ev.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	keysStream, err := js.Stream(ctxT(t), "KV_"+signing.BucketName("ipc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc := js.Conn()
+	target := "$KV." + signing.BucketName("ipc") + "." + auth
+	get := `{"last_by_subj":"$KV.` + signing.BucketName("ipc") + `.exprsn-audit"}`
+	for i, m := range []*nats.Msg{
+		{Subject: "ev.x", Reply: target, Data: []byte("{}")},
+		{Subject: "$JS.API.STREAM.MSG.GET.KV_" + signing.BucketName("ipc"), Reply: target, Data: []byte(get)},
+	} {
+		if err := nc.PublishMsg(m); err != nil {
+			t.Fatal(err)
+		}
+		testutil.WaitUntil(t, "the reflected answer in the bucket", func() bool {
+			last, err := keysStream.GetLastMsgForSubject(ctxT(t), target)
+			return err == nil && last.Sequence == uint64(3+i)
+		})
+		var logged testutil.Buffer
+		keys, err := signing.BucketKeys(ctxT(t), js, "ipc", signing.Logger(slog.New(slog.NewTextHandler(&logged, nil))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := keys.Keys(ctxT(t), auth)
+		if err != nil || !slices.Equal(got, []string{authKey}) {
+			t.Fatalf("%s: keys of %s = %v, %v; want the operator's %s", m.Subject, auth, got, err, authKey)
+		}
+		if !strings.Contains(logged.String(), "rejected an entry") {
+			t.Fatalf("%s: the rejected entry was not reported: %q", m.Subject, logged.String())
+		}
+	}
+}
+
+// TestPublishKeysTurnsOffDirectGets: a reader refuses a bucket that
+// allows direct gets (as nats.go's CreateKeyValue makes it), and
+// PublishKeys turns them and roll-ups off; its keys stay.
+func TestPublishKeysTurnsOffDirectGets(t *testing.T) {
+	srv := testutil.StartServer(t)
+	js := jetStreamOf(t, srv)
+	_, a := newUser(t)
+	kv, err := js.CreateKeyValue(ctxT(t), jetstream.KeyValueConfig{Bucket: signing.BucketName("ipc"), History: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.PutString(ctxT(t), timeline, a); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := signing.BucketKeys(ctxT(t), js, "ipc"); err == nil || !strings.Contains(err.Error(), "direct gets") {
+		t.Fatalf("BucketKeys of a bucket with direct gets: %v, want a refusal", err)
+	}
+	if err := signing.PublishKeys(ctxT(t), js, "ipc", map[string]string{herald: a}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := js.Stream(ctxT(t), "KV_"+signing.BucketName("ipc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := s.CachedInfo().Config; c.AllowDirect || c.AllowRollup || c.MaxMsgsPerSubject != 5 {
+		t.Fatalf("after PublishKeys: allow direct %t, roll-ups %t, history %d; want false, false, 5", c.AllowDirect, c.AllowRollup, c.MaxMsgsPerSubject)
+	}
+	keys, err := signing.BucketKeys(ctxT(t), js, "ipc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, service := range []string{timeline, herald} {
+		if got, err := keys.Keys(ctxT(t), service); err != nil || !slices.Equal(got, []string{a}) {
+			t.Fatalf("keys of %s: %v, %v", service, got, err)
+		}
+	}
 }

@@ -90,16 +90,29 @@
 // A KeySet maps a service to its public keys. StaticKeys takes them from
 // the service's configuration; BucketKeys reads those the operator
 // publishes with PublishKeys in the namespace's key-value bucket
-// (BucketName), one direct get per service, cached for CacheTTL. Several
-// keys may be published for a service while it rotates: publish the new
-// key beside the old, switch the service's seed, then withdraw the old one.
+// (BucketName), one message get of the bucket's stream per service,
+// cached for CacheTTL. Several keys may be published for a service while
+// it rotates: publish the new key beside the old, switch the service's
+// seed, then withdraw the old one.
+//
+// The bucket lives in the account every service uses, and NATS lets any
+// client make the server write its answers (a publish acknowledgement,
+// an API answer, a status message) onto any subject that is not
+// JetStream's own, a key of the bucket included, by naming it as the
+// reply subject of a request. So a Bucket takes only entries the operator
+// wrote (no headers, valid keys, under the service's own key), reports any
+// other (Logger), falls back to the operator's latest entry in the key's
+// history, and fails with ErrRejectedEntry when none is left: such an
+// entry can deny a service's events, never make a forged one verify. The
+// bucket allows no direct gets, which would copy an entry, headers and
+// all, under another name, and no roll-ups. See docs/security.md.
 //
 // # Permissions
 //
 // A verifying service reading the bucket needs to publish to
-// ReaderSubjects(ns) (the bucket's STREAM.INFO and the DIRECT.GET of its
-// keys), the operator to PublisherSubjects(ns), besides what package
-// permissions grants them. Signing needs nothing.
+// ReaderSubjects(ns) (the bucket's STREAM.INFO and STREAM.MSG.GET), the
+// operator to PublisherSubjects(ns), besides what package permissions
+// grants them. Signing needs nothing.
 //
 // # Where verification applies
 //

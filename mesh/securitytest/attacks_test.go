@@ -20,13 +20,15 @@ import (
 )
 
 // attack is one thing a hostile user tries with its own credentials: a
-// publish (of body, to subject) or a subscription (to subject, in queue),
-// or connecting over plain TCP. A publish the permissions allow, to the
-// JetStream API (api), is refused when the server answers with an error.
+// publish (of body, to subject, with the reply subject reply, or an inbox
+// of its own) or a subscription (to subject, in queue), or connecting over
+// plain TCP. A publish the permissions allow, to the JetStream API (api),
+// is refused when the server answers with an error.
 type attack struct {
 	name, by       string
 	subscribe      bool
 	subject, queue string
+	reply          string
 	body           any
 	api, plainTCP  bool
 }
@@ -42,8 +44,9 @@ const (
 // that package permissions and the setup allow, each with the credentials
 // of a real service of the seed, and those of a browser, an edge and a key
 // reader (roleAttacks), on a server where the operator applied the setup
-// and the victims run. Every one must be refused by the server
-// or detected by its victim, and the victims must keep working:
+// and the victims run, then the reply-subject reflections (reflections).
+// Every one must be refused by the server or detected by its victim, and
+// the victims must keep working:
 // the suite ends with a summary line
 // "attacks=N refused=N detected=N breaches=0".
 func TestAttacks(t *testing.T) {
@@ -69,6 +72,18 @@ func TestAttacks(t *testing.T) {
 		if before[name] != after[name] {
 			counts[breach]++
 			t.Errorf("the attacks changed %s:\nbefore %s\nafter  %s", name, before[name], after[name])
+		}
+	}
+	// The reflections write onto streams by design: after the snapshot.
+	rctx, rcancel := context.WithTimeout(context.Background(), 4*testutil.DefaultWait)
+	defer rcancel()
+	v := m.newVictims(rctx, t)
+	for _, r := range reflections() {
+		outcome := m.reflect(rctx, t, v, r)
+		t.Logf("%s: %s by %s", outcome, r.name, r.by)
+		counts[outcome]++
+		if outcome == breach {
+			t.Errorf("BREACH: %s by %s onto %s", r.name, r.by, r.target)
 		}
 	}
 	m.victimsStillWork(ctx, t)
@@ -99,10 +114,13 @@ func attacks() []attack {
 				attack{name: "shorten the max age of " + stream, by: by, subject: "$JS.API.STREAM.UPDATE." + stream, body: map[string]any{"name": stream, "max_age": 1}},
 				attack{name: "purge " + stream, by: by, subject: "$JS.API.STREAM.PURGE." + stream},
 				attack{name: "delete " + stream, by: by, subject: "$JS.API.STREAM.DELETE." + stream},
-				attack{name: "read a message of " + stream, by: by, subject: "$JS.API.STREAM.MSG.GET." + stream, body: map[string]any{"seq": 1}},
 				attack{name: "direct get from " + stream, by: by, subject: "$JS.API.DIRECT.GET." + stream, body: map[string]any{"seq": 1}},
 				attack{name: "delete a message of " + stream, by: by, subject: "$JS.API.STREAM.MSG.DELETE." + stream, body: map[string]any{"seq": 1}},
 			)
+			// The guard reads its own bucket with the message get.
+			if stream != heraldBucket || by != herald {
+				list = append(list, attack{name: "read a message of " + stream, by: by, subject: "$JS.API.STREAM.MSG.GET." + stream, body: map[string]any{"seq": 1}})
+			}
 		}
 	}
 	list = append(list,
@@ -128,10 +146,14 @@ func attacks() []attack {
 		attack{name: "acknowledge another's delivery (v2 format)", by: herald, subject: "$JS.ACK.hub.ACCHASH." + events + "." + moderatorSubmitted + ".1.1.1.1.0.x"},
 		attack{name: "write another's guard record", by: herald, subject: "$KV." + subjects.IdempotencyBucket("ipc", moderator) + ".x"},
 		attack{name: "read another's guard record", by: herald, subject: "$JS.API.DIRECT.GET.KV_" + subjects.IdempotencyBucket("ipc", moderator) + ".$KV." + subjects.IdempotencyBucket("ipc", moderator) + ".x"},
+		attack{name: "read another's guard record by message get", by: herald, subject: "$JS.API.STREAM.MSG.GET.KV_" + subjects.IdempotencyBucket("ipc", moderator), body: map[string]any{"seq": 1}},
+		attack{name: "direct get of its own guard record", by: herald, subject: "$JS.API.DIRECT.GET." + heraldBucket + ".$KV." + subjects.IdempotencyBucket("ipc", herald) + ".x"},
+		attack{name: "another's guard record by direct get, wildcard", by: herald, subject: "$JS.API.DIRECT.GET.KV_" + subjects.IdempotencyBucket("ipc", moderator) + ".>"},
 		attack{name: "forge another's dead letter", by: herald, subject: subjects.DeadLetterSubject("ipc", moderator, "ipc.exprsn-moderator.content.submitted")},
 		attack{name: "roll up every pending schedule", by: timeline, subject: subjects.ScheduleSubject("ipc", "x")},
 		attack{name: "ask every worker's statistics", by: timeline, subject: subjects.StatsSubject("ipc")},
-		attack{name: "answer on another's inbox", by: timeline, subject: "_INBOX_exprsn-auth.x"},
+		attack{name: "a JetStream API subject as the reply subject", by: timeline, subject: "ipc.exprsn-timeline.zz.reflect", reply: "$JS.API.STREAM.PURGE." + events},
+		attack{name: "an acknowledgement subject as the reply subject", by: timeline, subject: "ipc.exprsn-timeline.zz.reflect", reply: "$JS.ACK." + events + "." + moderatorSubmitted + ".1.1.1.1.0"},
 		attack{name: "read another's replies", by: timeline, subscribe: true, subject: "_INBOX_exprsn-auth.>"},
 		attack{name: "read the shared replies", by: timeline, subscribe: true, subject: "_INBOX.>"},
 		attack{name: "read another's requests", by: timeline, subscribe: true, subject: "_rpc.ipc.exprsn-auth.>"},
@@ -146,7 +168,31 @@ func attacks() []attack {
 		attack{name: "read acknowledgements", by: herald, subscribe: true, subject: "$JS.ACK.>"},
 		attack{name: "read everything", by: timeline, subscribe: true, subject: ">"},
 	)
+	list = append(list, jetStreamAttacks()...)
 	return append(list, roleAttacks()...)
+}
+
+// jetStreamAttacks are calls of JetStream's and the system's that no
+// service makes: flow control, account and server information, another's
+// consumer reset or read, a leader step-down, stored events by subject,
+// and the schedule stream's consumers and firings.
+func jetStreamAttacks() []attack {
+	events := subjects.EventStream("ipc")
+	return []attack{
+		{name: "a flow-control answer", by: herald, subject: "$JS.FC." + events + ".x.y"},
+		{name: "hear flow control", by: herald, subscribe: true, subject: "$JS.FC.>"},
+		{name: "the account's information", by: timeline, subject: "$JS.API.INFO"},
+		{name: "reset another's consumer", by: herald, subject: "$JS.API.CONSUMER.RESET." + events + "." + moderatorSubmitted},
+		{name: "direct get another's event by subject", by: timeline, subject: "$JS.API.DIRECT.GET." + events + ".ipc.exprsn-herald.notification.queued"},
+		{name: "the state of another's consumer", by: herald, subject: "$JS.API.CONSUMER.INFO." + events + "." + moderatorSubmitted},
+		{name: "a leader step-down", by: herald, subject: "$JS.API.STREAM.LEADER.STEPDOWN." + events},
+		{name: "system requests", by: timeline, subject: "$SYS.REQ.SERVER.PING"},
+		{name: "hear system events", by: timeline, subscribe: true, subject: "$SYS.>"},
+		{name: "hear JetStream events", by: timeline, subscribe: true, subject: "$JS.EVENT.>"},
+		{name: "another's advisories in another form", by: herald, subscribe: true, subject: "$JS.EVENT.ADVISORY.CONSUMER.*." + events + "." + moderatorSubmitted},
+		{name: "publish a schedule's firing", by: timeline, subject: "_sched.ipc.fire.exprsn-herald.notification.queued"},
+		{name: "a queue group on another's requests", by: timeline, subscribe: true, subject: "_rpc.ipc.exprsn-auth.>", queue: "q"},
+	}
 }
 
 // try runs a on a plain connection with its attacker's credentials and
@@ -178,7 +224,11 @@ func (m *secureMesh) try(t *testing.T, a attack) string {
 	case a.subscribe:
 		_, err = nc.QueueSubscribeSync(a.subject, a.queue)
 	default:
-		err = nc.PublishRequest(a.subject, nc.NewRespInbox(), body)
+		reply := a.reply
+		if reply == "" {
+			reply = nc.NewRespInbox()
+		}
+		err = nc.PublishRequest(a.subject, reply, body)
 	}
 	if err != nil {
 		t.Fatalf("%s: %v", a.name, err)

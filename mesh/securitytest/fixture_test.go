@@ -54,7 +54,8 @@ var seed = setup.Spec{
 // (mesh.StreamConfig.Provisioned).
 type secureMesh struct {
 	*testutil.Server
-	private bool // the services use private inboxes
+	private bool          // the services use private inboxes
+	authKey nkeys.KeyPair // the key published for exprsn-auth
 }
 
 func startSecureMesh(t *testing.T, private bool, opts ...testutil.ServerOption) *secureMesh {
@@ -70,7 +71,7 @@ func startSecureMesh(t *testing.T, private bool, opts ...testutil.ServerOption) 
 		}
 	})
 	opts = append(opts, webSocket, testutil.WithUsers(accounts...))
-	m := &secureMesh{Server: testutil.StartServer(t, opts...), private: private}
+	m := &secureMesh{Server: testutil.StartServer(t, opts...), private: private, authKey: must(t, nkeys.CreateUser)}
 	// The operator applies the setup, as meshctl serve and meshctl setup do.
 	op := m.connect(t, permissions.OperatorName, "meshctl", mesh.Config{Stream: mesh.StreamConfig{Disable: true}})
 	js, err := jetstream.New(op.Conn())
@@ -82,7 +83,7 @@ func startSecureMesh(t *testing.T, private bool, opts ...testutil.ServerOption) 
 	if _, err := setup.Apply(ctx, js, seed); err != nil {
 		t.Fatal(err)
 	}
-	if err := signing.PublishKeys(ctx, js, "ipc", map[string]string{auth: publicKey(t, must(t, nkeys.CreateUser))}); err != nil {
+	if err := signing.PublishKeys(ctx, js, "ipc", map[string]string{auth: publicKey(t, m.authKey)}); err != nil {
 		t.Fatal(err)
 	}
 	return m

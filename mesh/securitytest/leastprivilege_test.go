@@ -261,63 +261,7 @@ func TestUnauthenticatedClientIsRefused(t *testing.T) {
 // credentials and private inboxes.
 func TestSubjectPermissions(t *testing.T) {
 	m := startSecureMesh(t, true)
-	const (
-		pub = "publish"
-		sub = "subscribe"
-	)
-	tests := []struct {
-		user, op, subject, queue string
-		allowed                  bool
-	}{
-		{timeline, sub, "ipc.exprsn-timeline.>", "", true},
-		{timeline, sub, "ipc.all.post.created", "", true},
-		{timeline, sub, "_rpc.ipc.exprsn-timeline.>", "", true},
-		{timeline, sub, "_mesh.ipc.stats", "", true},
-		{timeline, sub, "_INBOX_exprsn-timeline.>", "", true},
-		{timeline, sub, "ipc.exprsn-timeline.post.created", "exprsn-timeline:post:created", true},
-		{timeline, sub, "ipc.all.user.login", "exprsn-herald:user:login", false},
-		{timeline, sub, "ipc.all.post.created", "exprsn-timeline:post:created", false},
-		{herald, sub, "ipc.all.user.login", "exprsn-herald:user:login", true},
-		{timeline, sub, "ipc.exprsn-herald.>", "", false},
-		{timeline, sub, "ipc.*.notification.trigger", "", false},
-		{timeline, sub, "ipc.>", "", false},
-		{timeline, sub, "_rpc.ipc.exprsn-auth.session.validate", "", false},
-		{timeline, sub, "_INBOX.>", "", false},
-		{timeline, sub, "_INBOX_exprsn-herald.>", "", false},
-		{timeline, sub, "_dlq.ipc.>", "", false},
-		{timeline, sub, "$JS.API.>", "", false},
-		{timeline, sub, ">", "", false},
-		{timeline, pub, "ipc.exprsn-herald.notification.trigger", "", true},
-		{timeline, pub, "ipc.all.post.created", "", true},
-		{timeline, pub, "_rpc.ipc.exprsn-auth.session.validate", "", true},
-		{timeline, pub, "_mesh.ipc.stats", "", false},
-		{timeline, pub, "_INBOX_exprsn-herald.x", "", false},
-		{timeline, pub, "_dlq.ipc.exprsn-timeline.post.created", "", false},
-		{timeline, pub, "$JS.API.CONSUMER.CREATE.MESH_ipc.x", "", false},
-		{timeline, pub, "$JS.API.STREAM.DELETE.MESH_ipc", "", false},
-		{timeline, pub, "$KV.MESH_ipc_handled_exprsn-timeline.x", "", false},
-		{herald, pub, "_dlq.ipc.exprsn-herald.notification.trigger", "", true},
-		{herald, pub, "_dlq.ipc.exprsn-moderator.content.submitted", "", false},
-		{herald, pub, "$JS.API.CONSUMER.INFO.MESH_ipc." + heraldQueued, "", true},
-		{herald, pub, "$JS.API.CONSUMER.MSG.NEXT.MESH_ipc." + heraldQueued, "", true},
-		{herald, pub, "$JS.ACK.MESH_ipc." + heraldQueued + ".1.2.3.4.5", "", true},
-		{herald, pub, "$JS.API.CONSUMER.CREATE.MESH_ipc." + heraldQueued, "", false},
-		{herald, pub, "$JS.API.CONSUMER.CREATE.MESH_ipc." + heraldQueued + ".ipc.exprsn-herald.notification.queued", "", false},
-		{herald, pub, "$JS.API.CONSUMER.DELETE.MESH_ipc." + heraldQueued, "", false},
-		{herald, pub, "$JS.API.CONSUMER.MSG.NEXT.MESH_ipc." + moderatorSubmitted, "", false},
-		{herald, pub, "$JS.ACK.MESH_ipc." + moderatorSubmitted + ".1.2.3.4.5", "", false},
-		{herald, pub, "$KV.MESH_ipc_handled_exprsn-herald.x", "", true},
-		{herald, pub, "$KV.MESH_ipc_handled_exprsn-moderator.x", "", false},
-		{herald, pub, "$JS.API.DIRECT.GET.KV_MESH_ipc_handled_exprsn-moderator.$KV.MESH_ipc_handled_exprsn-moderator.x", "", false},
-		{herald, pub, "$JS.API.STREAM.UPDATE.KV_MESH_ipc_handled_exprsn-herald", "", false},
-		{herald, pub, "$JS.API.STREAM.DELETE.KV_MESH_ipc_handled_exprsn-herald", "", false},
-		{permissions.OperatorName, sub, "ipc.*.>", "", true},
-		{permissions.OperatorName, sub, "_rpc.ipc.*.>", "", false},
-		{permissions.OperatorName, pub, "_mesh.ipc.stats", "", true},
-		{permissions.OperatorName, pub, "$JS.API.STREAM.INFO.MESH_ipc_DLQ", "", true},
-		{permissions.OperatorName, pub, "$JS.API.STREAM.INFO.OTHER", "", false},
-	}
-	for _, tc := range tests {
+	for _, tc := range subjectPermissionCases() {
 		t.Run(strings.TrimSpace(tc.user+" "+tc.op+" "+tc.subject+" "+tc.queue), func(t *testing.T) {
 			nc, err := nats.Connect(m.URL(), m.credentials(tc.user)...)
 			if err != nil {
@@ -341,6 +285,77 @@ func TestSubjectPermissions(t *testing.T) {
 				t.Fatalf("allowed = %t, want %t (last error: %v)", !refused, tc.allowed, nc.LastError())
 			}
 		})
+	}
+}
+
+// subjectPermissionCase is a subject a user may, or may not, publish to
+// or subscribe to (in queue).
+type subjectPermissionCase struct {
+	user, op, subject, queue string
+	allowed                  bool
+}
+
+// The operations of a subjectPermissionCase.
+const (
+	pub = "publish"
+	sub = "subscribe"
+)
+
+// subjectPermissionCases are TestSubjectPermissions' cases.
+func subjectPermissionCases() []subjectPermissionCase {
+	return []subjectPermissionCase{
+		{timeline, sub, "ipc.exprsn-timeline.>", "", true},
+		{timeline, sub, "ipc.all.post.created", "", true},
+		{timeline, sub, "_rpc.ipc.exprsn-timeline.>", "", true},
+		{timeline, sub, "_mesh.ipc.stats", "", true},
+		{timeline, sub, "_INBOX_exprsn-timeline.>", "", true},
+		{timeline, sub, "ipc.exprsn-timeline.post.created", "exprsn-timeline:post:created", true},
+		{timeline, sub, "ipc.all.user.login", "exprsn-herald:user:login", false},
+		{timeline, sub, "ipc.all.post.created", "exprsn-timeline:post:created", false},
+		{herald, sub, "ipc.all.user.login", "exprsn-herald:user:login", true},
+		{timeline, sub, "ipc.exprsn-herald.>", "", false},
+		{timeline, sub, "ipc.*.notification.trigger", "", false},
+		{timeline, sub, "ipc.>", "", false},
+		{timeline, sub, "_rpc.ipc.exprsn-auth.session.validate", "", false},
+		{timeline, sub, "_INBOX.>", "", false},
+		{timeline, sub, "_INBOX_exprsn-herald.>", "", false},
+		{timeline, sub, "_dlq.ipc.>", "", false},
+		{timeline, sub, "$JS.API.>", "", false},
+		{timeline, sub, ">", "", false},
+		{timeline, pub, "ipc.exprsn-herald.notification.trigger", "", true},
+		{timeline, pub, "ipc.all.post.created", "", true},
+		{timeline, pub, "_rpc.ipc.exprsn-auth.session.validate", "", true},
+		{timeline, pub, "_mesh.ipc.stats", "", false},
+		// Answers go to every service's inbox: no allow_responses.
+		{timeline, pub, "_INBOX_exprsn-herald.x", "", true},
+		{timeline, pub, "_INBOX.x", "", true},
+		{timeline, pub, "_INBOX_exprsn-web.x", "", false},
+		{timeline, pub, "_dlq.ipc.exprsn-timeline.post.created", "", false},
+		{timeline, pub, "$JS.API.CONSUMER.CREATE.MESH_ipc.x", "", false},
+		{timeline, pub, "$JS.API.STREAM.DELETE.MESH_ipc", "", false},
+		{timeline, pub, "$KV.MESH_ipc_handled_exprsn-timeline.x", "", false},
+		{herald, pub, "_dlq.ipc.exprsn-herald.notification.trigger", "", true},
+		{herald, pub, "_dlq.ipc.exprsn-moderator.content.submitted", "", false},
+		{herald, pub, "$JS.API.CONSUMER.INFO.MESH_ipc." + heraldQueued, "", true},
+		{herald, pub, "$JS.API.CONSUMER.MSG.NEXT.MESH_ipc." + heraldQueued, "", true},
+		{herald, pub, "$JS.ACK.MESH_ipc." + heraldQueued + ".1.2.3.4.5", "", true},
+		{herald, pub, "$JS.API.CONSUMER.CREATE.MESH_ipc." + heraldQueued, "", false},
+		{herald, pub, "$JS.API.CONSUMER.CREATE.MESH_ipc." + heraldQueued + ".ipc.exprsn-herald.notification.queued", "", false},
+		{herald, pub, "$JS.API.CONSUMER.DELETE.MESH_ipc." + heraldQueued, "", false},
+		{herald, pub, "$JS.API.CONSUMER.MSG.NEXT.MESH_ipc." + moderatorSubmitted, "", false},
+		{herald, pub, "$JS.ACK.MESH_ipc." + moderatorSubmitted + ".1.2.3.4.5", "", false},
+		{herald, pub, "$KV.MESH_ipc_handled_exprsn-herald.x", "", true},
+		{herald, pub, "$KV.MESH_ipc_handled_exprsn-moderator.x", "", false},
+		{herald, pub, "$JS.API.DIRECT.GET.KV_MESH_ipc_handled_exprsn-moderator.$KV.MESH_ipc_handled_exprsn-moderator.x", "", false},
+		{herald, pub, "$JS.API.STREAM.MSG.GET.KV_MESH_ipc_handled_exprsn-herald", "", true},
+		{herald, pub, "$JS.API.DIRECT.GET.KV_MESH_ipc_handled_exprsn-herald.$KV.MESH_ipc_handled_exprsn-herald.x", "", false},
+		{herald, pub, "$JS.API.STREAM.UPDATE.KV_MESH_ipc_handled_exprsn-herald", "", false},
+		{herald, pub, "$JS.API.STREAM.DELETE.KV_MESH_ipc_handled_exprsn-herald", "", false},
+		{permissions.OperatorName, sub, "ipc.*.>", "", true},
+		{permissions.OperatorName, sub, "_rpc.ipc.*.>", "", false},
+		{permissions.OperatorName, pub, "_mesh.ipc.stats", "", true},
+		{permissions.OperatorName, pub, "$JS.API.STREAM.INFO.MESH_ipc_DLQ", "", true},
+		{permissions.OperatorName, pub, "$JS.API.STREAM.INFO.OTHER", "", false},
 	}
 }
 

@@ -127,7 +127,13 @@ func roleAttacks() []attack {
 			body: map[string]any{"name": keys, "subjects": []string{"$KV." + bucket + ".>"}, "subject_transform": map[string]string{"src": "$KV." + bucket + ".>", "dest": "$KV." + bucket + ".x"}}},
 		{name: "a key reader deletes the bucket", by: audit, subject: "$JS.API.STREAM.DELETE." + keys},
 		{name: "a key reader watches the bucket", by: audit, subject: "$JS.API.CONSUMER.CREATE." + keys + ".spy.$KV." + bucket + ".>"},
-		{name: "a key reader reads the bucket's history", by: audit, subject: "$JS.API.DIRECT.GET." + keys, body: map[string]any{"seq": 1}},
+		{name: "a key reader direct-gets from the bucket", by: audit, subject: "$JS.API.DIRECT.GET." + keys, body: map[string]any{"seq": 1}},
+		{name: "a key reader direct-gets a key", by: audit, subject: "$JS.API.DIRECT.GET." + keys + ".$KV." + bucket + "." + auth},
+		{name: "a key reader reads a guard's records", by: audit, subject: "$JS.API.DIRECT.GET.KV_" + subjects.IdempotencyBucket("ipc", herald) + ".$KV." + subjects.IdempotencyBucket("ipc", herald) + ".x"},
+		{name: "a browser subscribes to its feed's prefix", by: browser, subscribe: true, subject: "ipc.all.post.*"},
+		{name: "a browser subscribes to the bare user token", by: browser, subscribe: true, subject: "ipc.all.user.u42"},
+		{name: "an edge's consumer of the schedule stream", by: web, subject: "$JS.API.CONSUMER.CREATE." + subjects.ScheduleStream("ipc") + ".spy." + feed},
+		{name: "an edge's consumer of the schedule firings", by: web, subject: "$JS.API.CONSUMER.CREATE." + subjects.ScheduleStream("ipc") + ".spy._sched.ipc.fire.>"},
 	}
 }
 
