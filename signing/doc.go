@@ -37,7 +37,7 @@
 // The signature is Ed25519 over this message, in which every variable field
 // is a 4-byte big-endian length followed by its bytes:
 //
-//	"ipcmesh-sig-v1"
+//	"ipcmesh-sig-v2"
 //	kind             "event", "request" or "reply"
 //	key              the signer's public NKey (the ExtKey value)
 //	id, source, type
@@ -45,11 +45,15 @@
 //	datacontenttype, dataschema, subject   empty if absent
 //	target           the service the event was sent to, "all" for a
 //	                 broadcast; for a reply, the requesting service
+//	JSON data        1 byte: 1 if the data is JSON text
+//	                 (codec.Event.DataIsJSON), 0 if binary
 //	SHA-256 of data  32 bytes, not length-prefixed
 //
-// The data hashed is the data as both encodings carry it: for a JSON (or
-// empty) content type, without surrounding whitespace, and JSON null as no
-// data; no data hashes as empty bytes. The sender's target is mesh.Send's
+// The data hashed is the data as both encodings carry it: JSON data
+// without surrounding whitespace, and JSON null as no data; binary data
+// (another content type, or data_base64) as it is; no data hashes as empty
+// bytes. Version 2 added the JSON byte, so that data signed as JSON cannot
+// be passed off as binary (data_base64) or the reverse. The sender's target is mesh.Send's
 // Target; the receiver's is mesh.Event.Target, which the worker derives
 // from the NATS subject (for a reply, the requester's own service). With
 // the event's type, the target pins the subject it may travel on, but not

@@ -28,7 +28,7 @@ const (
 )
 
 // messageTag starts every signed message: the format and its version.
-const messageTag = "ipcmesh-sig-v1"
+const messageTag = "ipcmesh-sig-v2"
 
 // timeLayout writes an event's time in the signed message: RFC 3339 in
 // UTC with exactly nine fractional digits.
@@ -44,7 +44,8 @@ const (
 // appendMessage appends the message that a signature of ev covers: the
 // tag, then kind, signer key, id, source, type, time, datacontenttype,
 // dataschema, subject and target, each as a 4-byte big-endian length and
-// its bytes, then the 32-byte SHA-256 of the canonical data.
+// its bytes, then whether the data is JSON (one byte, 1 or 0), then the
+// 32-byte SHA-256 of the canonical data.
 func appendMessage(dst []byte, kind, target, key string, ev *codec.Event) []byte {
 	dst = append(dst, messageTag...)
 	var tb [len(timeLayout)]byte
@@ -56,16 +57,20 @@ func appendMessage(dst []byte, kind, target, key string, ev *codec.Event) []byte
 		dst = binary.BigEndian.AppendUint32(dst, uint32(len(f)))
 		dst = append(dst, f...)
 	}
+	dst = append(dst, 0)
+	if ev.DataIsJSON() {
+		dst[len(dst)-1] = 1
+	}
 	sum := sha256.Sum256(canonicalData(ev))
 	return append(dst, sum[:]...)
 }
 
 // canonicalData is ev's data as both ends of the wire see it: JSON data
-// (an empty or JSON content type) without surrounding whitespace, and JSON
-// null as no data, since the structured encoder trims the one and the
-// decoder drops the other.
+// (codec.Event.DataIsJSON) without surrounding whitespace, and JSON null
+// as no data, since the structured encoder trims the one and the decoder
+// drops the other; binary data as it is.
 func canonicalData(ev *codec.Event) []byte {
-	if ev.DataContentType != "" && !codec.IsJSONContentType(ev.DataContentType) {
+	if !ev.DataIsJSON() {
 		return ev.Data
 	}
 	d := bytes.Trim(ev.Data, " \t\r\n")

@@ -137,6 +137,8 @@ func TestRefusals(t *testing.T) {
 		{name: "type", source: timeline, sign: sign, tamper: func(e *mesh.Event) { e.Type = "post:deleted" }, wantErr: signing.ErrForged},
 		{name: "time", source: timeline, sign: sign, tamper: func(e *mesh.Event) { e.Time = e.Time.Add(time.Nanosecond) }, wantErr: signing.ErrForged},
 		{name: "content type", source: timeline, sign: sign, tamper: func(e *mesh.Event) { e.DataContentType = "text/json" }, wantErr: signing.ErrForged},
+		// The same bytes passed off as binary data (data_base64).
+		{name: "JSON data as binary", source: timeline, sign: sign, tamper: func(e *mesh.Event) { e.DataBase64 = true }, wantErr: signing.ErrForged},
 		{name: "subject", source: timeline, sign: sign, tamper: func(e *mesh.Event) { e.Subject = "x" }, wantErr: signing.ErrForged},
 		{name: "target", source: timeline, sign: sign, tamper: func(e *mesh.Event) { e.Target = herald }, wantErr: signing.ErrForged},
 		{name: "target of a replay", source: timeline, sign: sign, tamper: func(e *mesh.Event) { e.Target, e.Replayed = herald, true }},
