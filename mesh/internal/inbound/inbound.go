@@ -54,7 +54,12 @@ func Data(ev *codec.Event, v any) error {
 		return fmt.Errorf("mesh: event %q (id %s) has no data to decode", typ, id)
 	}
 	if !ev.DataIsJSON() {
-		return fmt.Errorf("mesh: event %q (id %s) has binary data (content type %q), not JSON", typ, id, headers.Truncate(ev.DataContentType, maxQuoted))
+		how := ""
+		if ev.DataBase64 {
+			how = ", as data_base64 or a binary-mode body that is not JSON"
+		}
+		return fmt.Errorf("mesh: decode data of event %q (id %s) into %T: the data is binary (content type %q%s), not JSON",
+			typ, id, v, headers.Truncate(ev.DataContentType, maxQuoted), how)
 	}
 	if err := json.Unmarshal(ev.Data, v); err != nil {
 		// The JSON error quotes the data (a number's digits, say).
