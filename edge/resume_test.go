@@ -2,6 +2,8 @@ package edge_test
 
 import (
 	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/exprsn/ipcmesh/edge"
@@ -101,4 +103,39 @@ func (f *fixture) emitErr(event string, from, n int) error {
 		}
 	}
 	return nil
+}
+
+// Hostile Last-Event-ID values: garbage, huge, out of range, zero, with
+// line breaks. Each client gets the live events; none breaks another.
+func TestHostileLastEventID(t *testing.T) {
+	f := setup(t, true, edge.Config{Events: []string{"post:created"}, MaxResume: 5}, nil)
+	f.emit(t, "post:created", 0, 10)
+	ids := []string{"garbage", strings.Repeat("9", 200_000), "18446744073709551615", "18446744073709551616", "-1", "0", "00000000000000000000001", "1e3", " 3", "\t5"}
+	var clients []*client
+	for _, id := range ids {
+		clients = append(clients, open(t, f.url, id))
+	}
+	f.emit(t, "post:created", 10, 1)
+	for i, c := range clients {
+		got := c.until(t, "post:created")
+		t.Logf("Last-Event-ID %.20q: %d messages before the live one (last %s)", ids[i], len(got), got[len(got)-1].LastEventID)
+		_ = parse(t, got[len(got)-1])
+		for _, ev := range got {
+			if ev.Type != "post:created" && ev.Type != edge.GapEvent {
+				t.Errorf("Last-Event-ID %.20q: unexpected message %q", ids[i], ev.Type)
+			}
+		}
+	}
+	// A header with raw newline cannot be sent by net/http; check a raw
+	// request with an oversized header is refused cleanly.
+	req, _ := http.NewRequest("GET", f.url, nil)
+	req.Header.Set("Last-Event-ID", strings.Repeat("1", 2<<20))
+	resp, err := http.DefaultClient.Do(req)
+	if err == nil {
+		t.Logf("2 MiB Last-Event-ID: %s", resp.Status)
+		resp.Body.Close()
+	}
+	if s := f.h.Stats(); s.Connections > int64(len(ids)) {
+		t.Logf("stats %+v", s)
+	}
 }

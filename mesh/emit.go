@@ -12,6 +12,7 @@ import (
 	"github.com/exprsn/ipcmesh/mesh/internal/outbound"
 	"github.com/exprsn/ipcmesh/mesh/internal/store"
 	"github.com/exprsn/ipcmesh/schedules"
+	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -279,24 +280,51 @@ func (w *Worker) Encode(ctx context.Context, event string, data any, opts ...Emi
 // stream, as Emit does: it publishes again while the acknowledgement does
 // not come, until ctx ends (ErrUnconfirmed), and the receipt's Duplicate
 // says the stream already held the event. It fails when the namespace has
-// no event stream, since only the stream drops a second copy.
+// no event stream, since only the stream drops a second copy, and, sending
+// nothing, when e's subject is not one Encode makes for the worker's
+// namespace (an event subject, or a schedule's): an Encoded kept outside
+// the worker (an outbox's row) may have been changed.
 func (w *Worker) EmitEncoded(ctx context.Context, e Encoded) (Receipt, error) {
+	event, id := headers.Truncate(e.Event, maxLoggedField), headers.Truncate(e.ID, maxLoggedField)
 	if w.conn.State() == conn.Closed {
-		return Receipt{}, fmt.Errorf("mesh: emit %q (id %s): %w", e.Event, e.ID, ErrClosed)
+		return Receipt{}, fmt.Errorf("mesh: emit %q (id %s): %w", event, id, ErrClosed)
 	}
 	if err := w.Ready(ctx); err != nil {
 		return Receipt{}, err
 	}
 	if !w.store.Durable() {
-		return Receipt{}, fmt.Errorf("mesh: emit %q (id %s): the namespace has no event stream to store it once", e.Event, e.ID)
+		return Receipt{}, fmt.Errorf("mesh: emit %q (id %s): the namespace has no event stream to store it once", event, id)
+	}
+	if err := w.checkEncoded(e.Subject); err != nil {
+		w.stats.EmitFailed.Add(1)
+		return Receipt{}, fmt.Errorf("mesh: emit %q (id %s): %w", event, id, err)
 	}
 	ack, err := w.store.Store(ctx, &nats.Msg{Subject: e.Subject, Header: e.Header, Data: e.Data})
 	if err != nil {
 		w.stats.EmitFailed.Add(1)
-		return Receipt{ID: e.ID, Subject: e.Subject}, fmt.Errorf("mesh: emit %q (id %s): %w", e.Event, e.ID, err)
+		return Receipt{ID: e.ID, Subject: e.Subject}, fmt.Errorf("mesh: emit %q (id %s): %w", event, id, err)
 	}
 	w.stats.Emitted(e.Event)
 	return Receipt{ID: e.ID, Subject: e.Subject}.storedAs(ack), nil
+}
+
+// checkEncoded refuses a subject that Encode does not make for the
+// worker's namespace: neither an event subject of it nor a schedule
+// subject of it.
+func (w *Worker) checkEncoded(subject string) error {
+	if subjects.ScheduleKey(w.cfg.Namespace, subject) != "" {
+		return nil
+	}
+	a, err := subjects.Parse(subject)
+	switch {
+	case err != nil:
+		return fmt.Errorf("not an event subject: %w", err)
+	case subjects.IsRequest(subject):
+		return fmt.Errorf("subject %q is a request's, not an event's", subject)
+	case a.Namespace != w.cfg.Namespace:
+		return fmt.Errorf("subject %q is of namespace %q, not the worker's %q", subject, a.Namespace, w.cfg.Namespace)
+	}
+	return nil
 }
 
 // ErrUnsupported is returned by an emit that asks for what the server or

@@ -2,9 +2,11 @@ package mesh_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/exprsn/ipcmesh/mesh"
+	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/exprsn/ipcmesh/testutil"
 	"github.com/stretchr/testify/require"
 )
@@ -44,4 +46,41 @@ func TestEncodeRefusesWhatEmitRefuses(t *testing.T) {
 	require.ErrorContains(t, err, "marshal")
 	_, err = w.EmitEncoded(context.Background(), mesh.Encoded{ID: "x", Event: "post:created", Subject: "ipc._all.post.created"})
 	require.ErrorContains(t, err, "no event stream")
+}
+
+// TestEmitEncodedRefusesSubjectsEncodeDoesNotMake: an Encoded changed
+// outside the worker (an outbox row edited by hand) whose subject is not
+// an event or schedule subject of the worker's namespace is refused,
+// sending nothing: a subject too long for the server's control line would
+// close the connection, a JetStream API subject would call the API.
+func TestEmitEncodedRefusesSubjectsEncodeDoesNotMake(t *testing.T) {
+	srv := testutil.StartServer(t, testutil.WithStreams())
+	w := testutil.Connect(t, srv, "exprsn-timeline")
+	ctx := context.Background()
+	good, err := w.Encode(ctx, "post:created", 1, mesh.ToSelf())
+	require.NoError(t, err)
+	_, err = w.EmitEncoded(ctx, good)
+	require.NoError(t, err)
+	stream, err := w.JetStream().Stream(ctx, subjects.EventStream("ipc"))
+	require.NoError(t, err)
+	for _, subject := range []string{
+		"$JS.API.STREAM.PURGE.MESH_ipc",
+		"ipc.exprsn-timeline." + strings.Repeat("x", 1<<20),
+		"other.exprsn-timeline.post.created",
+		"_rpc.ipc.exprsn-timeline.post.created",
+		"_sched.ipc.at.*",
+		"ipc.exprsn-timeline.post.*",
+		"",
+	} {
+		bad := good
+		bad.Subject = subject
+		bad.ID = strings.Repeat("i", 1<<20)
+		_, err := w.EmitEncoded(ctx, bad)
+		require.Error(t, err, "subject %.60q", subject)
+		require.Less(t, len(err.Error()), 2048, "the error quotes the id or the subject whole")
+	}
+	require.NoError(t, w.Healthy())
+	info, err := stream.Info(ctx)
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), info.State.Msgs, "the event stream holds the good event alone")
 }

@@ -145,17 +145,20 @@ const (
 	maxExports     = 16
 	maxExportName  = 64
 	maxExportBytes = 16 << 10
+	maxExportWait  = time.Second
 )
 
 // ExportStats adds what f returns, encoded as JSON, to this worker's
 // answers to stats requests, as InstanceStats.Extra[name], for code running
 // beside the worker (an outbox relay, say) to show in the bridge's stats.
-// f is called on every stats request, from the worker's stats
-// subscription: it must be quick and safe for concurrent use. name is 1
-// to 64 letters, digits, '_', '-', '.' or ':'; it replaces an export of
-// the same name. A worker exports at most 16 names, each in at most 16 KiB
-// of JSON: a larger one, or one f panics on or that fails to encode, is
-// left out and named in InstanceStats.ExtraDropped. remove removes the
+// f is called on every stats request, on a goroutine of its own: it must
+// be quick and safe for concurrent use. name is 1 to 64 letters, digits,
+// '_', '-', '.' or ':'; it replaces an export of the same name. A worker
+// exports at most 16 names, each in at most 16 KiB of JSON: a larger one,
+// one f panics on, ends its goroutine on (runtime.Goexit) or fails to
+// encode, one that takes f over a second, and one whose f is still running
+// from an earlier request, is left out and named in
+// InstanceStats.ExtraDropped. remove removes the
 // export (a replaced export's remove does nothing).
 func (w *Worker) ExportStats(name string, f func() any) (remove func(), err error) {
 	switch {
@@ -194,7 +197,7 @@ func (w *Worker) Instance() string { return w.instance }
 func (w *Worker) serveStats() error {
 	return stats.Serve(w.nc, subjects.StatsSubject(w.cfg.Namespace), w.log, func(limit int) ([]byte, error) {
 		st := InstanceStats{Instance: w.instance, Stats: w.Stats()}
-		extra := w.exports.Collect(maxExportBytes)
+		extra := w.exports.Collect(maxExportBytes, maxExportWait)
 		return stats.Fit(w.stats.Events(), extra, OtherEvents, limit, func(events map[string]stats.Event, extra stats.Extra) ([]byte, error) {
 			st.Events, st.Extra, st.ExtraDropped = eventStats(events), extra.Stats, extra.Dropped
 			return json.Marshal(st)

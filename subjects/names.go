@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+
+	"github.com/exprsn/ipcmesh/internal/headers"
 )
 
 // DefaultNamespace is the namespace used when none is given.
@@ -53,10 +55,14 @@ type NameError struct {
 	reserved bool
 }
 
-// Error names the kind of name, the name and the reason.
+// Error names the kind of name, the name (its first 256 bytes: a name may
+// come from a sender, and Name keeps it whole) and the reason.
 func (e *NameError) Error() string {
-	return "subjects: invalid " + string(e.Kind) + " " + strconv.Quote(e.Name) + ": " + e.Reason
+	return "subjects: invalid " + string(e.Kind) + " " + strconv.Quote(headers.Truncate(e.Name, maxQuotedName)) + ": " + e.Reason
 }
+
+// maxQuotedName bounds the name a NameError's message quotes.
+const maxQuotedName = 256
 
 // Is makes every NameError match ErrInvalidName, and reserved ones also
 // ErrReserved.

@@ -26,13 +26,27 @@ func ScheduleSubject(ns, key string) string { return SchedulePrefix + "." + ns +
 func ScheduleFilter(ns string) string { return SchedulePrefix + "." + ns + ".at.>" }
 
 // ScheduleKey returns the key of a schedule subject of namespace ns, or ""
-// when subject is not one.
+// when subject is not one: the key is a DuplicateKey, 22 base64url
+// characters.
 func ScheduleKey(ns, subject string) string {
 	key, ok := strings.CutPrefix(subject, SchedulePrefix+"."+ns+".at.")
-	if !ok || strings.Contains(key, ".") {
+	if !ok || !isDuplicateKey(key) {
 		return ""
 	}
 	return key
+}
+
+// isDuplicateKey reports whether key has the form of a DuplicateKey.
+func isDuplicateKey(key string) bool {
+	if len(key) != 22 {
+		return false
+	}
+	for i := range len(key) {
+		if !isSafe(key[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // FireSubject is where a schedule for the event subject eventSubject

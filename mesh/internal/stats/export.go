@@ -1,11 +1,14 @@
 package stats
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // Exports are the stats that code beside a worker adds to its stats
@@ -17,8 +20,12 @@ type Exports struct {
 }
 
 // export is one registration; removal compares it, so that a replaced
-// registration's removal leaves its successor.
-type export struct{ f func() any }
+// registration's removal leaves its successor. running is set while a call
+// of f runs.
+type export struct {
+	f       func() any
+	running atomic.Bool
+}
 
 // Add exports what f returns as name, replacing an export of the same
 // name, and returns the function that removes it. It fails when max other
@@ -51,16 +58,34 @@ type Extra struct {
 }
 
 // Collect calls every exporter and encodes what it returns. An encoding
-// over maxBytes, an encoding error or a panic leaves the name out, in
-// Dropped.
-func (e *Exports) Collect(maxBytes int) Extra {
+// over maxBytes, an encoding error, a panic, an exporter that ends its
+// goroutine (runtime.Goexit), one that takes longer than wait, and one
+// still running from an earlier Collect leave the name out, in Dropped.
+// Each exporter runs on a goroutine of its own, all at once, so that none
+// can end or stall the caller's.
+func (e *Exports) Collect(maxBytes int, wait time.Duration) Extra {
 	e.mu.Lock()
 	by := maps.Clone(e.by)
 	e.mu.Unlock()
+	names := slices.Sorted(maps.Keys(by))
+	results := make([]chan []byte, len(names))
+	for i, name := range names {
+		results[i] = by[name].start()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
 	var x Extra
-	for _, name := range slices.Sorted(maps.Keys(by)) {
-		body, ok := encode(by[name].f)
-		if !ok || len(body) > maxBytes {
+	for i, name := range names {
+		var body []byte
+		select {
+		case body = <-results[i]:
+		case <-ctx.Done(): // late, unless it has just answered
+			select {
+			case body = <-results[i]:
+			default:
+			}
+		}
+		if body == nil || len(body) > maxBytes {
 			x.Dropped = append(x.Dropped, name)
 			continue
 		}
@@ -70,6 +95,26 @@ func (e *Exports) Collect(maxBytes int) Extra {
 		x.Stats[name] = body
 	}
 	return x
+}
+
+// start calls x.f on a goroutine of its own, unless a call is running
+// already, and returns the channel that gets its encoding, or nil if it
+// failed (see encode) or ended its goroutine.
+func (x *export) start() chan []byte {
+	done := make(chan []byte, 1)
+	if !x.running.CompareAndSwap(false, true) {
+		done <- nil
+		return done
+	}
+	go func() {
+		var body []byte
+		defer func() {
+			x.running.Store(false)
+			done <- body // also when f ends the goroutine
+		}()
+		body, _ = encode(x.f)
+	}()
+	return done
 }
 
 // encode returns f's result as JSON, and false if f panicked or its result

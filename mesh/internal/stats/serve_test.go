@@ -3,6 +3,7 @@ package stats
 import (
 	"encoding/json"
 	"maps"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -54,7 +55,7 @@ func TestFitDropsTheLargestExportsFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got Extra
-	body, err := Fit(events, exports.Collect(500), other, 400, func(m map[string]Event, x Extra) ([]byte, error) {
+	body, err := Fit(events, exports.Collect(500, time.Second), other, 400, func(m map[string]Event, x Extra) ([]byte, error) {
 		got = x
 		return json.Marshal(struct {
 			Events map[string]Event
@@ -99,11 +100,42 @@ func TestExportsRemoveAndBound(t *testing.T) {
 		t.Fatal("a third export was taken, with at most 2")
 	}
 	removeReplaced()
-	if got := string(exports.Collect(100).Stats["a"]); got != "2" {
+	if got := string(exports.Collect(100, time.Second).Stats["a"]); got != "2" {
 		t.Fatalf("a replaced export's remove removed its successor: a = %q", got)
 	}
 	remove()
-	if x := exports.Collect(100); len(x.Stats) != 1 || x.Stats["a"] != nil {
+	if x := exports.Collect(100, time.Second); len(x.Stats) != 1 || x.Stats["a"] != nil {
 		t.Fatalf("after remove: %v", x.Stats)
+	}
+}
+
+// An exporter that ends its goroutine, one that blocks, and one still
+// blocked from the call before are left out; the others are kept, and
+// Collect returns within its wait.
+func TestCollectSurvivesExportersThatExitOrStall(t *testing.T) {
+	var exports Exports
+	block := make(chan struct{})
+	defer close(block)
+	for name, f := range map[string]func() any{
+		"ok":      func() any { return 1 },
+		"goexit":  func() any { runtime.Goexit(); return nil },
+		"blocked": func() any { <-block; return 2 },
+	} {
+		if _, err := exports.Add(name, f, 16); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for round := range 2 {
+		start := time.Now()
+		x := exports.Collect(100, 50*time.Millisecond)
+		if took := time.Since(start); took > 5*time.Second {
+			t.Fatalf("round %d: Collect took %v", round, took)
+		}
+		if string(x.Stats["ok"]) != "1" || len(x.Stats) != 1 {
+			t.Errorf("round %d: kept %v, want ok alone", round, x.Stats)
+		}
+		if !slices.Equal(x.Dropped, []string{"blocked", "goexit"}) {
+			t.Errorf("round %d: dropped %v, want blocked and goexit", round, x.Dropped)
+		}
 	}
 }
