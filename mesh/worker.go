@@ -20,7 +20,6 @@ import (
 	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/nats-io/nuid"
 )
 
 // Worker is one service instance's connection to the mesh. All its methods
@@ -69,7 +68,7 @@ func Connect(ctx context.Context, cfg Config) (*Worker, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	w := &Worker{cfg: cfg, log: cfg.Logger.With("service", cfg.Service), instance: nuid.Next()}
+	w := &Worker{cfg: cfg, log: cfg.Logger.With("service", cfg.Service), instance: outbound.NewID()}
 	w.handlerCtx, w.cancelHandler = context.WithCancel(NewContext(context.Background(), w))
 	if err := w.conn.Dial(ctx, w.init()); err != nil {
 		w.cancelHandler()

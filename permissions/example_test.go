@@ -18,7 +18,7 @@ func ExampleForService() {
 	fmt.Println("responses:", p.AllowResponses)
 	fmt.Println("inbox:    ", subjects.InboxPrefix("exprsn-spark"))
 	// Output:
-	// publish:   ["ipc.*.>" "_rpc.ipc.*.>" "$JS.API.STREAM.INFO.MESH_ipc" "$JS.API.STREAM.INFO.MESH_ipc_SCHED" "_INBOX.>" "_INBOX_exprsn-spark.>"]
+	// publish:   ["ipc.*.>" "_rpc.ipc.*.>" "$JS.API.STREAM.INFO.MESH_ipc" "$JS.API.STREAM.INFO.MESH_ipc_SCHED" "_INBOX.*.*" "_INBOX_exprsn-spark.*.*"]
 	// subscribe: ["ipc.exprsn-spark.>" "ipc.all.>" "ipc.all.> exprsn-spark" "_rpc.ipc.exprsn-spark.>" "_mesh.ipc.stats" "_INBOX_exprsn-spark.>"]
 	// responses: false
 	// inbox:     _INBOX_exprsn-spark
@@ -47,8 +47,8 @@ func ExampleConfig() {
 	//             "_rpc.ipc.*.>"
 	//             "$JS.API.STREAM.INFO.MESH_ipc"
 	//             "$JS.API.STREAM.INFO.MESH_ipc_SCHED"
-	//             "_INBOX.>"
-	//             "_INBOX_exprsn-auth.>"
+	//             "_INBOX.*.*"
+	//             "_INBOX_exprsn-auth.*.*"
 	//           ]
 	//         }
 	//         subscribe: {

@@ -238,11 +238,17 @@ func feedFilters(ns string, feeds []Feed) ([]string, error) {
 // that of clients with SharedInbox) and the private inbox of each of
 // services. They replace allow_responses, which would let a service
 // answer its own messages, whose reply subjects it chooses, and so
-// publish anywhere (docs/security.md, reply-subject reflection).
+// publish anywhere (docs/security.md, reply-subject reflection). Only
+// subjects of three tokens, "<prefix>.<mux>.<token>": nats.go's request
+// replies (and the operator's stats inbox) have that form, while the
+// inboxes of pull consumers ("<prefix>.<id>", two tokens) and of batch
+// publishes (deeper) are out of reach, so that a service that guesses
+// another's inbox names (nats.go makes them with a counter) cannot forge
+// deliveries, status messages or batch answers on them.
 func replyInboxes(services []string) []string {
-	out := []string{sharedInbox + ".>"}
+	out := []string{sharedInbox + ".*.*"}
 	for _, name := range services {
-		out = append(out, subjects.InboxPrefix(name)+".>")
+		out = append(out, subjects.InboxPrefix(name)+".*.*")
 	}
 	return out
 }

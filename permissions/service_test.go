@@ -12,7 +12,7 @@ import (
 func TestForService(t *testing.T) {
 	// Replies go to the shared inbox and the service's own: ForService
 	// knows no other service. No allow_responses.
-	base := []string{"ipc.*.>", "_rpc.ipc.*.>", "$JS.API.STREAM.INFO.MESH_ipc", "$JS.API.STREAM.INFO.MESH_ipc_SCHED", "_INBOX.>", "_INBOX_exprsn-herald.>"}
+	base := []string{"ipc.*.>", "_rpc.ipc.*.>", "$JS.API.STREAM.INFO.MESH_ipc", "$JS.API.STREAM.INFO.MESH_ipc_SCHED", "_INBOX.*.*", "_INBOX_exprsn-herald.*.*"}
 	subscribe := func(inbox string) []string {
 		return []string{"ipc.exprsn-herald.>", "ipc.all.>", "ipc.all.> exprsn-herald", "_rpc.ipc.exprsn-herald.>", "_mesh.ipc.stats", inbox}
 	}
@@ -161,7 +161,7 @@ func TestServicesAnswerOnInboxes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, u := range users[:2] {
-		for _, inbox := range []string{"_INBOX.>", "_INBOX_a.>", "_INBOX_b.>"} {
+		for _, inbox := range []string{"_INBOX.*.*", "_INBOX_a.*.*", "_INBOX_b.*.*"} {
 			if !slices.Contains(u.Permissions.Publish, inbox) {
 				t.Errorf("%s may not publish %s: %q", u.Name, inbox, u.Permissions.Publish)
 			}

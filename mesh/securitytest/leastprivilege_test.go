@@ -130,7 +130,7 @@ func operatorWorks(ctx context.Context, t *testing.T, op *mesh.Worker, deadLette
 func gatherStats(ctx context.Context, t *testing.T, op *mesh.Worker, services ...string) {
 	t.Helper()
 	nc := op.Conn()
-	inbox := nc.NewInbox()
+	inbox := nc.NewInbox() + ".stats" // three tokens, as the operator's gatherer asks
 	sub, err := nc.SubscribeSync(inbox)
 	if err != nil {
 		t.Fatal(err)
@@ -326,10 +326,16 @@ func subjectPermissionCases() []subjectPermissionCase {
 		{timeline, pub, "ipc.all.post.created", "", true},
 		{timeline, pub, "_rpc.ipc.exprsn-auth.session.validate", "", true},
 		{timeline, pub, "_mesh.ipc.stats", "", false},
-		// Answers go to every service's inbox: no allow_responses.
-		{timeline, pub, "_INBOX_exprsn-herald.x", "", true},
-		{timeline, pub, "_INBOX.x", "", true},
-		{timeline, pub, "_INBOX_exprsn-web.x", "", false},
+		// Answers go to every service's inbox, three tokens deep, as
+		// nats.go's request replies are: no allow_responses, and nothing
+		// on the two-token inboxes of pull consumers or the deeper ones of
+		// batch publishes.
+		{timeline, pub, "_INBOX_exprsn-herald.x.y", "", true},
+		{timeline, pub, "_INBOX.x.y", "", true},
+		{timeline, pub, "_INBOX_exprsn-herald.x", "", false},
+		{timeline, pub, "_INBOX.x", "", false},
+		{timeline, pub, "_INBOX_exprsn-herald.x.y.z", "", false},
+		{timeline, pub, "_INBOX_exprsn-web.x.y", "", false},
 		{timeline, pub, "_dlq.ipc.exprsn-timeline.post.created", "", false},
 		{timeline, pub, "$JS.API.CONSUMER.CREATE.MESH_ipc.x", "", false},
 		{timeline, pub, "$JS.API.STREAM.DELETE.MESH_ipc", "", false},

@@ -121,7 +121,9 @@ func StreamState(ctx context.Context, js jetstream.JetStream, name string) (*jet
 // answers until quietWindow passes without one, maxGather in all, or ctx
 // ends. No responders is no answer.
 func gatherReplies(ctx context.Context, nc *nats.Conn, subject string, body []byte) ([]*nats.Msg, error) {
-	inbox := nats.NewInbox()
+	// Three tokens: services may answer on "_INBOX.*.*" only (see
+	// permissions).
+	inbox := nats.NewInbox() + ".stats"
 	sub, err := nc.SubscribeSync(inbox)
 	if err != nil {
 		return nil, err

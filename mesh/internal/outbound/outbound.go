@@ -14,7 +14,6 @@ import (
 	"github.com/exprsn/ipcmesh/subjects"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/nats-io/nuid"
 )
 
 // Options are what a call's options set on an outgoing event.
@@ -148,7 +147,7 @@ func (e *Encoder) Prepare(s *Scratch, event string, data any, request, dedup boo
 		Extensions:      o.Extensions,
 	}
 	if s.Event.ID == "" {
-		s.Event.ID = nuid.Next()
+		s.Event.ID = NewID()
 	}
 	s.ID = s.Event.ID
 	if err := setData(&s.Event, data); err != nil {
@@ -179,7 +178,7 @@ func (e *Encoder) Prepare(s *Scratch, event string, data any, request, dedup boo
 // PrepareReply builds the event of s: a responder's reply with data to a
 // request for event, sent on subject.
 func (e *Encoder) PrepareReply(s *Scratch, event, subject string, data any) error {
-	s.Event = codec.Event{ID: nuid.Next(), Source: e.Service, Type: event, Time: time.Now().UTC(), Extensions: s.Opts.Extensions}
+	s.Event = codec.Event{ID: NewID(), Source: e.Service, Type: event, Time: time.Now().UTC(), Extensions: s.Opts.Extensions}
 	s.Msg.Subject = subject
 	return setData(&s.Event, data)
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/exprsn/ipcmesh/codec"
+	"github.com/nats-io/nuid"
 )
 
 func encoded(t *testing.T, e *Encoder, data any) *Scratch {
@@ -59,5 +60,22 @@ func TestMarshalSizesTheBuffer(t *testing.T) {
 	s := encoded(t, e, big)
 	if c, n := cap(s.buf), len(s.Msg.Data); c > n+envelopeRoom {
 		t.Fatalf("buffer capacity %d for a body of %d bytes", c, n)
+	}
+}
+
+// Event ids come from a generator of the mesh's own: they share no prefix
+// with the global NUIDs nats.go names inboxes with, and do not repeat.
+func TestIDsAreNotTheInboxGenerators(t *testing.T) {
+	inbox, id := nuid.Next(), NewID()
+	if inbox[:12] == id[:12] {
+		t.Fatalf("event id %s shares the prefix of nats.go's NUIDs (%s)", id, inbox)
+	}
+	seen := map[string]bool{}
+	for range 10_000 {
+		id := NewID()
+		if seen[id] {
+			t.Fatalf("id %s twice", id)
+		}
+		seen[id] = true
 	}
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,7 +11,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nuid"
 )
 
 // A fast batch (nats-server 2.14) stores messages published with reply
@@ -138,7 +138,12 @@ const maxUnread = 64
 // run publishes b.msgs as one batch and returns how many of them the
 // stream stored, and, when not all, why the next was not.
 func (b *batch) run(ctx context.Context) (BatchResult, int, error) {
-	inbox := b.nc.NewInbox()
+	// The batch's id is random, and its answers come four tokens or more
+	// below the inbox: the inbox's name can be guessed (nats.go counts),
+	// the id cannot, and services may publish three tokens deep at most in
+	// each other's inboxes (see permissions).
+	id := rand.Text()
+	inbox := b.nc.NewInbox() + "." + id
 	replies := make(chan *nats.Msg, maxUnread)
 	sub, err := b.nc.Subscribe(inbox+".>", func(m *nats.Msg) {
 		select {
@@ -150,7 +155,7 @@ func (b *batch) run(ctx context.Context) (BatchResult, int, error) {
 		return BatchResult{}, 0, fmt.Errorf("subscribe to the batch's replies: %w", err)
 	}
 	defer sub.Unsubscribe() //nolint:errcheck // the subscription ends either way
-	b.prefix = inbox + "." + nuid.Next() + "." + strconv.Itoa(batchFlow) + ".fail."
+	b.prefix = inbox + "." + strconv.Itoa(batchFlow) + ".fail."
 	for b.sent < len(b.msgs) && b.failed == nil {
 		if b.sent < b.acked+b.window {
 			if err := b.publish(); err != nil {
