@@ -24,14 +24,20 @@ type DeadLetter struct {
 	// Event is the original event; nil if it was not a valid CloudEvent
 	// (then Reason says why, and Data and Header hold what was sent). For
 	// a dead letter that omits part of it (see Omitted), Event is read from
-	// the event stream, and is nil once the stream no longer has it.
+	// the event stream, and is nil once the stream no longer has it, or
+	// when what the stream holds there is not the dead letter's event
+	// (see Invalid).
 	Event *codec.Event
 	// Data and Header are the original message's body and headers.
 	Data   []byte
 	Header nats.Header
 	// Reason is the handler's last error, or why the event was refused.
 	Reason string
-	// Service and Handler name the failing service and durable handler.
+	// Service names the failing service: the service token of the dead
+	// letter's subject, "_dlq.<ns>.<service>.<event tokens>", which only
+	// that service (and the operator) may publish on. It is "" when the
+	// Mesh-Dlq-Service header disagrees with it (see Invalid). Handler
+	// names the failing durable handler, as the dead letter says.
 	Service, Handler string
 	// Deliveries is how many times the event was delivered.
 	Deliveries uint64
@@ -50,6 +56,17 @@ type DeadLetter struct {
 	// the event stream at StreamSequence, within the stream's limits;
 	// Redrive reads it from there. "" when nothing was left out.
 	Omitted string
+	// Invalid says why the dead letter is not one the mesh wrote as it
+	// stands, and Redrive refuses it (ErrInconsistent): its
+	// Mesh-Dlq-Service header names another service than its subject, its
+	// Mesh-Dlq-Subject is not an event the service receives (its own
+	// targeted events and broadcasts), or, for one that omits part of the
+	// event, the event stream holds at its StreamSequence another event
+	// than its own (another subject, another service's, another id or
+	// source). A service may publish dead letters of its own service with
+	// any headers: such a letter was written by hand or forged. Values it
+	// quotes are cut to 256 bytes. "" for a consistent dead letter.
+	Invalid string
 }
 
 // Queue reads, re-drives and purges a namespace's dead letters. Its
@@ -82,7 +99,7 @@ func (q *Queue) List(ctx context.Context, service string, from uint64, limit int
 	}
 	if service != "" {
 		if err := subjects.ValidateService(service); err != nil {
-			return nil, fmt.Errorf("deadletter: list: %w", err)
+			return nil, fmt.Errorf("deadletter: list: %w", cut(err))
 		}
 	}
 	filter := subjects.DeadLetterFilter(q.ns, service)
@@ -95,7 +112,7 @@ func (q *Queue) List(ctx context.Context, service string, from uint64, limit int
 		if err != nil {
 			return out, fmt.Errorf("deadletter: read dead letter at %d: %w", seq, err)
 		}
-		out = append(out, q.parse(ctx, raw))
+		out = append(out, q.parse(ctx, raw).DeadLetter)
 		seq = raw.Sequence + 1
 	}
 	return out, nil
@@ -103,6 +120,22 @@ func (q *Queue) List(ctx context.Context, service string, from uint64, limit int
 
 // Get returns the dead letter at sequence seq.
 func (q *Queue) Get(ctx context.Context, seq uint64) (*DeadLetter, error) {
+	l, err := q.get(ctx, seq)
+	if err != nil {
+		return nil, err
+	}
+	return &l.DeadLetter, nil
+}
+
+// letter is a dead letter with, for one that omits part of the event,
+// the original as read from the event stream, or why it could not be.
+type letter struct {
+	DeadLetter
+	orig    *jetstream.RawStreamMsg
+	origErr error
+}
+
+func (q *Queue) get(ctx context.Context, seq uint64) (*letter, error) {
 	s, err := q.stream(ctx)
 	if err != nil {
 		return nil, err
@@ -111,44 +144,66 @@ func (q *Queue) Get(ctx context.Context, seq uint64) (*DeadLetter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("deadletter: dead letter %d: %w", seq, err)
 	}
-	dl := q.parse(ctx, raw)
-	return &dl, nil
+	l := q.parse(ctx, raw)
+	return &l, nil
 }
 
-func (q *Queue) parse(ctx context.Context, raw *jetstream.RawStreamMsg) DeadLetter {
+// parse reads a dead letter, checks it (DeadLetter.Invalid) and decodes
+// its event, from the event stream for one that omits part of it.
+func (q *Queue) parse(ctx context.Context, raw *jetstream.RawStreamMsg) letter {
 	h := raw.Header
 	dl := DeadLetter{
 		Sequence: raw.Sequence,
 		Data:     raw.Data,
 		Header:   nats.Header{},
 		Reason:   h.Get(subjects.HeaderDeadLetterReason),
-		Service:  h.Get(subjects.HeaderDeadLetterService),
 		Handler:  h.Get(subjects.HeaderDeadLetterHandler),
 		Subject:  h.Get(subjects.HeaderDeadLetterSubject),
 		Time:     raw.Time,
 		Omitted:  h.Get(subjects.HeaderDeadLetterOmitted),
 	}
-	dl.Deliveries, _ = strconv.ParseUint(h.Get(subjects.HeaderDeadLetterDeliveries), 10, 64)
-	dl.StreamSequence, _ = strconv.ParseUint(h.Get(subjects.HeaderDeadLetterSequence), 10, 64)
+	dl.Deliveries = number(h.Get(subjects.HeaderDeadLetterDeliveries))
+	dl.StreamSequence = number(h.Get(subjects.HeaderDeadLetterSequence))
 	for k, vs := range h {
 		if !strings.HasPrefix(k, "Mesh-Dlq-") && k != jetstream.MsgIDHeader {
 			dl.Header[k] = vs
 		}
 	}
+	if dl.Service, dl.Invalid = q.owner(raw.Subject, h); dl.Invalid == "" {
+		dl.Invalid = q.checkHeaders(&dl, h)
+	}
+	l := letter{DeadLetter: dl}
 	var ev codec.Event
 	switch {
-	case dl.Omitted == "":
-		if codec.Decode(dl.Header, dl.Data, &ev) == nil {
-			dl.Event = &ev
+	case l.Omitted == "":
+		if codec.Decode(l.Header, l.Data, &ev) == nil {
+			l.Event = &ev
 		}
-	default:
+	case l.Invalid == "":
 		// The event as it was is in the event stream, while its limits
-		// keep it.
-		if orig, err := q.original(ctx, &dl); err == nil && codec.Decode(orig.Header, orig.Data, &ev) == nil {
-			dl.Event = &ev
+		// keep it; it must be the dead letter's own.
+		if l.orig, l.origErr = q.original(ctx, &l.DeadLetter); l.origErr != nil {
+			break
+		}
+		decoded := codec.Decode(l.orig.Header, l.orig.Data, &ev) == nil
+		if !decoded {
+			ev = codec.Event{}
+		}
+		if l.Invalid = q.checkOriginal(&l.DeadLetter, l.orig, &ev); l.Invalid == "" && decoded {
+			l.Event = &ev
 		}
 	}
-	return dl
+	return l
+}
+
+// number reads a count or sequence of a dead letter's headers; 0 when it
+// is not one.
+func number(s string) uint64 {
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 // Redrive sends the dead letter at seq again to the service that failed it,
@@ -156,37 +211,46 @@ func (q *Queue) parse(ctx context.Context, raw *jetstream.RawStreamMsg) DeadLett
 // its original id and the Mesh-Redrive header. Then it removes the dead
 // letter. Every handler of that service matching the event receives it,
 // live or durable; use the idempotency guard where that matters.
+//
+// The service is the one of the dead letter's subject (DeadLetter.Service).
+// Redrive refuses, with ErrInconsistent, a dead letter whose headers
+// disagree with it or that points at another event than its own
+// (DeadLetter.Invalid): nothing but its subject's service token says whose
+// a dead letter is, since a service may write its own with any headers.
 func (q *Queue) Redrive(ctx context.Context, seq uint64) error {
-	dl, err := q.Get(ctx, seq)
+	l, err := q.get(ctx, seq)
 	if err != nil {
 		return err
 	}
-	msg := &nats.Msg{Header: nats.Header{}, Data: dl.Data}
-	for k, vs := range dl.Header {
+	if l.Invalid != "" {
+		return fmt.Errorf("deadletter: redrive dead letter %d: %w: %s (written by hand or forged; look at it with meshctl dlq show %d)", seq, ErrInconsistent, l.Invalid, seq)
+	}
+	msg := &nats.Msg{Header: nats.Header{}, Data: l.Data}
+	for k, vs := range l.Header {
 		msg.Header[k] = vs
 	}
-	original := dl.Subject
-	if dl.Omitted != "" {
-		// The dead letter left part of the event out: send the original.
-		orig, err := q.original(ctx, dl)
-		if err != nil {
-			return err
+	original := l.Subject
+	if l.Omitted != "" {
+		// The dead letter left part of the event out: send the original,
+		// which parse checked is its own.
+		if l.origErr != nil {
+			return l.origErr
 		}
-		msg.Data, msg.Header, original = orig.Data, nats.Header{}, orig.Subject
-		headers.Copy(msg.Header, orig.Header, headers.MaxStreamHeader-len(subjects.HeaderRedrive)-64)
+		msg.Data, msg.Header, original = l.orig.Data, nats.Header{}, l.orig.Subject
+		headers.Copy(msg.Header, l.orig.Header, headers.MaxStreamHeader-len(subjects.HeaderRedrive)-64)
 	}
 	a, err := subjects.Parse(original)
 	if err != nil {
-		return fmt.Errorf("deadletter: redrive dead letter %d: original subject: %w", seq, err)
+		return fmt.Errorf("deadletter: redrive dead letter %d: original subject: %w", seq, cut(err))
 	}
-	if msg.Subject, err = subjects.Subject(q.ns, dl.Service, a.Event); err != nil {
-		return fmt.Errorf("deadletter: redrive dead letter %d: %w", seq, err)
+	if msg.Subject, err = subjects.Subject(q.ns, l.Service, a.Event); err != nil {
+		return fmt.Errorf("deadletter: redrive dead letter %d: %w", seq, cut(err))
 	}
 	msg.Header.Set(subjects.HeaderRedrive, strconv.FormatUint(seq, 10))
 	// A new message id, or the stream would drop it as a duplicate.
 	msg.Header.Set(jetstream.MsgIDHeader, "redrive:"+q.ns+":"+strconv.FormatUint(seq, 10))
 	if _, err := q.js.PublishMsg(ctx, msg); err != nil {
-		return fmt.Errorf("deadletter: redrive dead letter %d to %s: %w%s", seq, dl.Service, err, streams.Hint(err))
+		return fmt.Errorf("deadletter: redrive dead letter %d to %s: %w%s", seq, l.Service, cut(err), streams.Hint(err))
 	}
 	s, err := q.stream(ctx)
 	if err != nil {
@@ -222,12 +286,12 @@ func (q *Queue) Purge(ctx context.Context, service string) error {
 	var opts []jetstream.StreamPurgeOpt
 	if service != "" {
 		if err := subjects.ValidateService(service); err != nil {
-			return fmt.Errorf("deadletter: purge dead letters: %w", err)
+			return fmt.Errorf("deadletter: purge dead letters: %w", cut(err))
 		}
 		opts = append(opts, jetstream.WithPurgeSubject(subjects.DeadLetterFilter(q.ns, service)))
 	}
 	if err := s.Purge(ctx, opts...); err != nil {
-		return fmt.Errorf("deadletter: purge dead letters: %w", err)
+		return fmt.Errorf("deadletter: purge dead letters: %w", cut(err))
 	}
 	return nil
 }

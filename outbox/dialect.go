@@ -95,6 +95,7 @@ type queries struct {
 	delete    string
 	pending   string
 	lease     string
+	holder    string
 	release   string
 	listening bool // PostgreSQL: the relay LISTENs on the table's name
 }
@@ -104,10 +105,13 @@ func newQueries(d Dialect, table string) queries {
 	q := queries{
 		batch:   "SELECT id, event_id, event, subject, header, data, created_us FROM " + table + " WHERE source = ? ORDER BY id LIMIT ?",
 		delete:  "DELETE FROM " + table + " WHERE source = ? AND id <= ?",
-		pending: "SELECT count(*), coalesce(min(created_us), 0) FROM " + table + " WHERE source = ?",
+		pending: "SELECT count(*), coalesce(min(id), 0), coalesce(min(created_us), 0) FROM " + table + " WHERE source = ?",
+		// Taken when free, held by this relay, expired, or expiring
+		// further ahead than any relay writes (see relay.hold).
 		lease: "INSERT INTO " + table + "_lease (source, holder, expires_us) VALUES (?, ?, ?) " +
 			"ON CONFLICT (source) DO UPDATE SET holder = excluded.holder, expires_us = excluded.expires_us " +
-			"WHERE " + table + "_lease.holder = excluded.holder OR " + table + "_lease.expires_us < ?",
+			"WHERE " + table + "_lease.holder = excluded.holder OR " + table + "_lease.expires_us < ? OR " + table + "_lease.expires_us > ?",
+		holder:  "SELECT holder, expires_us FROM " + table + "_lease WHERE source = ?",
 		release: "DELETE FROM " + table + "_lease WHERE source = ? AND holder = ?",
 	}
 	columns := "(source, event_id, event, subject, header, data, created_us)"
@@ -141,7 +145,7 @@ func newQueries(d Dialect, table string) queries {
 
 // rebind turns every statement's ? placeholders into PostgreSQL's $n.
 func (q *queries) rebind() {
-	for _, s := range []*string{&q.insert, &q.batch, &q.delete, &q.pending, &q.lease, &q.release} {
+	for _, s := range []*string{&q.insert, &q.batch, &q.delete, &q.pending, &q.lease, &q.holder, &q.release} {
 		*s = dollars(*s)
 	}
 }

@@ -99,6 +99,20 @@
 // one acknowledged publish at a time each, so the stream still holds each
 // event once and in order; it notices at its next renewal.
 //
+// A lease expiring further ahead than LeaseTTL plus a minute (an allowance
+// for clock skew) of a relay's clock is no relay's as it stands: a row
+// edited by hand, or written by a relay whose clock is far ahead. Waited
+// out, it would stop every relay until then with nothing reported; the
+// relay takes it over instead, saying so in Stats.LastError and a
+// warning. That is safe for the reason above: should its writer be a
+// live relay with a clock that far ahead, the two publish the same rows
+// in the same order for a while, and the stream keeps each event once.
+// A relay not holding the lease watches the pending rows: when the oldest
+// stays unpublished for 3 LeaseTTLs while another relay holds the lease
+// (stuck, or failing on a row), it sets Stats.Stalled, names the holder
+// in Stats.LeaseHolder, and says so in LastError and a warning, so that a
+// growing Lag has a cause on every instance, not only the leader's.
+//
 // # Latency
 //
 // The relay looks for rows every Config.PollInterval (1 s by default), and
@@ -128,8 +142,10 @@
 // # Stats
 //
 // Stats is a snapshot without I/O: pending rows, lag, published,
-// duplicates, cancellations, failures with the last error, and publish
-// latency. Package outbox/outboxprom exports it to Prometheus.
+// duplicates, cancellations, failures with the last error (cut to 2 KiB:
+// a row's id or subject may be of any size), publish latency, and the
+// lease as a standby sees it (LeaseHolder, Stalled). Package
+// outbox/outboxprom exports it to Prometheus.
 //
 // # Limits
 //

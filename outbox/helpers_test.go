@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -235,4 +237,68 @@ func checkOnceInOrder(t testing.TB, got []stored, n int) {
 			t.Errorf("event %s stored %d times", id, c)
 		}
 	}
+}
+
+// insertRow writes a row by hand, as an operator (or anyone with the
+// database) could, bypassing Emit.
+func insertRow(t testing.TB, db *sql.DB, b backend, source, id, event, subject, header string, data []byte) {
+	t.Helper()
+	q := "INSERT INTO " + DefaultTable + " (source, event_id, event, subject, header, data, created_us) VALUES (?, ?, ?, ?, ?, ?, ?)"
+	if b.name == "postgresql" {
+		q = dollars(q)
+	}
+	if data == nil {
+		data = []byte{}
+	}
+	if _, err := db.ExecContext(ctxFor(t), q, source, id, event, subject, header, data, time.Now().UnixMicro()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// deleteRow deletes by hand the rows with event id id, and wakes o's
+// relay.
+func deleteRow(t testing.TB, db *sql.DB, b backend, o *Outbox, id string) {
+	t.Helper()
+	q := "DELETE FROM " + DefaultTable + " WHERE event_id = ?"
+	if b.name == "postgresql" {
+		q = dollars(q)
+	}
+	if _, err := db.ExecContext(ctxFor(t), q, id); err != nil {
+		t.Fatal(err)
+	}
+	o.Notify()
+}
+
+// relayWithLogs returns another Outbox of the fixture with cfg, its logs
+// going to the returned buffer, and its relay running.
+func relayWithLogs(t *testing.T, f *fixture, cfg Config) (*Outbox, *testutil.Buffer) {
+	t.Helper()
+	var logs testutil.Buffer
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	o := f.outbox(t, cfg)
+	runRelay(t, o)
+	return o, &logs
+}
+
+// checkBounded checks that o's Stats.LastError and every line of its
+// relay's logs stay bounded, whatever the rows held.
+func checkBounded(t *testing.T, o *Outbox, logs *testutil.Buffer) {
+	t.Helper()
+	if s := o.Stats(); len(s.LastError) > maxErrorText {
+		t.Errorf("Stats.LastError is %d bytes, want at most %d: %.200q...", len(s.LastError), maxErrorText, s.LastError)
+	}
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if len(line) > 2*maxErrorText {
+			t.Errorf("a relay log line is %d bytes: %.200q...", len(line), line)
+			break
+		}
+	}
+}
+
+// waitFailure waits until o's relay reports a failure, and returns its
+// Stats then.
+func waitFailure(t *testing.T, o *Outbox) Stats {
+	t.Helper()
+	testutil.WaitUntil(t, "the relay reports a failure", func() bool { return o.Stats().Failures > 0 })
+	return o.Stats()
 }

@@ -84,7 +84,9 @@ type Config struct {
 
 	// LeaseTTL is how long a relay holds its service's lease without
 	// renewing it (it renews every LeaseTTL/3 while it runs); a relay that
-	// stopped without releasing it is replaced after at most LeaseTTL.
+	// stopped without releasing it is replaced after at most LeaseTTL. A
+	// lease expiring more than LeaseTTL + 1 minute ahead of a relay's
+	// clock is taken over at once (see the package doc, "Several relays").
 	// Default: DefaultLeaseTTL (15s).
 	LeaseTTL time.Duration
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -301,5 +302,61 @@ func TestCancelSchedule(t *testing.T) {
 			}
 			return nil
 		})
+	})
+}
+
+// Emit racing with Close and a running relay: no panic, no race; each
+// Emit either writes or fails with ErrClosed, and Run returns nil.
+func TestEmitRacingCloseWritesOrFailsWithErrClosed(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		f := newFixture(t, b)
+		o := f.outbox(t, testConfig())
+		runErr := make(chan error, 1)
+		go func() { runErr <- o.Run(context.Background()) }()
+		testutil.WaitUntil(t, "the relay runs", func() bool { return o.Stats().Running })
+		ctx := ctxFor(t)
+		var wg sync.WaitGroup
+		bad := make(chan error, 8*20)
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 20 {
+					tx, err := f.db.BeginTx(ctx, nil)
+					if err != nil {
+						bad <- err
+						return
+					}
+					err = o.Emit(ctx, tx, "order:placed", i)
+					switch {
+					case err == nil:
+						err = o.Commit(tx)
+					case errors.Is(err, ErrClosed):
+						err = tx.Rollback()
+					default:
+						tx.Rollback()
+					}
+					if err != nil {
+						bad <- err
+					}
+				}
+			}()
+		}
+		if err := o.Close(ctx); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		wg.Wait()
+		close(bad)
+		select {
+		case err := <-runErr:
+			if err != nil {
+				t.Errorf("Run after Close: %v", err)
+			}
+		case <-ctx.Done():
+			t.Fatal("Run did not return after Close")
+		}
+		for err := range bad {
+			t.Errorf("Emit during Close: %v", err)
+		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/exprsn/ipcmesh/internal/errtext"
 	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/exprsn/ipcmesh/schedules"
 )
@@ -32,6 +33,10 @@ type relay struct {
 	published int64
 	deleted   int64 // the highest id deleted so far
 	backoff   backoff
+	// stuck is the oldest pending row a standby relay has seen, and
+	// stuckSince when it first saw it (see watch).
+	stuck      int64
+	stuckSince time.Time
 }
 
 func newRelay(o *Outbox) *relay {
@@ -114,49 +119,11 @@ func (r *relay) failed(ctx context.Context, err error) (time.Duration, bool, err
 	case errors.Is(err, mesh.ErrClosed):
 		return 0, false, fmt.Errorf("outbox: relay: %w", err)
 	}
+	err = errtext.Cut(err, maxErrorText)
 	r.o.stats.failed(err)
 	wait := r.backoff.next()
 	r.o.cfg.Logger.Warn("outbox relay failed, retrying", "error", err, "retry_in", wait)
 	return wait, false, nil
-}
-
-// hold takes the lease, or renews it once a third of its TTL has passed.
-// The relays' clocks need not agree: two relays that both think they hold
-// the lease publish the same rows in the same order, and the stream keeps
-// the first copy of each.
-func (r *relay) hold(ctx context.Context) error {
-	if !r.leaseAt.IsZero() && time.Since(r.leaseAt) < r.o.cfg.LeaseTTL/3 {
-		return nil
-	}
-	now := time.Now()
-	res, err := r.o.db.ExecContext(ctx, r.o.q.lease, r.source, r.holder, now.Add(r.o.cfg.LeaseTTL).UnixMicro(), now.UnixMicro())
-	var n int64
-	if err == nil {
-		n, err = res.RowsAffected()
-	}
-	r.leaseAt = time.Time{}
-	if err != nil {
-		r.o.stats.leader.Store(false)
-		return fmt.Errorf("outbox: take the lease of %s: %w", r.source, err)
-	}
-	if n == 1 {
-		r.leaseAt = now
-	}
-	r.o.stats.leader.Store(n == 1)
-	return nil
-}
-
-// release gives the lease up, so that a standby relay takes over at once.
-func (r *relay) release(ctx context.Context) {
-	if r.leaseAt.IsZero() {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.o.cfg.PublishTimeout)
-	defer cancel()
-	if _, err := r.o.db.ExecContext(ctx, r.o.q.release, r.source, r.holder); err != nil {
-		r.o.cfg.Logger.Warn("outbox relay could not release its lease; another relay takes over when it expires", "error", err)
-	}
-	r.o.stats.leader.Store(false)
 }
 
 // batch publishes the oldest rows, in order, and deletes those stored. It
@@ -256,12 +223,13 @@ func (r *relay) flush(ctx context.Context) error {
 }
 
 // look counts the service's pending rows and the age of the oldest, for
-// Stats.
+// Stats, and watches them while on standby.
 func (r *relay) look(ctx context.Context) {
-	var n, oldest int64
-	err := r.o.db.QueryRowContext(ctx, r.o.q.pending, r.source).Scan(&n, &oldest)
+	var n, first, oldest int64
+	err := r.o.db.QueryRowContext(ctx, r.o.q.pending, r.source).Scan(&n, &first, &oldest)
 	if err == nil {
 		r.o.stats.pending(n, oldest)
+		r.watch(n, first, time.Now())
 	}
 }
 

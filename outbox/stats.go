@@ -4,6 +4,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/exprsn/ipcmesh/internal/errtext"
+	"github.com/exprsn/ipcmesh/internal/headers"
 )
 
 // Stats is a snapshot of an Outbox's relay. Counts are since New; the
@@ -37,8 +40,10 @@ type Stats struct {
 	// acknowledged within PublishTimeout, or a database error; each is
 	// followed by a backoff.
 	Failures uint64 `json:"failures"`
-	// LastError is the last failure's message, and LastErrorAt its time;
-	// empty and zero before the first.
+	// LastError is the message of the relay's last failure, or of the
+	// last problem it saw with the lease (one expiring too far ahead,
+	// which it takes over; a holder not publishing, see Stalled), cut to
+	// 2 KiB; LastErrorAt is its time. Empty and zero before the first.
 	LastError   string    `json:"last_error,omitempty"`
 	LastErrorAt time.Time `json:"last_error_at,omitzero"`
 	// PublishLatency is a moving average (the last 16 or so) of the time
@@ -51,11 +56,22 @@ type Stats struct {
 	// service's lease (the one relay of the service that publishes).
 	Running bool `json:"running"`
 	Leader  bool `json:"leader"`
+	// LeaseHolder is the relay holding the service's lease as this relay
+	// last saw it while not the Leader: another relay's name,
+	// "<instance>/<random>" (cut to 256 bytes); "" while this relay is the
+	// Leader, and when no relay holds the lease.
+	LeaseHolder string `json:"lease_holder,omitempty"`
+	// Stalled is set while this relay, not the Leader, sees the oldest
+	// pending row stay unpublished for 3 LeaseTTLs while LeaseHolder
+	// holds the lease: that relay is not publishing (stuck, failing on a
+	// row, or a lease row written by hand). Lag grows meanwhile;
+	// LastError and a warning in the log say so when it starts.
+	Stalled bool `json:"stalled"`
 }
 
 // stats are the relay's counters behind Stats.
 type stats struct {
-	running, leader                atomic.Bool
+	running, leader, stalled       atomic.Bool
 	count, dups, cancels, failures atomic.Uint64
 	publishTime, latencyEWMA       atomic.Int64 // nanoseconds
 	pendingRows, oldestUs          atomic.Int64
@@ -63,6 +79,7 @@ type stats struct {
 	mu        sync.Mutex
 	lastErr   string
 	lastErrAt time.Time
+	holder    string // the lease's holder, seen on standby
 }
 
 // published counts a publish that took d.
@@ -80,11 +97,30 @@ func (s *stats) published(d time.Duration, duplicate bool) {
 	s.latencyEWMA.Store(avg + (int64(d)-avg)/16)
 }
 
+// failed counts a failed round, and records its error.
 func (s *stats) failed(err error) {
 	s.failures.Add(1)
+	s.note(errtext.Of(err, maxErrorText))
+}
+
+// note records msg as the last error, without counting a failure.
+func (s *stats) note(msg string) {
 	s.mu.Lock()
-	s.lastErr, s.lastErrAt = err.Error(), time.Now()
+	s.lastErr, s.lastErrAt = headers.Truncate(msg, maxErrorText), time.Now()
 	s.mu.Unlock()
+}
+
+// setHolder records the lease's holder, as a relay not holding it saw it.
+func (s *stats) setHolder(holder string) {
+	s.mu.Lock()
+	s.holder = holder
+	s.mu.Unlock()
+}
+
+func (s *stats) leaseHolder() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.holder
 }
 
 // pending records n pending rows, the oldest written at oldest (unix
@@ -110,12 +146,16 @@ func (o *Outbox) Stats() Stats {
 		PublishTime:    time.Duration(s.publishTime.Load()),
 		Running:        s.running.Load(),
 		Leader:         s.leader.Load(),
+		Stalled:        s.stalled.Load(),
 	}
 	if oldest := s.oldestUs.Load(); st.Pending > 0 && oldest > 0 {
 		st.Lag = max(0, time.Since(time.UnixMicro(oldest)))
 	}
 	s.mu.Lock()
 	st.LastError, st.LastErrorAt = s.lastErr, s.lastErrAt
+	if !st.Leader {
+		st.LeaseHolder = s.holder
+	}
 	s.mu.Unlock()
 	return st
 }

@@ -29,7 +29,7 @@ func WithConstLabels(labels prometheus.Labels) Option {
 type collector struct {
 	o *outbox.Outbox
 
-	pending, lag, published, duplicates, cancels, failures, lastFailure, publish, running, leader *prometheus.Desc
+	pending, lag, published, duplicates, cancels, failures, lastFailure, publish, running, leader, stalled *prometheus.Desc
 }
 
 // NewCollector returns a collector of o's relay (outbox.Outbox.Stats),
@@ -61,12 +61,13 @@ func NewCollector(o *outbox.Outbox, opts ...Option) prometheus.Collector {
 		publish:     desc("publish_duration_seconds", "Time the stream took to acknowledge the relay's publishes."),
 		running:     desc("relay_running", "1 while the relay runs, else 0."),
 		leader:      desc("relay_leader", "1 while the relay holds the service's lease (the one relay that publishes), else 0."),
+		stalled:     desc("relay_stalled", "1 while this relay, on standby, sees the oldest pending row unpublished for 3 lease TTLs under another relay's lease, else 0."),
 	}
 }
 
 // Describe sends the description of every metric.
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.pending, c.lag, c.published, c.duplicates, c.cancels, c.failures, c.lastFailure, c.publish, c.running, c.leader} {
+	for _, d := range []*prometheus.Desc{c.pending, c.lag, c.published, c.duplicates, c.cancels, c.failures, c.lastFailure, c.publish, c.running, c.leader, c.stalled} {
 		ch <- d
 	}
 }
@@ -101,4 +102,5 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstSummary(c.publish, s.Published, s.PublishTime.Seconds(), nil)
 	flag(c.running, s.Running)
 	flag(c.leader, s.Leader)
+	flag(c.stalled, s.Stalled)
 }

@@ -25,11 +25,13 @@
 //	ipcmesh_outbox_publish_duration_seconds           summary (sum and count): time the stream took to acknowledge
 //	ipcmesh_outbox_relay_running                      gauge: 1 while Run runs
 //	ipcmesh_outbox_relay_leader                       gauge: 1 while this relay holds the service's lease
+//	ipcmesh_outbox_relay_stalled                      gauge: 1 while this standby relay sees the lease's holder not publishing
 //
 // Alert on the lag, not on failures alone: a relay that cannot publish
 // keeps its rows and retries, so the lag grows; past the event stream's
 // duplicate window (2 minutes by default) a relay restart may store an
 // event twice (see package outbox). Across the instances of a service, the
 // one relay with ipcmesh_outbox_relay_leader 1 publishes; every instance
-// reports the same pending rows.
+// reports the same pending rows. A lag with ipcmesh_outbox_relay_stalled 1
+// on a standby has its cause in the leader: its failures and last error.
 package outboxprom

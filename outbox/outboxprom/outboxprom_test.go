@@ -73,10 +73,13 @@ ipcmesh_outbox_relay_running{} 1
 # HELP ipcmesh_outbox_relay_leader 1 while the relay holds the service's lease (the one relay that publishes), else 0.
 # TYPE ipcmesh_outbox_relay_leader gauge
 ipcmesh_outbox_relay_leader{} 1
+# HELP ipcmesh_outbox_relay_stalled 1 while this relay, on standby, sees the oldest pending row unpublished for 3 lease TTLs under another relay's lease, else 0.
+# TYPE ipcmesh_outbox_relay_stalled gauge
+ipcmesh_outbox_relay_stalled{} 0
 `)
 	require.NoError(t, promtest.GatherAndCompare(reg, strings.NewReader(want),
 		"ipcmesh_outbox_pending_rows", "ipcmesh_outbox_published_total", "ipcmesh_outbox_duplicates_total",
-		"ipcmesh_outbox_cancels_total", "ipcmesh_outbox_relay_running", "ipcmesh_outbox_relay_leader"))
+		"ipcmesh_outbox_cancels_total", "ipcmesh_outbox_relay_running", "ipcmesh_outbox_relay_leader", "ipcmesh_outbox_relay_stalled"))
 
 	got := gather(t, reg)
 	require.Positive(t, got["ipcmesh_outbox_lag_seconds"])
@@ -84,7 +87,7 @@ ipcmesh_outbox_relay_leader{} 1
 	require.InDelta(t, float64(time.Now().Unix()), got["ipcmesh_outbox_last_failure_timestamp_seconds"], time.Since(start).Seconds()+1)
 	require.Equal(t, 3.0, got["ipcmesh_outbox_publish_duration_seconds_count"])
 	require.Positive(t, got["ipcmesh_outbox_publish_duration_seconds_sum"])
-	require.Equal(t, 10, promtest.CollectAndCount(outboxprom.NewCollector(o)), "one series per metric")
+	require.Equal(t, 11, promtest.CollectAndCount(outboxprom.NewCollector(o)), "one series per metric")
 
 	srv.Restart(t)
 	require.Eventually(t, func() bool { s := o.Stats(); return s.Published == 5 && s.Pending == 0 },
