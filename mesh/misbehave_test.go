@@ -128,9 +128,8 @@ func TestEmitBatchServerLossMidBatch(t *testing.T) {
 	require.ErrorAs(t, r.err, &be, "error: %v", r.err)
 	t.Logf("EmitBatch: stored %d, err %v", be.Stored, r.err)
 	srv.Restart(t)
-	ids := []string{}
 	testutil.WaitUntil(t, "worker reconnected", func() bool { return w.Healthy() == nil })
-	ids = storedIDs(t, w)
+	ids := storedIDs(t, w)
 	if len(ids) < be.Stored {
 		t.Fatalf("EmitBatchError.Stored=%d but the stream holds %d events after restart", be.Stored, len(ids))
 	}
