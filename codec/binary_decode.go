@@ -55,11 +55,11 @@ func decodeBinary(h nats.Header, body []byte, ev *Event) error {
 			name = strings.ToLower(k[len(HeaderPrefix):])
 		case strings.EqualFold(k, HeaderContentType):
 			if seen&seenContentType != 0 {
-				return newError(ErrInvalidAttribute, "datacontenttype", "Content-Type header given more than once")
+				return NewError(ErrInvalidAttribute, "datacontenttype", "Content-Type header given more than once")
 			}
 			seen |= seenContentType
 			if len(vs) > 1 {
-				return newError(ErrInvalidAttribute, "datacontenttype", "Content-Type header given more than once")
+				return NewError(ErrInvalidAttribute, "datacontenttype", "Content-Type header given more than once")
 			}
 			if len(vs) == 1 {
 				contentType = trimOWS(vs[0])
@@ -145,7 +145,7 @@ func headerValue(attr string, vs []string) (string, error) {
 // values, or under two spellings of its name). attr comes from the message:
 // the error quotes it, cut.
 func givenTwice(attr string) error {
-	return newError(ErrInvalidAttribute, attr, "header "+quote(HeaderPrefix+attr)+" given more than once")
+	return NewError(ErrInvalidAttribute, attr, "header "+quote(HeaderPrefix+attr)+" given more than once")
 }
 
 func trimOWS(s string) string {
@@ -166,20 +166,20 @@ func unquoteHeader(attr, v string) (string, error) {
 		switch c := v[i]; c {
 		case '\\':
 			if i+1 >= len(v) {
-				return "", newError(ErrInvalidAttribute, attr, "unterminated quoted header value: "+quote(v))
+				return "", NewError(ErrInvalidAttribute, attr, "unterminated quoted header value: "+quote(v))
 			}
 			i++
 			sb.WriteByte(v[i])
 		case '"':
 			if i != len(v)-1 {
-				return "", newError(ErrInvalidAttribute, attr, "text after the closing quote of a quoted header value: "+quote(v))
+				return "", NewError(ErrInvalidAttribute, attr, "text after the closing quote of a quoted header value: "+quote(v))
 			}
 			return sb.String(), nil
 		default:
 			sb.WriteByte(c)
 		}
 	}
-	return "", newError(ErrInvalidAttribute, attr, "unterminated quoted header value: "+quote(v))
+	return "", NewError(ErrInvalidAttribute, attr, "unterminated quoted header value: "+quote(v))
 }
 
 // percentDecode decodes the %XX escapes of the header value v of attr. A
@@ -192,9 +192,9 @@ func percentDecode(attr, v string) (string, error) {
 	case ok:
 		return s, nil
 	case bad < 0:
-		return "", newError(ErrInvalidUTF8, attr, "percent-decoded value is not valid UTF-8: "+quote(v))
+		return "", NewError(ErrInvalidUTF8, attr, "percent-decoded value is not valid UTF-8: "+quote(v))
 	case bad+2 >= len(v):
-		return "", newError(ErrInvalidAttribute, attr, "truncated percent-encoding in "+quote(v))
+		return "", NewError(ErrInvalidAttribute, attr, "truncated percent-encoding in "+quote(v))
 	}
-	return "", newError(ErrInvalidAttribute, attr, "invalid percent-encoding "+quote(v[bad:bad+3])+" in "+quote(v))
+	return "", NewError(ErrInvalidAttribute, attr, "invalid percent-encoding "+quote(v[bad:bad+3])+" in "+quote(v))
 }

@@ -56,7 +56,7 @@ func DecodeOwned(h nats.Header, body []byte, ev *Event) error {
 // DecodeMsg decodes the CloudEvent in msg into ev; see [Decode].
 func DecodeMsg(msg *nats.Msg, ev *Event) error {
 	if msg == nil {
-		return newError(ErrMalformed, "", "nil message")
+		return NewError(ErrMalformed, "", "nil message")
 	}
 	return Decode(msg.Header, msg.Data, ev)
 }
@@ -71,7 +71,7 @@ func wrongSpecVersion(v string) error {
 	if v == "" {
 		return missing("specversion")
 	}
-	return newError(ErrSpecVersion, "specversion", "got "+quote(v)+", want \""+SpecVersion+"\"")
+	return NewError(ErrSpecVersion, "specversion", "got "+quote(v)+", want \""+SpecVersion+"\"")
 }
 
 // parseTime parses the time attribute, in RFC 3339. The canonical UTC form
@@ -82,7 +82,7 @@ func parseTime(v string) (time.Time, error) {
 	}
 	t, ok := rfc3339.Parse(v)
 	if !ok {
-		return time.Time{}, newError(ErrInvalidAttribute, "time", "not RFC 3339: "+quote(v))
+		return time.Time{}, NewError(ErrInvalidAttribute, "time", "not RFC 3339: "+quote(v))
 	}
 	return t, nil
 }
@@ -103,7 +103,7 @@ func checkRequired(ev *Event, haveSpecVersion bool) error {
 }
 
 func duplicate(key string) error {
-	return newError(ErrMalformed, key, "key given more than once")
+	return NewError(ErrMalformed, key, "key given more than once")
 }
 
 // scanError turns an error of package jsonscan into an *Error: ErrInvalidUTF8
@@ -118,9 +118,9 @@ func scanError(err error) error {
 		return err
 	}
 	if e.BadUTF8 {
-		return newError(ErrInvalidUTF8, "", e.Reason)
+		return NewError(ErrInvalidUTF8, "", e.Reason)
 	}
-	return newError(ErrMalformed, "", e.Reason)
+	return NewError(ErrMalformed, "", e.Reason)
 }
 
 // malformed, truncated and unexpected report a body that is not a JSON
@@ -147,7 +147,7 @@ func decodeStructured(body []byte, ev *Event, owned bool) error {
 	}
 	i := jsonscan.SkipWS(s, 0)
 	if i == len(s) {
-		return newError(ErrMalformed, "", "empty body")
+		return NewError(ErrMalformed, "", "empty body")
 	}
 	if s[i] != '{' {
 		return malformed(i, "not a JSON object: starts with "+strconv.QuoteRune(rune(s[i])))
@@ -165,12 +165,12 @@ func decodeStructured(body []byte, ev *Event, owned bool) error {
 	}
 	switch {
 	case st.seen&seenData != 0 && st.seen&seenDataBase64 != 0:
-		return newError(ErrInvalidAttribute, "data_base64", "both data and data_base64 are present")
+		return NewError(ErrInvalidAttribute, "data_base64", "both data and data_base64 are present")
 	case st.seen&seenData != 0:
 		return setData(ev, s, body, st.dataStart, st.dataEnd)
 	case st.b64Set:
 		if ev.Data, err = base64.StdEncoding.DecodeString(st.b64); err != nil {
-			return newError(ErrInvalidAttribute, "data_base64", "not standard base64: "+quote(st.b64))
+			return NewError(ErrInvalidAttribute, "data_base64", "not standard base64: "+quote(st.b64))
 		}
 		// Binary data, whatever the content type says (JSON event format,
 		// section 3.1); only an empty or JSON type needs saying so.
@@ -343,7 +343,7 @@ func wrongType(s string, i int, attr, want string) error {
 	default:
 		return unexpected(s, i, "a JSON value")
 	}
-	return newError(ErrInvalidAttribute, attr, "must be "+want+", not "+got)
+	return NewError(ErrInvalidAttribute, attr, "must be "+want+", not "+got)
 }
 
 // readExtension reads the extension attribute key whose value is at s[i] and

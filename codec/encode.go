@@ -107,7 +107,7 @@ func appendExtensions(dst []byte, exts []Extension) ([]byte, error) {
 		}
 		for j := 0; j < i; j++ {
 			if exts[j].Name == x.Name {
-				return dst, newError(ErrInvalidAttribute, x.Name, "extension given twice")
+				return dst, NewError(ErrInvalidAttribute, x.Name, "extension given twice")
 			}
 		}
 		dst = append(dst, ',', '"')

@@ -79,9 +79,12 @@ func (e *Error) Error() string {
 // Unwrap returns the sentinel error e.Err.
 func (e *Error) Unwrap() error { return e.Err }
 
-// newError returns an *Error; attr may come from the message, and is cut by
-// boundName. reason must already be bounded (built with quote).
-func newError(sentinel error, attr, reason string) *Error {
+// NewError returns an *Error of attribute attr, for reason, matching
+// sentinel: attr may come from a hostile message and is cut to 64 bytes
+// (no valid name is longer); reason must be bounded already. Packages that
+// convert events to and from other forms (codec/cesdk) report their errors
+// with it, in codec's words.
+func NewError(sentinel error, attr, reason string) *Error {
 	return &Error{Attribute: boundName(attr), Reason: reason, Err: sentinel}
 }
 
@@ -120,5 +123,5 @@ func quote(s string) string {
 }
 
 func missing(attr string) error {
-	return newError(ErrMissingAttribute, attr, "required attribute is missing or empty")
+	return NewError(ErrMissingAttribute, attr, "required attribute is missing or empty")
 }

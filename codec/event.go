@@ -190,7 +190,7 @@ func checkTime(t time.Time) error {
 		return nil
 	}
 	if y := rfc3339.AsWritten(t).Year(); y < 0 || y > 9999 {
-		return newError(ErrInvalidAttribute, "time", "year "+strconv.Itoa(y)+" outside 0000..9999 cannot be written in RFC 3339")
+		return NewError(ErrInvalidAttribute, "time", "year "+strconv.Itoa(y)+" outside 0000..9999 cannot be written in RFC 3339")
 	}
 	return nil
 }
@@ -206,7 +206,7 @@ func checkExtensions(exts []Extension) error {
 		}
 		for j := 0; j < i; j++ {
 			if exts[j].Name == x.Name {
-				return newError(ErrInvalidAttribute, x.Name, "extension given twice")
+				return NewError(ErrInvalidAttribute, x.Name, "extension given twice")
 			}
 		}
 		if !utf8.ValidString(x.Value) {
@@ -217,15 +217,15 @@ func checkExtensions(exts []Extension) error {
 }
 
 func tooManyExtensions() error {
-	return newError(ErrInvalidAttribute, "", "more than "+strconv.Itoa(MaxExtensions)+" extension attributes")
+	return NewError(ErrInvalidAttribute, "", "more than "+strconv.Itoa(MaxExtensions)+" extension attributes")
 }
 
 func badUTF8(attr, v string) error {
-	return newError(ErrInvalidUTF8, attr, "not valid UTF-8: "+quote(v))
+	return NewError(ErrInvalidUTF8, attr, "not valid UTF-8: "+quote(v))
 }
 
 func invalidData(data []byte) error {
-	return newError(ErrInvalidData, "data", "not valid JSON although the content type is JSON: "+quote(string(data)))
+	return NewError(ErrInvalidData, "data", "not valid JSON although the content type is JSON: "+quote(string(data)))
 }
 
 // ValidExtensionName reports whether name can be an extension attribute name:
@@ -238,16 +238,16 @@ func ValidExtensionName(name string) bool {
 
 func checkExtensionName(name string) error {
 	if name == "" || len(name) > MaxExtensionNameLen {
-		return newError(ErrInvalidAttribute, name, "extension name must be 1 to "+strconv.Itoa(MaxExtensionNameLen)+" characters")
+		return NewError(ErrInvalidAttribute, name, "extension name must be 1 to "+strconv.Itoa(MaxExtensionNameLen)+" characters")
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
-			return newError(ErrInvalidAttribute, name, "extension name must consist of lowercase ASCII letters and digits")
+			return NewError(ErrInvalidAttribute, name, "extension name must consist of lowercase ASCII letters and digits")
 		}
 	}
 	if isCoreAttribute(name) {
-		return newError(ErrInvalidAttribute, name, "the name of a core attribute cannot be an extension")
+		return NewError(ErrInvalidAttribute, name, "the name of a core attribute cannot be an extension")
 	}
 	return nil
 }

@@ -113,7 +113,7 @@ func (g *guard) handled(ctx context.Context, subject string, ev *mesh.Event) (bo
 	g.log.Warn("idempotency: ignored a record the guard did not write, a message the server was made to write on the "+
 		"event's key (docs/security.md, reply-subject reflection); the event is handled and the record overwritten",
 		"handler", ev.Handler, "stream_seq", ev.StreamSequence, "event_id", ev.ID,
-		"record_seq", msg.Sequence, "record_headers", headerNames(msg), "record", headers.Truncate(string(msg.Data), 64))
+		"record_seq", msg.Sequence, "record_headers", headers.Names(msg.Header), "record", headers.Truncate(string(msg.Data), 64))
 	return false, nil
 }
 
@@ -133,20 +133,6 @@ func classify(msg *jetstream.RawStreamMsg) int {
 		return removed
 	}
 	return foreign
-}
-
-// headerNames lists the header keys of msg, and the status of a status
-// message.
-func headerNames(msg *jetstream.RawStreamMsg) []string {
-	names := make([]string, 0, len(msg.Header))
-	for k := range msg.Header {
-		if k == "Status" {
-			k += " " + msg.Header.Get(k)
-		}
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	return names
 }
 
 // bucket returns the stream of w's service's key-value bucket: created or

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
+	"github.com/exprsn/ipcmesh/internal/headers"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -110,7 +110,7 @@ func classify(msg *jetstream.RawStreamMsg, subject string) entry {
 		if withdrawal(msg) {
 			return entry{withdrawn: true}
 		}
-		return entry{rejected: "has headers " + headerNames(msg) + " (a status message or another stream's direct-get answer)"}
+		return entry{rejected: "has headers " + fmt.Sprintf("%q", headers.Names(msg.Header)) + " (a status message or another stream's direct-get answer)"}
 	}
 	keys, err := parseKeys(string(msg.Data))
 	if err != nil {
@@ -136,17 +136,4 @@ func withdrawal(msg *jetstream.RawStreamMsg) bool {
 		}
 	}
 	return true
-}
-
-// headerNames lists the header keys of msg, with the value of Status.
-func headerNames(msg *jetstream.RawStreamMsg) string {
-	names := make([]string, 0, len(msg.Header))
-	for k := range msg.Header {
-		if k == "Status" {
-			k += ": " + msg.Header.Get(k)
-		}
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	return fmt.Sprintf("%q", names)
 }

@@ -65,10 +65,10 @@ func ToSDK(ev *codec.Event) (event.Event, error) {
 func parseURI(attr, v string) (*url.URL, error) {
 	u, err := url.Parse(v)
 	if err != nil {
-		return nil, newError(codec.ErrInvalidAttribute, attr, "not a URI reference: "+quote(v))
+		return nil, codec.NewError(codec.ErrInvalidAttribute, attr, "not a URI reference: "+quote(v))
 	}
 	if u.String() != v {
-		return nil, newError(codec.ErrInvalidAttribute, attr, quote(v)+" would become "+quote(u.String())+" in sdk-go")
+		return nil, codec.NewError(codec.ErrInvalidAttribute, attr, quote(v)+" would become "+quote(u.String())+" in sdk-go")
 	}
 	return u, nil
 }
@@ -127,7 +127,7 @@ func FromSDK(e event.Event) (codec.Event, error) {
 			s, err := types.Format(v)
 			if err != nil {
 				// sdk-go's error may hold the whole value: quoted, cut.
-				return ev, newError(codec.ErrInvalidAttribute, name, "sdk-go extension value has no CloudEvents string form: "+quote(err.Error()))
+				return ev, codec.NewError(codec.ErrInvalidAttribute, name, "sdk-go extension value has no CloudEvents string form: "+quote(err.Error()))
 			}
 			ev.Extensions = append(ev.Extensions, codec.Extension{Name: name, Value: s})
 		}

@@ -95,3 +95,17 @@ func Truncate(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// Names lists the keys of h, sorted, the Status header with its value
+// ("Status 404"), for a report of a message that should have had none.
+func Names(h nats.Header) []string {
+	names := make([]string, 0, len(h))
+	for k := range h {
+		if k == "Status" {
+			k += " " + h.Get(k)
+		}
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	return names
+}
