@@ -127,8 +127,9 @@ service's event, or, when several services scheduled events with that id,
 of --source's.
 
 It fails when no such schedule is pending: never made, cancelled, or a
-one-time schedule that already fired.`,
-		Example: "  meshctl schedules cancel 3q2-7wEXAMPLEkeyAbCdEf\n  meshctl schedules cancel nudge/p1 --source exprsn-herald",
+one-time schedule that already fired. A key is 22 base64url characters and
+may start with '-': give it after --, so that it is not read as a flag.`,
+		Example: "  meshctl schedules cancel 3q2-7wEXAMPLEkeyAbCdEf\n  meshctl schedules cancel -- -xJm6v0PmSFUAHgFYET51g\n  meshctl schedules cancel nudge/p1 --source exprsn-herald",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withSchedules(func(js jetstream.JetStream, ns string) error {

@@ -71,9 +71,9 @@ func TestScheduleListCancelFromTheCLI(t *testing.T) {
 	require.False(t, views[0].Recurring)
 
 	require.Equal(t, "cancelled schedule "+key+": reminder:due to exprsn-herald from meshctl (id "+id+")\n",
-		succeed(t, "schedules", "cancel", key, "--server", s.URL()))
+		succeed(t, "schedules", "cancel", "--server", s.URL(), "--", key))
 	require.Equal(t, "no pending schedules\n", succeed(t, "schedules", "list", "--server", s.URL()))
-	r := meshctl(t, "schedules", "cancel", key, "--server", s.URL())
+	r := meshctl(t, "schedules", "cancel", "--server", s.URL(), "--", key)
 	require.Equal(t, 1, r.code)
 	requireOneErrorLine(t, r.stderr, "no such pending schedule in namespace ipc")
 
@@ -111,7 +111,7 @@ func TestCancelByIDOrSubject(t *testing.T) {
 	require.Contains(t, out, "session:expired to all from exprsn-auth (id nudge/p1)")
 	out = succeed(t, "schedules", "cancel", r.Subject, "--server", s.URL())
 	require.Contains(t, out, "reminder:due to all from exprsn-herald")
-	succeed(t, "schedules", "cancel", key, "--server", s.URL())
+	succeed(t, "schedules", "cancel", "--server", s.URL(), "--", key)
 	list2, err := schedules.List(ctx, w.JetStream(), "ipc")
 	require.NoError(t, err)
 	require.Empty(t, list2)
