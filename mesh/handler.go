@@ -7,6 +7,7 @@ import (
 
 	"github.com/exprsn/ipcmesh/codec"
 	"github.com/exprsn/ipcmesh/internal/headers"
+	"github.com/exprsn/ipcmesh/mesh/internal/durable"
 	"github.com/exprsn/ipcmesh/mesh/internal/inbound"
 	"github.com/exprsn/ipcmesh/subjects"
 )
@@ -69,7 +70,7 @@ const minOverrun = time.Second
 
 // errExited is the outcome of a handler that ended its goroutine
 // (runtime.Goexit) instead of returning.
-var errExited = errors.New("the handler ended its goroutine (runtime.Goexit, which t.FailNow calls) instead of returning")
+var errExited = durable.ErrExited
 
 // invoke calls a single-event handler for ev through call, counts its
 // outcome (see outcome) and answers a failed request, also when the

@@ -21,7 +21,7 @@ func (c *Consumer[E]) run(tasks []task[E]) {
 	defer func() {
 		if !returned { // the handler ended the goroutine (runtime.Goexit); Handle reported it
 			for _, t := range tasks {
-				c.settle(t, errExited)
+				c.settle(t, ErrExited)
 			}
 		}
 	}()
@@ -32,10 +32,10 @@ func (c *Consumer[E]) run(tasks []task[E]) {
 	}
 }
 
-// errExited is the outcome of the events of a call whose handler ended its
-// goroutine (runtime.Goexit) instead of returning: they are retried, and
+// ErrExited is the outcome of a handler call that ended its goroutine
+// (runtime.Goexit) instead of returning: its events are retried, and
 // dead-lettered after MaxDeliver tries, as for any failure.
-var errExited = errors.New("the handler ended its goroutine (runtime.Goexit, which t.FailNow calls) instead of returning")
+var ErrExited = errors.New("the handler ended its goroutine (runtime.Goexit, which t.FailNow calls) instead of returning")
 
 // settle acknowledges, retries or dead-letters one event after its handler
 // returned err.
