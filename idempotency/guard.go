@@ -147,8 +147,8 @@ func bucket(ctx context.Context, js jetstream.JetStream, w *mesh.Worker, ttl tim
 		if err != nil {
 			return nil, fmt.Errorf("idempotency: guard: bucket %s, which the operator creates (mesh.StreamConfig.Provisioned; meshctl setup): %w%s", name, err, streams.Hint(err))
 		}
-		if s.CachedInfo().Config.AllowDirect {
-			return nil, fmt.Errorf("idempotency: guard: bucket %s allows direct gets, which the guard does not use and which would let other clients copy its records (docs/security.md): apply the setup again (meshctl setup) to turn them off", name)
+		if c := s.CachedInfo().Config; c.AllowDirect || c.AllowRollup {
+			return nil, fmt.Errorf("idempotency: guard: bucket %s allows direct gets or roll-ups, which the guard does not use and which would let other clients copy or erase its records (docs/security.md): apply the setup again (meshctl setup) to turn them off", name)
 		}
 		return s, nil
 	}

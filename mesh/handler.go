@@ -77,9 +77,13 @@ var errExited = durable.ErrExited
 // handler ends its goroutine instead of returning: that fails with
 // errExited.
 func (w *Worker) invoke(pattern string, responder bool, ev *Event, timeout time.Duration, fn func(ctx context.Context) error) (err error) {
-	var took time.Duration
+	start := time.Now()
+	took := time.Duration(-1)
 	err = errExited
 	defer func() {
+		if took < 0 { // exited: call did not return
+			took = time.Since(start)
+		}
 		err = w.outcome(pattern, responder, ev, took, err, true)
 		if err != nil && responder && ev.reply != "" {
 			w.replyError(ev.reply, asRemoteError(err))

@@ -145,7 +145,7 @@ const (
 	maxExports     = 16
 	maxExportName  = 64
 	maxExportBytes = 16 << 10
-	maxExportWait  = time.Second
+	maxExportWait  = 100 * time.Millisecond // well within the operator's wait for answers
 )
 
 // ExportStats adds what f returns, encoded as JSON, to this worker's
@@ -156,7 +156,7 @@ const (
 // '_', '-', '.' or ':'; it replaces an export of the same name. A worker
 // exports at most 16 names, each in at most 16 KiB of JSON: a larger one,
 // one f panics on, ends its goroutine on (runtime.Goexit) or fails to
-// encode, one that takes f over a second, and one whose f is still running
+// encode, one that takes f over 100 ms, and one whose f is still running
 // from an earlier request, is left out and named in
 // InstanceStats.ExtraDropped. remove removes the
 // export (a replaced export's remove does nothing).

@@ -107,7 +107,7 @@ func newQueries(d Dialect, table string) queries {
 		delete:  "DELETE FROM " + table + " WHERE source = ? AND id <= ?",
 		pending: "SELECT count(*), coalesce(min(id), 0), coalesce(min(created_us), 0) FROM " + table + " WHERE source = ?",
 		// Taken when free, held by this relay, expired, or expiring
-		// further ahead than any relay writes (see relay.hold).
+		// further ahead than a live relay writes (see relay.hold).
 		lease: "INSERT INTO " + table + "_lease (source, holder, expires_us) VALUES (?, ?, ?) " +
 			"ON CONFLICT (source) DO UPDATE SET holder = excluded.holder, expires_us = excluded.expires_us " +
 			"WHERE " + table + "_lease.holder = excluded.holder OR " + table + "_lease.expires_us < ? OR " + table + "_lease.expires_us > ?",

@@ -102,11 +102,12 @@
 // A lease expiring further ahead than LeaseTTL plus a minute (an allowance
 // for clock skew) of a relay's clock is no relay's as it stands: a row
 // edited by hand, or written by a relay whose clock is far ahead. Waited
-// out, it would stop every relay until then with nothing reported; the
-// relay takes it over instead, saying so in Stats.LastError and a
-// warning. That is safe for the reason above: should its writer be a
-// live relay with a clock that far ahead, the two publish the same rows
-// in the same order for a while, and the stream keeps each event once.
+// out, it would stop every relay until then with nothing reported; a
+// relay that has seen it unchanged for a LeaseTTL of its own clock takes
+// it over instead, saying so in Stats.LastError and a warning. A far
+// lease that keeps changing is a live relay's whose clock is ahead, and
+// is left to it, so that relays whose clocks are apart do not take the
+// lease from each other at every renewal.
 // A relay not holding the lease watches the pending rows: when the oldest
 // stays unpublished for 3 LeaseTTLs while another relay holds the lease
 // (stuck, or failing on a row), it sets Stats.Stalled, names the holder

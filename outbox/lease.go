@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -25,24 +26,28 @@ const (
 
 // hold takes the lease, or renews it once a third of its TTL has passed.
 // It takes a lease that is free, its own, expired, or expiring further
-// ahead than LeaseTTL + leaseSkew, which no relay writes (a row edited by
-// hand, or a relay whose clock is far ahead) and would otherwise stop
-// every relay until then. The relays' clocks need not agree: two relays
-// that both think they hold the lease publish the same rows in the same
-// order, and the stream keeps the first copy of each.
+// ahead than LeaseTTL + leaseSkew and left unchanged for a LeaseTTL of
+// this relay's clock: no live relay writes that (a row edited by hand, or
+// a relay gone whose clock was far ahead), and it would otherwise stop
+// every relay until then. A lease that far ahead but renewed is a live
+// relay's whose clock is ahead: it is left to it, so that two relays with
+// clocks apart do not take it from each other on every renewal. (Two
+// relays that both think they hold the lease publish the same rows in the
+// same order, and the stream keeps the first copy of each.)
 func (r *relay) hold(ctx context.Context) error {
 	if !r.leaseAt.IsZero() && time.Since(r.leaseAt) < r.o.cfg.LeaseTTL/3 {
 		return nil
 	}
 	now := time.Now()
-	far := now.Add(r.o.cfg.LeaseTTL + leaseSkew)
+	takeover := int64(math.MaxInt64) // a lease expiring after it is taken over
 	if r.leaseAt.IsZero() {
-		if err := r.inspect(ctx, far); err != nil {
+		var err error
+		if takeover, err = r.inspect(ctx, now); err != nil {
 			r.o.stats.leader.Store(false)
 			return err
 		}
 	}
-	res, err := r.o.db.ExecContext(ctx, r.o.q.lease, r.source, r.holder, now.Add(r.o.cfg.LeaseTTL).UnixMicro(), now.UnixMicro(), far.UnixMicro())
+	res, err := r.o.db.ExecContext(ctx, r.o.q.lease, r.source, r.holder, now.Add(r.o.cfg.LeaseTTL).UnixMicro(), now.UnixMicro(), takeover)
 	var n int64
 	if err == nil {
 		n, err = res.RowsAffected()
@@ -60,31 +65,49 @@ func (r *relay) hold(ctx context.Context) error {
 	return nil
 }
 
-// inspect reads the lease before a relay not holding it tries to take it:
-// for Stats.LeaseHolder, and to report a lease expiring after far, which
-// hold takes over.
-func (r *relay) inspect(ctx context.Context, far time.Time) error {
+// inspect reads the lease before a relay not holding it tries to take it,
+// at now: for Stats.LeaseHolder, and to find a lease that hold takes over
+// (see hold), which it reports. It returns the expiry past which the
+// lease is taken over: the lease's own when it is such a lease, else
+// never.
+func (r *relay) inspect(ctx context.Context, now time.Time) (int64, error) {
 	var holder string
 	var expires int64
 	err := r.o.db.QueryRowContext(ctx, r.o.q.holder, r.source).Scan(&holder, &expires)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		r.o.stats.setHolder("")
-		return nil
+		return math.MaxInt64, nil
 	case err != nil:
-		return fmt.Errorf("outbox: read the lease of %s: %w", r.source, err)
+		return 0, fmt.Errorf("outbox: read the lease of %s: %w", r.source, err)
 	}
 	r.o.stats.setHolder(shortID(holder))
+	far := now.Add(r.o.cfg.LeaseTTL + leaseSkew)
 	if holder == r.holder || expires <= far.UnixMicro() {
-		return nil
+		r.farLease = farLease{}
+		return math.MaxInt64, nil
+	}
+	if r.farLease.holder != holder || r.farLease.expires != expires {
+		r.farLease = farLease{holder: holder, expires: expires, since: now}
+	}
+	if now.Sub(r.farLease.since) < r.o.cfg.LeaseTTL {
+		return math.MaxInt64, nil // renewed lately: a live relay's
 	}
 	until := time.UnixMicro(expires).UTC().Format(time.RFC3339)
 	r.o.stats.note(fmt.Sprintf("outbox: the lease of %s in table %s_lease is held by %q until %s, more than LeaseTTL (%s) + %s ahead of this relay's clock: "+
-		"no relay writes that (a row edited by hand, or a relay whose clock is far ahead); this relay takes it over",
+		"unchanged for LeaseTTL, so no live relay renews it (a row edited by hand, or a relay gone whose clock was far ahead); this relay takes it over",
 		r.source, r.o.cfg.Table, shortID(holder), until, r.o.cfg.LeaseTTL, leaseSkew))
 	r.o.cfg.Logger.Warn("outbox relay takes over a lease that expires too far ahead (edited by hand, or a relay whose clock is ahead)",
 		"holder", shortID(holder), "expires", until, "max_expected", far.UTC().Format(time.RFC3339))
-	return nil
+	return expires - 1, nil
+}
+
+// farLease is a lease seen expiring too far ahead, and since when it has
+// not changed.
+type farLease struct {
+	holder  string
+	expires int64
+	since   time.Time
 }
 
 // watch notes, on a relay not holding the lease, pending rows that the

@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -101,4 +102,42 @@ func TestStandbyReportsALeaderThatDoesNotPublish(t *testing.T) {
 		checkOnceInOrder(t, waitStored(t, f.w, 2), 2)
 		testutil.WaitUntil(t, "the standby sees the rows flow again", func() bool { return !standby.Stats().Stalled })
 	})
+}
+
+// A lease far ahead that its holder keeps renewing is a live relay's whose
+// clock is ahead, not a dead one's: it is taken over only once it has not
+// changed for a LeaseTTL of this relay's clock, so that two relays whose
+// clocks are apart do not take the lease from each other on every
+// renewal.
+func TestARenewedLeaseFarAheadIsLeftToItsHolder(t *testing.T) {
+	f := newFixture(t, backends[0])
+	r := newRelay(f.o)
+	ctx := ctxFor(t)
+	ttl := f.o.cfg.LeaseTTL
+	now := time.Now()
+	farAhead := now.Add(ttl + leaseSkew + time.Hour)
+	setLease(t, f, backends[0], "other", farAhead)
+	takeover := func(at time.Time) int64 {
+		t.Helper()
+		n, err := r.inspect(ctx, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := takeover(now); n != math.MaxInt64 {
+		t.Fatalf("a lease first seen far ahead is taken over at once (up to %d)", n)
+	}
+	// Renewed by its holder: seen anew, left to it again.
+	renew := "UPDATE " + DefaultTable + "_lease SET expires_us = ? WHERE source = ?"
+	if _, err := f.db.ExecContext(ctx, renew, farAhead.Add(time.Second).UnixMicro(), f.w.Service()); err != nil {
+		t.Fatal(err)
+	}
+	if n := takeover(now.Add(ttl)); n != math.MaxInt64 {
+		t.Fatalf("a far lease renewed within LeaseTTL is taken over (up to %d)", n)
+	}
+	// Unchanged for a LeaseTTL: nobody renews it, taken over.
+	if n := takeover(now.Add(2 * ttl)); n != farAhead.Add(time.Second).UnixMicro()-1 {
+		t.Fatalf("a far lease unchanged for LeaseTTL is not taken over (%d)", n)
+	}
 }

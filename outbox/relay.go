@@ -37,6 +37,9 @@ type relay struct {
 	// stuckSince when it first saw it (see watch).
 	stuck      int64
 	stuckSince time.Time
+	// farLease is a lease of another relay seen expiring too far ahead
+	// (see hold).
+	farLease farLease
 }
 
 func newRelay(o *Outbox) *relay {

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exprsn/ipcmesh/codec"
+	"github.com/exprsn/ipcmesh/mesh"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
@@ -176,4 +178,26 @@ func newKey(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return pub
+}
+
+// An event signed with version 1's message (before the JSON byte) still
+// verifies, unless its data is data_base64, which version 1 read as JSON.
+func TestVersion1SignaturesVerify(t *testing.T) {
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := kp.PublicKey()
+	ev := &mesh.Event{Event: codec.Event{ID: "e1", Source: "exprsn-timeline", Type: "post:created", Data: []byte(`{"post":1}`)}}
+	sig, err := kp.Sign(appendMessage(nil, "event", "all", key, &ev.Event, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !verifies(ev, "event", "all", key, publicKey(key), sig) {
+		t.Error("a version 1 signature of JSON data does not verify")
+	}
+	ev.DataBase64 = true
+	if verifies(ev, "event", "all", key, publicKey(key), sig) {
+		t.Error("a version 1 signature verifies the same bytes as data_base64")
+	}
 }

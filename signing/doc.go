@@ -53,7 +53,11 @@
 // without surrounding whitespace, and JSON null as no data; binary data
 // (another content type, or data_base64) as it is; no data hashes as empty
 // bytes. Version 2 added the JSON byte, so that data signed as JSON cannot
-// be passed off as binary (data_base64) or the reverse. The sender's target is mesh.Send's
+// be passed off as binary (data_base64) or the reverse. Verifiers still
+// accept version 1's message ("ipcmesh-sig-v1", no JSON byte) for events
+// without data_base64, which both versions read alike: events signed
+// before the upgrade, stored or re-driven, and those of workers not yet
+// upgraded, verify. The sender's target is mesh.Send's
 // Target; the receiver's is mesh.Event.Target, which the worker derives
 // from the NATS subject (for a reply, the requester's own service). With
 // the event's type, the target pins the subject it may travel on, but not

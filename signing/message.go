@@ -28,7 +28,14 @@ const (
 )
 
 // messageTag starts every signed message: the format and its version.
-const messageTag = "ipcmesh-sig-v2"
+// Verifiers also accept version 1 (messageTagV1: no JSON byte) for data
+// that is not data_base64, which both versions read alike, so that events
+// signed before version 2 (stored, retried, replayed, re-driven) still
+// verify.
+const (
+	messageTag   = "ipcmesh-sig-v2"
+	messageTagV1 = "ipcmesh-sig-v1"
+)
 
 // timeLayout writes an event's time in the signed message: RFC 3339 in
 // UTC with exactly nine fractional digits.
@@ -46,8 +53,13 @@ const (
 // dataschema, subject and target, each as a 4-byte big-endian length and
 // its bytes, then whether the data is JSON (one byte, 1 or 0), then the
 // 32-byte SHA-256 of the canonical data.
-func appendMessage(dst []byte, kind, target, key string, ev *codec.Event) []byte {
-	dst = append(dst, messageTag...)
+// With v1, it appends version 1's message: messageTagV1, and no JSON byte.
+func appendMessage(dst []byte, kind, target, key string, ev *codec.Event, v1 bool) []byte {
+	if v1 {
+		dst = append(dst, messageTagV1...)
+	} else {
+		dst = append(dst, messageTag...)
+	}
 	var tb [len(timeLayout)]byte
 	var t []byte
 	if !ev.Time.IsZero() {
@@ -57,9 +69,11 @@ func appendMessage(dst []byte, kind, target, key string, ev *codec.Event) []byte
 		dst = binary.BigEndian.AppendUint32(dst, uint32(len(f)))
 		dst = append(dst, f...)
 	}
-	dst = append(dst, 0)
-	if ev.DataIsJSON() {
-		dst[len(dst)-1] = 1
+	if !v1 {
+		dst = append(dst, 0)
+		if ev.DataIsJSON() {
+			dst[len(dst)-1] = 1
+		}
 	}
 	sum := sha256.Sum256(canonicalData(ev))
 	return append(dst, sum[:]...)
@@ -85,11 +99,11 @@ const maxPooledMessage = 16 << 10
 
 var messagePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
-// withMessage calls fn with the signed message of ev in a pooled buffer,
-// which fn must not keep.
-func withMessage(kind, target, key string, ev *codec.Event, fn func(msg []byte)) {
+// withMessage calls fn with the signed message of ev (of version 1 with
+// v1) in a pooled buffer, which fn must not keep.
+func withMessage(kind, target, key string, ev *codec.Event, v1 bool, fn func(msg []byte)) {
 	bp := messagePool.Get().(*[]byte)
-	*bp = appendMessage((*bp)[:0], kind, target, key, ev)
+	*bp = appendMessage((*bp)[:0], kind, target, key, ev, v1)
 	fn(*bp)
 	if cap(*bp) <= maxPooledMessage {
 		messagePool.Put(bp)

@@ -62,7 +62,7 @@ type signer struct {
 // hook signs s.Event for s.Target.
 func (sg *signer) hook(_ context.Context, s mesh.Send) func(error) {
 	var sig [ed25519.SignatureSize]byte
-	withMessage(s.Kind.String(), s.Target, sg.key, s.Event, func(msg []byte) {
+	withMessage(s.Kind.String(), s.Target, sg.key, s.Event, false, func(msg []byte) {
 		copy(sig[:], ed25519.Sign(sg.priv, msg))
 	})
 	s.Event.SetExtension(ExtKey, sg.key)

@@ -199,10 +199,15 @@ func publicKey(key string) ed25519.PublicKey {
 	return raw
 }
 
-// verifies reports whether sig is key's signature of ev for kind and target.
+// verifies reports whether sig is key's signature of ev for kind and
+// target: of version 2's message, or of version 1's for data that is not
+// data_base64 (see messageTag).
 func verifies(ev *mesh.Event, kind, target, key string, pub ed25519.PublicKey, sig []byte) bool {
 	ok := false
-	withMessage(kind, target, key, &ev.Event, func(msg []byte) { ok = ed25519.Verify(pub, msg, sig) })
+	withMessage(kind, target, key, &ev.Event, false, func(msg []byte) { ok = ed25519.Verify(pub, msg, sig) })
+	if !ok && !ev.DataBase64 {
+		withMessage(kind, target, key, &ev.Event, true, func(msg []byte) { ok = ed25519.Verify(pub, msg, sig) })
+	}
 	return ok
 }
 

@@ -97,15 +97,20 @@ func Truncate(s string, n int) string {
 }
 
 // Names lists the keys of h, sorted, the Status header with its value
-// ("Status 404"), for a report of a message that should have had none.
+// ("Status 404"), for a report of a message that should have had none:
+// at most 16 names of at most 64 bytes each, then "..." for the rest.
 func Names(h nats.Header) []string {
-	names := make([]string, 0, len(h))
+	const maxNames, maxName = 16, 64
+	names := make([]string, 0, min(len(h), maxNames+1))
 	for k := range h {
 		if k == "Status" {
 			k += " " + h.Get(k)
 		}
-		names = append(names, k)
+		names = append(names, Truncate(k, maxName))
 	}
 	slices.Sort(names)
+	if len(names) > maxNames {
+		names = append(names[:maxNames], "...")
+	}
 	return names
 }
