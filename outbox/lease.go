@@ -123,9 +123,12 @@ func (r *relay) watch(n, first int64, now time.Time) {
 		return
 	}
 	waited := now.Sub(r.stuckSince)
-	if waited < stallAfter*r.o.cfg.LeaseTTL || r.o.stats.stalled.Swap(true) {
+	if waited < stallAfter*r.o.cfg.LeaseTTL || r.o.stats.stalled.Load() {
 		return
 	}
+	// Stalled is set last, once LastError and the log say why: only the
+	// relay's goroutine calls watch.
+	defer r.o.stats.stalled.Store(true)
 	r.o.stats.note(fmt.Sprintf("outbox: %d rows of %s pending, the oldest (row %d) unpublished for %s while relay %q holds the lease: "+
 		"it is not publishing (stuck, or failing on a row: see its Stats and logs; or the lease row was written by hand)",
 		n, r.source, first, waited.Round(time.Second), holder))
